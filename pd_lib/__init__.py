@@ -1,0 +1,1 @@
+"""pd-pipeline's library: the logic behind the steps in ``steps/``."""

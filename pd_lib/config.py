@@ -1,0 +1,59 @@
+"""Names and defaults shared by every step: one place to change them."""
+
+from __future__ import annotations
+
+EXPERIMENT_NAME = "PD_Classification_Experiment"
+MODEL_NAME = "pd_model_v1"
+
+# Artifact paths inside a run.
+LOANS_ARTIFACT = "data/loans.parquet"
+DATA_SUMMARY_ARTIFACT = "data/data_summary.json"
+HOLDOUT_ARTIFACT = "data/holdout_scored.parquet"
+TRAIN_SCORED_ARTIFACT = "data/train_scored.parquet"
+SCORED_ARTIFACT = "data/scored.parquet"
+MODEL_ARTIFACT = "model"
+PLOTS_DIR = "plots"
+REPORT_DIR = "report"
+
+# The loan-data schema.
+TARGET_COL = "default"
+ID_COL = "loan_id"
+DATE_COL = "origination_date"
+TRUE_PD_COL = "true_pd"
+PD_COL = "pd"
+NON_FEATURE_COLS = (TARGET_COL, ID_COL, DATE_COL, TRUE_PD_COL, PD_COL)
+
+# Registry: aliases kept in step with the stages the tutorial teaches.
+STAGES = ("Staging", "Production", "Archived")
+STAGE_ALIASES = {"Production": "champion", "Staging": "challenger"}
+
+# Tags written on runs and model versions.
+TAG_CODE_FINGERPRINT = "pd.code_fingerprint"
+TAG_DATA_URI = "pd.data_uri"
+TAG_DATA_SHA256 = "pd.data_sha256"
+TAG_GIT_COMMIT = "pd.git_commit"
+TAG_HOLDOUT_AUC = "pd.holdout_roc_auc"
+TAG_SOURCE_RUN = "pd.source_run_id"
+
+# The champion/challenger gate: a challenger must be at least as good as the
+# champion on the same holdout, up to this AUC margin.
+GATE_AUC_MARGIN = 0.005
+
+# Decision threshold on the PD for label metrics (accuracy, confusion matrix).
+DEFAULT_THRESHOLD = 0.5
+
+# Types that skops may load besides its own defaults. Every model we save is
+# checked against this list at save time, so a new type fails loudly there.
+SKOPS_TRUSTED_TYPES = [
+    "pd_lib.pd_model.PDModel",
+    "sklearn.tree._tree.Tree",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.compose._column_transformer._RemainderColsList",
+    "numpy.dtype",
+    "builtins.slice",
+]

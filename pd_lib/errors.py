@@ -1,0 +1,34 @@
+"""The user-facing error type, and how a step turns it into one clear line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+USER_ERROR_EXIT_CODE = 2
+
+
+class PipelineError(Exception):
+    """A problem the user can fix: bad input, unknown run or model, refused promotion.
+
+    The message is shown as is, one ``error:`` line per line of it, with no traceback.
+    """
+
+
+def exit_on_user_error(func: F) -> F:
+    """Run ``func``; on :class:`PipelineError` print ``error: <message>`` and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PipelineError as exc:
+            for line in str(exc).splitlines() or ["unknown error"]:
+                print(f"error: {line}", file=sys.stderr)
+            sys.exit(USER_ERROR_EXIT_CODE)
+
+    return wrapper  # type: ignore[return-value]
