@@ -1,0 +1,78 @@
+"""Estimator factory: a model name and its parameters give a full PDModel pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from pd_lib.errors import PipelineError
+from pd_lib.features import build_preprocessor
+from pd_lib.pd_model import PDModel
+
+MODEL_KINDS = ("random_forest", "hist_gradient_boosting", "logistic_regression")
+
+
+def _random_forest(params: dict[str, Any], seed: int) -> RandomForestClassifier:
+    return RandomForestClassifier(
+        n_estimators=int(params.get("n_estimators", 100)),
+        max_depth=_optional_int(params.get("max_depth")),
+        min_samples_leaf=int(params.get("min_samples_leaf", 1)),
+        n_jobs=-1,
+        random_state=seed,
+    )
+
+
+def _hist_gradient_boosting(params: dict[str, Any], seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=int(params.get("n_estimators", 100)),
+        max_depth=_optional_int(params.get("max_depth")),
+        min_samples_leaf=int(params.get("min_samples_leaf", 20)),
+        learning_rate=float(params.get("learning_rate", 0.1)),
+        random_state=seed,
+    )
+
+
+def _logistic_regression(params: dict[str, Any], seed: int) -> LogisticRegression:
+    return LogisticRegression(C=float(params.get("C", 1.0)), max_iter=1000, random_state=seed)
+
+
+_FACTORIES = {
+    "random_forest": _random_forest,
+    "hist_gradient_boosting": _hist_gradient_boosting,
+    "logistic_regression": _logistic_regression,
+}
+
+
+def _optional_int(value: Any) -> int | None:
+    """``None``, 0, "" or "None" mean no limit; anything else is an int."""
+    if value in (None, "", "None", "none", 0, "0"):
+        return None
+    return int(value)
+
+
+def check_model_params(model: str, params: dict[str, Any]) -> None:
+    """Refuse unknown model kinds and sizes that cannot be fitted."""
+    if model not in _FACTORIES:
+        raise PipelineError(f"unknown model '{model}'; choose one of {', '.join(MODEL_KINDS)}.")
+    for name in ("n_estimators", "min_samples_leaf"):
+        if name in params and int(params[name]) <= 0:
+            raise PipelineError(f"{name} must be a positive integer; got {params[name]}.")
+    if params.get("max_depth") not in (None, "", "None", "none") and int(params["max_depth"]) < 0:
+        raise PipelineError(f"max_depth must be >= 0 (0 = no limit); got {params['max_depth']}.")
+
+
+def build_model(model: str, params: dict[str, Any], X: pd.DataFrame, seed: int = 42) -> PDModel:
+    """An unfitted PDModel: preprocessing for ``X``'s columns, then the named classifier."""
+    check_model_params(model, params)
+    linear = model == "logistic_regression"
+    pipeline = Pipeline(
+        [
+            ("preprocess", build_preprocessor(X, scale=linear, one_hot=linear)),
+            ("classifier", _FACTORIES[model](params, seed)),
+        ]
+    )
+    return PDModel(pipeline)

@@ -1,0 +1,92 @@
+"""Finding and reusing finished runs, like ``_get_or_run`` in mlflow's multistep example.
+
+Without that example's bugs: parameters are compared as MLflow stores them (strings), the
+code fingerprint must match (not only the git commit, which misses uncommitted edits), the
+newest matching run wins, and every declared parameter counts, defaults included.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import yaml
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import TAG_CODE_FINGERPRINT
+from pd_lib.tracking import ENTRY_POINT_TAG, PROJECT_ROOT, as_mlflow_param, code_fingerprint
+
+log = logging.getLogger("pd_pipeline")
+
+
+def entry_point_defaults(entry_point: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """The declared parameters of an MLproject entry point with their defaults, as strings."""
+    spec = yaml.safe_load((root / "MLproject").read_text())
+    declared = spec["entry_points"][entry_point].get("parameters", {})
+    return {name: _raw(p.get("default", "")) for name, p in declared.items()}
+
+
+def _raw(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def full_params(entry_point: str, overrides: dict[str, Any]) -> dict[str, str]:
+    """Every declared parameter of ``entry_point``: its default unless ``overrides`` has it."""
+    params = entry_point_defaults(entry_point)
+    unknown = set(overrides) - set(params)
+    if unknown:
+        raise ValueError(f"{entry_point} declares no parameters {sorted(unknown)}")
+    params.update({k: _raw(v) for k, v in overrides.items()})
+    return params
+
+
+def find_finished_run(
+    experiment_id: str, entry_point: str, params: dict[str, str], fingerprint: str | None = None
+) -> Run | None:
+    """The newest FINISHED run of ``entry_point`` with exactly these params and code.
+
+    Parameters are compared as ``mlflow run`` stores them: str(), then shell-quoted.
+    """
+    fingerprint = fingerprint or code_fingerprint()
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' "
+            f"and tags.`{TAG_CODE_FINGERPRINT}` = '{fingerprint}' "
+            "and attributes.status = 'FINISHED'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=200,
+    )
+    for run in runs:
+        if all(run.data.params.get(k) == as_mlflow_param(v) for k, v in params.items()):
+            return run
+    return None
+
+
+def get_or_run(
+    entry_point: str,
+    params: dict[str, str],
+    experiment_id: str,
+    env_manager: str,
+    reuse: bool = True,
+) -> tuple[Run, bool]:
+    """Reuse a finished matching run, else run the entry point; returns (run, reused)."""
+    if reuse:
+        found = find_finished_run(experiment_id, entry_point, params)
+        if found is not None:
+            log.info("reusing finished %s run %s", entry_point, found.info.run_id)
+            return found, True
+    log.info("running %s (env manager %s)", entry_point, env_manager)
+    submitted = mlflow.projects.run(
+        str(PROJECT_ROOT),
+        entry_point=entry_point,
+        parameters=params,
+        experiment_id=experiment_id,
+        env_manager=env_manager,
+        synchronous=True,
+    )
+    return MlflowClient().get_run(submitted.run_id), False

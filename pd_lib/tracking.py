@@ -1,0 +1,189 @@
+"""MLflow plumbing: which experiment a step logs to, artifact passing by URI, code fingerprints."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.string_utils import quote
+
+from pd_lib.config import EXPERIMENT_NAME, TAG_CODE_FINGERPRINT, TAG_GIT_COMMIT
+from pd_lib.errors import PipelineError
+
+log = logging.getLogger("pd_pipeline")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+FINGERPRINTED = ("MLproject", "python_env.yaml", "requirements.txt", "steps", "pd_lib")
+
+
+def setup_logging() -> None:
+    """One log line per stage, on stderr, with a timestamp."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True
+    )
+    for noisy in ("alembic", "mlflow.store", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def code_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    """SHA-256 over the code a step runs: MLproject, env files, steps/ and pd_lib/ (.py only).
+
+    MLflow records only the HEAD commit, even for a tree with uncommitted edits; this
+    fingerprint changes with any edit, so an edited step is never served from a stale run.
+    """
+    digest = hashlib.sha256()
+    for name in FINGERPRINTED:
+        path = root / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file():
+                digest.update(str(file.relative_to(root)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str:
+    """HEAD commit of the project, or "" outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return out.stdout.strip()
+
+
+@contextlib.contextmanager
+def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
+    """The run a step logs to.
+
+    Under ``mlflow run`` the run already exists (MLFLOW_RUN_ID), in whatever experiment
+    ``mlflow run`` chose: attach to it and do not call set_experiment, which would crash
+    ("active experiment ID does not match environment run ID"). Run directly with python,
+    the step logs to PD_Classification_Experiment (or MLFLOW_EXPERIMENT_NAME / _ID).
+    A PipelineError marks the run FAILED and propagates.
+    """
+    if not os.environ.get("MLFLOW_RUN_ID"):
+        if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
+            mlflow.set_experiment(EXPERIMENT_NAME)
+    with mlflow.start_run(run_name=None if os.environ.get("MLFLOW_RUN_ID") else run_name) as run:
+        tags = {TAG_CODE_FINGERPRINT: code_fingerprint(), TAG_GIT_COMMIT: git_commit()}
+        if ENTRY_POINT_TAG not in run.data.tags:  # run directly with python, not mlflow run
+            tags[ENTRY_POINT_TAG] = run_name
+        mlflow.set_tags(tags)
+        log.info("%s: run %s in experiment %s", run_name, run.info.run_id,
+                 run.info.experiment_id)
+        yield run
+
+
+def log_params_once(params: dict[str, Any]) -> None:
+    """Log the step's parameters that ``mlflow run`` has not logged already.
+
+    ``mlflow run`` logs every declared parameter before the step starts, as typed on the
+    command line; logging one again with another spelling fails (mlflow issue 3536).
+    """
+    run = mlflow.active_run()
+    logged = MlflowClient().get_run(run.info.run_id).data.params
+    mlflow.log_params({k: as_mlflow_param(v) for k, v in params.items() if k not in logged})
+
+
+def as_mlflow_param(value: Any) -> str:
+    """A parameter value exactly as ``mlflow run`` logs it: str(), then shell-quoted.
+
+    (An empty string is stored as ``''``, a grid with ``;`` inside quotes.)
+    """
+    return quote("" if value is None else str(value))
+
+
+def download_artifact(uri: str, what: str) -> Path:
+    """Download ``uri`` (runs:/..., models:/..., a path) and return the local path."""
+    if not uri:
+        raise PipelineError(f"no {what} URI given.")
+    if "://" not in uri and ":/" not in uri:
+        path = Path(uri)
+        if not path.exists():
+            raise PipelineError(f"{what} '{uri}' does not exist; pass a runs:/<run_id>/... URI "
+                                "or an existing file path.")
+        return path
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except (MlflowException, OSError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PipelineError(
+            f"{what} '{uri}' could not be resolved ({first_line}); check the run id and the "
+            "artifact path (mlflow ui lists both)."
+        ) from None
+
+
+def read_parquet_artifact(uri: str, what: str) -> pd.DataFrame:
+    """Download a Parquet artifact by URI and read it."""
+    path = download_artifact(uri, what)
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise PipelineError(f"{what} '{uri}' is not a readable Parquet file: {exc}") from None
+
+
+def log_dataframe(frame: pd.DataFrame, artifact_file: str) -> None:
+    """Log ``frame`` as a Parquet artifact at ``artifact_file`` (e.g. data/loans.parquet)."""
+    from pd_lib.data import write_parquet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / Path(artifact_file).name
+        write_parquet(frame, local)
+        mlflow.log_artifact(str(local), artifact_path=str(Path(artifact_file).parent))
+
+
+def log_json(payload: dict, artifact_file: str) -> None:
+    """Log a dict as a pretty JSON artifact."""
+    mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
+
+
+def log_figures(figures: dict[str, Figure], directory: str) -> None:
+    """Log each figure as ``<directory>/<name>.png`` and close it."""
+    import matplotlib.pyplot as plt
+
+    for name, figure in figures.items():
+        mlflow.log_figure(figure, f"{directory}/{name}.png")
+        plt.close(figure)
+
+
+def run_uri(run_id: str, artifact_path: str) -> str:
+    """``runs:/<run_id>/<artifact_path>``."""
+    return f"runs:/{run_id}/{artifact_path}"
+
+
+def get_run(run_id: str) -> mlflow.entities.Run:
+    """The run with this id (a ``runs:/<id>/...`` URI is accepted), or a clear error."""
+    run_id = parse_run_id(run_id)
+    try:
+        return MlflowClient().get_run(run_id)
+    except MlflowException:
+        raise PipelineError(
+            f"no run with id '{run_id}' in the tracking store {mlflow.get_tracking_uri()}; "
+            "copy the id from mlflow ui or from the step's log."
+        ) from None
+
+
+def parse_run_id(run_ref: str) -> str:
+    """A bare run id, from an id or a ``runs:/<id>[/path]`` URI."""
+    run_ref = (run_ref or "").strip()
+    if run_ref.startswith("runs:/"):
+        run_ref = run_ref[len("runs:/"):].strip("/").split("/")[0]
+    if not run_ref:
+        raise PipelineError("no run id given; pass -P run_id=<id of a train or tune run>.")
+    return run_ref
