@@ -208,7 +208,7 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
     challenger passes when its AUC is at least the champion's minus GATE_AUC_MARGIN.
     The first version (no champion) passes.
     """
-    if champion is None or champion.version == challenger.version:
+    if champion is None or str(champion.version) == str(challenger.version):
         return GateResult([], {"gate": "no other champion"})
     holdout = read_parquet_artifact(
         run_uri(challenger.run_id, HOLDOUT_ARTIFACT), f"holdout of version {challenger.version}"
@@ -254,13 +254,13 @@ def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
 def _snapshot(model_name: str) -> tuple[dict[str, str], dict[str, str]]:
     """Stages of all versions and the holders of our aliases, to restore on failure."""
     client = MlflowClient()
-    stages = {v.version: v.current_stage for v in
+    stages = {str(v.version): v.current_stage for v in
               client.search_model_versions(f"name = '{model_name}'")}
     aliases = {}
     for alias in STAGE_ALIASES.values():
         holder = alias_holder(model_name, alias)
         if holder is not None:
-            aliases[alias] = holder.version
+            aliases[alias] = str(holder.version)
     return stages, aliases
 
 
@@ -284,7 +284,7 @@ def _apply_stage(version: ModelVersion, stage: str) -> None:
     if stage in STAGE_ALIASES:
         alias = STAGE_ALIASES[stage]
         for other in client.search_model_versions(f"name = '{name}'"):
-            if other.version != version.version and other.current_stage == stage:
+            if str(other.version) != str(version.version) and other.current_stage == stage:
                 client.transition_model_version_stage(name, other.version, "Archived")
         client.transition_model_version_stage(name, version.version, stage)
         client.set_registered_model_alias(name, alias, version.version)
@@ -292,7 +292,8 @@ def _apply_stage(version: ModelVersion, stage: str) -> None:
         client.transition_model_version_stage(name, version.version, stage)
     for other_stage, other_alias in STAGE_ALIASES.items():
         holder = alias_holder(name, other_alias)
-        if other_stage != stage and holder is not None and holder.version == version.version:
+        if other_stage != stage and holder is not None and str(holder.version) == str(
+                version.version):
             client.delete_registered_model_alias(name, other_alias)
 
 

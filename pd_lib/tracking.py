@@ -87,6 +87,9 @@ def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
         mlflow.set_tags(tags)
         log.info("%s: run %s in experiment %s", run_name, run.info.run_id,
                  run.info.experiment_id)
+        if run.info.experiment_id == "0":
+            log.info("this run is in the Default experiment; add --experiment-name %s to "
+                     "mlflow run to keep the pipeline's runs together", EXPERIMENT_NAME)
         yield run
 
 
