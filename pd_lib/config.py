@@ -19,6 +19,7 @@ REPORT_DIR = "report"
 TARGET_COL = "default"
 ID_COL = "loan_id"
 DATE_COL = "origination_date"
+DATE_DTYPE = "datetime64[ns]"  # one resolution for generated and ingested dates
 TRUE_PD_COL = "true_pd"
 PD_COL = "pd"
 NON_FEATURE_COLS = (TARGET_COL, ID_COL, DATE_COL, TRUE_PD_COL, PD_COL)
