@@ -19,22 +19,24 @@ def _stack(*decorators: Callable) -> Callable:
 
 
 data_options = _stack(
-    click.option("--source", default="make_classification", show_default=True,
-                 help="synthetic, make_classification, or a path to a .csv/.parquet loan file."),
+    click.option("--source", default="synthetic", show_default=True,
+                 help="synthetic (a loan book with a known true PD), make_classification (the "
+                      "tutorial's data), or a path to a .csv/.parquet loan file."),
     click.option("--n-samples", type=int, default=10000, show_default=True,
                  help="Rows to generate (generators only)."),
     click.option("--n-features", type=int, default=10, show_default=True,
-                 help="Features of the make_classification data."),
+                 help="Features of the make_classification data (ignored otherwise)."),
     click.option("--default-rate", type=float, default=0.1, show_default=True,
                  help="Share of defaulters to generate, in (0, 1)."),
     click.option("--seed", type=int, default=42, show_default=True,
                  help="Seed of every random thing."),
     click.option("--target", default="default", show_default=True,
-                 help="Label column of a user file."),
+                 help="Label column of a user file; renamed to 'default'."),
     click.option("--id-col", default="", help="Id column of a user file (optional)."),
     click.option("--date-col", default="", help="Origination date column of a user file."),
     click.option("--label-map", default="",
-                 help="Map string labels to 0/1, e.g. 'bad=1,good=0'."),
+                 help="Map a user file's labels to 0/1: value=1 for default, e.g. "
+                      "'bad=1,good=0'."),
 )
 
 split_options = _stack(

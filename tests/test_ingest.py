@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ingest_cases import BAD_INPUTS, GOOD_PARAMS, good_frame, make_bad_file, params_for
 
 from pd_lib.config import DATE_COL, DATE_DTYPE, ID_COL, TARGET_COL
 from pd_lib.data import load_loans
 from pd_lib.errors import PipelineError
 from pd_lib.ingest import numeric_text_values, parse_label_map, read_loan_file
+from tests.ingest_cases import BAD_INPUTS, GOOD_PARAMS, good_frame, make_bad_file, params_for
 
 GERMAN_CREDIT = Path(__file__).resolve().parent.parent / "data" / "german_credit.csv"
 
