@@ -17,8 +17,9 @@ Rules, in the order they are checked:
   after trimming spaces, case-sensitively. Both 0 and 1 must occur;
 - ids (``id_col``, else an existing ``loan_id`` column) must be present and unique; without
   either, ``loan_id`` is the row number starting at 1;
-- dates (``date_col``, else an existing ``origination_date`` column) must all parse, in one
-  format per column, inferred from the first value (ISO ``2021-03-01`` is safest);
+- dates (``date_col``, else an existing ``origination_date`` column) must all be present and
+  parse, in one format per column, inferred from the first value (ISO ``2021-03-01`` is
+  safest);
 - no column may be empty in every row;
 - a text column whose non-empty values are mostly numbers (at least
   ``NUMERIC_TEXT_SHARE``, 80%) is a numeric column holding text: an error naming the column
@@ -296,6 +297,9 @@ def canonical_date(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFra
         raise _fail(path, f"has both a '{DATE_COL}' column and date_col '{column}'; rename or "
                           f"drop '{DATE_COL}'.")
     raw = frame[column]
+    if raw.isna().any():
+        raise _fail(path, f"column '{column}' has no date in {int(raw.isna().sum())} rows; fill "
+                          "them in (dates as YYYY-MM-DD), or drop those rows.")
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         dates = raw
     else:
@@ -308,7 +312,7 @@ def canonical_date(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFra
         raise _fail(
             path,
             f"column '{column}' has {len(bad)} values that are not dates: {shown}; write dates "
-            "as YYYY-MM-DD (e.g. 2021-03-01) and fill in missing ones.",
+            "as YYYY-MM-DD (e.g. 2021-03-01), one format for the whole column.",
         )
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)

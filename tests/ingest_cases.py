@@ -74,6 +74,12 @@ def _bad_dates() -> pd.DataFrame:
     return frame
 
 
+def _missing_dates() -> pd.DataFrame:
+    frame = good_frame()
+    frame.loc[[4, 5], "opened"] = None
+    return frame
+
+
 def _mostly_unlabelled() -> pd.DataFrame:
     frame = good_frame()
     frame["bad_flag"] = frame["bad_flag"].astype(object)
@@ -144,6 +150,8 @@ BAD_INPUTS = [
              "column 'application_id' has duplicate ids: 'A0004' (2 rows)"),
     BadInput("date that does not parse", "dates.csv", _csv(_bad_dates()),
              "column 'opened' has 2 values that are not dates: '2021-13-45', 'last spring'"),
+    BadInput("missing dates", "nodates.csv", _csv(_missing_dates()),
+             "column 'opened' has no date in 2 rows"),
     BadInput("too few rows to split", "tiny.csv", _csv(good_frame(8)),
              "has only 8 labelled rows; at least 20 are needed"),
 ]
