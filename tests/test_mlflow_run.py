@@ -87,7 +87,9 @@ def test_the_cards_train_command_works_on_a_fresh_store(tracking_uri, tmp_path):
     (run,) = _runs("Default", "train")
     assert run.info.status == "FINISHED"
     assert run.data.params["n_estimators"] == "200"
-    assert run.data.metrics["roc_auc"] > 0.8
+    # Its own data is the default source, the synthetic book (issue 4): the model learns,
+    # and does not beat the true PD on the same holdout beyond noise.
+    assert 0.7 < run.data.metrics["roc_auc"] < run.data.metrics["oracle_roc_auc"] + 0.01
 
 
 def _free_port() -> int:
