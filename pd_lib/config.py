@@ -32,6 +32,7 @@ STAGE_ALIASES = {"Production": "champion", "Staging": "challenger"}
 TAG_CODE_FINGERPRINT = "pd.code_fingerprint"
 TAG_DATA_URI = "pd.data_uri"
 TAG_DATA_SHA256 = "pd.data_sha256"
+TAG_SOURCE_SHA256 = "pd.source_sha256"
 TAG_GIT_COMMIT = "pd.git_commit"
 TAG_HOLDOUT_AUC = "pd.holdout_roc_auc"
 TAG_SOURCE_RUN = "pd.source_run_id"

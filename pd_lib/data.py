@@ -70,15 +70,33 @@ def load_loans(
 ) -> pd.DataFrame:
     """Load or generate the loan data named by ``source``: a generator name or a file path."""
     if source == "make_classification":
-        return make_classification_loans(n_samples, n_features, default_rate, seed)
-    if source == "synthetic":
+        frame = make_classification_loans(n_samples, n_features, default_rate, seed)
+    elif source == "synthetic":
         from pd_lib.synthetic import synthetic_loan_book
 
         check_generate_params(n_samples, default_rate)
-        return synthetic_loan_book(n_samples, default_rate, seed)
-    from pd_lib.ingest import read_loan_file
+        frame = synthetic_loan_book(n_samples, default_rate, seed)
+    else:
+        from pd_lib.ingest import read_loan_file
 
-    return read_loan_file(source, target, id_col, date_col, label_map)
+        frame = read_loan_file(source, target, id_col, date_col, label_map)
+    return integer_features_as_float(frame)
+
+
+def is_file_source(source: str) -> bool:
+    """True when ``source`` names a user file rather than a generator."""
+    return source not in SOURCES
+
+
+def integer_features_as_float(frame: pd.DataFrame) -> pd.DataFrame:
+    """Store integer features as float64, so a model's signature says ``double``.
+
+    MLflow's schema check refuses NaN in a ``long`` column, and a file that has a blank in an
+    integer column at scoring time would then be refused; ``double`` holds both.
+    """
+    numeric_ints = [c for c in feature_columns(frame)
+                    if pd.api.types.is_integer_dtype(frame[c].dtype)]
+    return frame.astype({c: "float64" for c in numeric_ints}) if numeric_ints else frame
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -7,6 +7,7 @@ and tune runs with the same parameters and code are reused; register and promote
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -14,7 +15,8 @@ from mlflow.entities import Run
 from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import LOANS_ARTIFACT
+from pd_lib.config import LOANS_ARTIFACT, TAG_SOURCE_SHA256
+from pd_lib.data import is_file_source, sha256_of_file
 from pd_lib.errors import PipelineError
 from pd_lib.runs import full_params, get_or_run
 from pd_lib.tracking import run_uri
@@ -27,11 +29,18 @@ def inherited_env_manager(run: Run) -> str:
     return run.data.tags.get("mlflow.project.env") or "local"
 
 
+def _source_tags(source: str) -> dict[str, str]:
+    """A user file's SHA-256: an edited file with the same name must be read again."""
+    if is_file_source(source) and Path(source).is_file():
+        return {TAG_SOURCE_SHA256: sha256_of_file(source)}
+    return {}
+
+
 def _step(entry_point: str, overrides: dict[str, Any], experiment_id: str, env_manager: str,
-          reuse: bool = True) -> Run:
+          reuse: bool = True, tags: dict[str, str] | None = None) -> Run:
     params = full_params(entry_point, overrides)
     try:
-        run, reused = get_or_run(entry_point, params, experiment_id, env_manager, reuse)
+        run, reused = get_or_run(entry_point, params, experiment_id, env_manager, reuse, tags)
     except ExecutionException as exc:
         raise PipelineError(f"step {entry_point} failed ({exc}); its error is above.") from None
     mlflow.set_tag(f"pd.step.{entry_point}", run.info.run_id)
@@ -51,7 +60,8 @@ def run_main(params: dict[str, Any], env_manager: str) -> dict[str, str]:
                   "seed", "threshold")
     tune_keys = ("tune_model", "grid", "cv", "search", "test_size", "seed", "threshold")
 
-    generate = _step("generate", {k: params[k] for k in data_keys}, experiment_id, env_manager)
+    generate = _step("generate", {k: params[k] for k in data_keys}, experiment_id, env_manager,
+                     tags=_source_tags(params["source"]))
     data_uri = run_uri(generate.info.run_id, LOANS_ARTIFACT)
     train = _step("train", {"data_uri": data_uri, **{k: params[k] for k in model_keys}},
                   experiment_id, env_manager)

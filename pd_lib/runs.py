@@ -44,19 +44,24 @@ def full_params(entry_point: str, overrides: dict[str, Any]) -> dict[str, str]:
 
 
 def find_finished_run(
-    experiment_id: str, entry_point: str, params: dict[str, str], fingerprint: str | None = None
+    experiment_id: str,
+    entry_point: str,
+    params: dict[str, str],
+    fingerprint: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Run | None:
-    """The newest FINISHED run of ``entry_point`` with exactly these params and code.
+    """The newest FINISHED run of ``entry_point`` with exactly these params, code and tags.
 
     Parameters are compared as ``mlflow run`` stores them: str(), then shell-quoted.
+    ``tags`` adds keys the run must carry (a user file's SHA-256, say).
     """
-    fingerprint = fingerprint or code_fingerprint()
+    required = {ENTRY_POINT_TAG: entry_point,
+                TAG_CODE_FINGERPRINT: fingerprint or code_fingerprint(), **(tags or {})}
     runs = MlflowClient().search_runs(
         [experiment_id],
-        filter_string=(
-            f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' "
-            f"and tags.`{TAG_CODE_FINGERPRINT}` = '{fingerprint}' "
-            "and attributes.status = 'FINISHED'"
+        filter_string=" and ".join(
+            [f"tags.`{k}` = '{v}'" for k, v in required.items()]
+            + ["attributes.status = 'FINISHED'"]
         ),
         order_by=["attributes.start_time DESC"],
         max_results=200,
@@ -73,10 +78,11 @@ def get_or_run(
     experiment_id: str,
     env_manager: str,
     reuse: bool = True,
+    tags: dict[str, str] | None = None,
 ) -> tuple[Run, bool]:
     """Reuse a finished matching run, else run the entry point; returns (run, reused)."""
     if reuse:
-        found = find_finished_run(experiment_id, entry_point, params)
+        found = find_finished_run(experiment_id, entry_point, params, tags=tags)
         if found is not None:
             log.info("reusing finished %s run %s", entry_point, found.info.run_id)
             return found, True

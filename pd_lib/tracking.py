@@ -20,7 +20,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.string_utils import quote
 
-from pd_lib.config import EXPERIMENT_NAME, TAG_CODE_FINGERPRINT, TAG_GIT_COMMIT
+from pd_lib.config import (
+    DATA_SUMMARY_ARTIFACT,
+    EXPERIMENT_NAME,
+    LOANS_ARTIFACT,
+    TAG_CODE_FINGERPRINT,
+    TAG_DATA_SHA256,
+    TAG_GIT_COMMIT,
+)
 from pd_lib.errors import PipelineError
 
 log = logging.getLogger("pd_pipeline")
@@ -149,6 +156,22 @@ def log_dataframe(frame: pd.DataFrame, artifact_file: str) -> None:
         local = Path(tmp) / Path(artifact_file).name
         write_parquet(frame, local)
         mlflow.log_artifact(str(local), artifact_path=str(Path(artifact_file).parent))
+
+
+def log_loans(frame: pd.DataFrame) -> dict:
+    """Log ``frame`` as data/loans.parquet with its summary; tag the run with its SHA-256."""
+    from pd_lib.data import data_summary, sha256_of_file, write_parquet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(LOANS_ARTIFACT).name
+        write_parquet(frame, path)
+        summary = {**data_summary(frame), "sha256": sha256_of_file(path)}
+        mlflow.set_tag(TAG_DATA_SHA256, summary["sha256"])
+        mlflow.log_metrics({"rows": summary["rows"], "default_rate": summary["default_rate"]})
+        log_json(summary, DATA_SUMMARY_ARTIFACT)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(LOANS_ARTIFACT).parent))
+    log.info("logged %d loans, default rate %.4f", summary["rows"], summary["default_rate"])
+    return summary
 
 
 def log_json(payload: dict, artifact_file: str) -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import click
 import mlflow
 
-from pd_lib.config import DATA_SUMMARY_ARTIFACT, LOANS_ARTIFACT, TAG_DATA_SHA256
-from pd_lib.data import data_summary, load_loans, sha256_of_file, write_parquet
+from pd_lib.config import TAG_SOURCE_SHA256
+from pd_lib.data import is_file_source, load_loans, sha256_of_file
 from pd_lib.errors import exit_on_user_error
-from pd_lib.tracking import log_json, log_params_once, setup_logging, step_run
+from pd_lib.tracking import log_loans, log_params_once, setup_logging, step_run
 from steps.options import data_options
 
 
@@ -23,17 +20,11 @@ def generate(**params) -> None:
     with step_run("generate"):
         log_params_once(params)
         frame = load_loans(**params)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(LOANS_ARTIFACT).name
-            write_parquet(frame, path)
-            digest = sha256_of_file(path)
-            summary = {**data_summary(frame), "sha256": digest}
-            mlflow.set_tag(TAG_DATA_SHA256, digest)
-            mlflow.log_metrics({"rows": summary["rows"], "default_rate": summary["default_rate"]})
-            log_json(summary, DATA_SUMMARY_ARTIFACT)
-            mlflow.log_artifact(str(path), artifact_path=str(Path(LOANS_ARTIFACT).parent))
-        click.echo(f"logged {len(frame)} loans, default rate {summary['default_rate']:.4f}, "
-                   f"sha256 {digest[:12]}")
+        if is_file_source(params["source"]):
+            mlflow.set_tag(TAG_SOURCE_SHA256, sha256_of_file(params["source"]))
+        summary = log_loans(frame)
+        click.echo(f"logged {summary['rows']} loans, default rate {summary['default_rate']:.4f},"
+                   f" sha256 {summary['sha256'][:12]}")
 
 
 if __name__ == "__main__":

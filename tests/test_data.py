@@ -67,3 +67,14 @@ def test_data_summary_counts_missing_and_rate():
     assert summary["rows"] == 4
     assert summary["missing"] == {"x": 2}
     assert summary["default_rate"] == pytest.approx(0.25)
+
+
+def test_integer_features_are_stored_as_float_but_id_and_target_are_not():
+    from pd_lib.data import integer_features_as_float
+
+    frame = pd.DataFrame({ID_COL: [1, 2], "open_accounts": [3, 4], "grade": ["a", "b"],
+                          TARGET_COL: [0, 1]})
+    out = integer_features_as_float(frame)
+    assert out["open_accounts"].dtype == "float64"
+    assert out[ID_COL].dtype == "int64" and out[TARGET_COL].dtype == "int64"
+    assert out["grade"].tolist() == ["a", "b"]

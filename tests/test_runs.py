@@ -64,3 +64,22 @@ def test_main_passes_its_own_env_manager_on(tracking_uri):
     with mlflow.start_run() as run:
         pass
     assert inherited_env_manager(MlflowClient().get_run(run.info.run_id)) == "local"
+
+
+def test_an_edited_user_file_is_not_served_from_the_old_generate_run(tracking_uri, tmp_path):
+    from pd_lib.pipeline import _source_tags
+
+    loans = tmp_path / "loans.csv"
+    loans.write_text("x,default\n1,0\n2,1\n")
+    experiment_id = mlflow.set_experiment("reuse").experiment_id
+    params = full_params("generate", {"source": str(loans)})
+    with mlflow.start_run():
+        mlflow.set_tags({"mlflow.project.entryPoint": "generate",
+                         "pd.code_fingerprint": code_fingerprint(), **_source_tags(str(loans))})
+        mlflow.log_params({k: as_mlflow_param(v) for k, v in params.items()})
+    assert find_finished_run(experiment_id, "generate", params,
+                             tags=_source_tags(str(loans))) is not None
+    loans.write_text("x,default\n1,0\n2,1\n3,0\n")
+    assert find_finished_run(experiment_id, "generate", params,
+                             tags=_source_tags(str(loans))) is None
+    assert _source_tags("synthetic") == {}
