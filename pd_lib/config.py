@@ -59,3 +59,66 @@ SKOPS_TRUSTED_TYPES = [
     "numpy.dtype",
     "builtins.slice",
 ]
+
+# --- Validation (issue 5): every threshold of the metrics, lights and gate lives here. ---
+
+# Master scale: (grade, upper PD bound) from best to worst; a loan falls into the first grade
+# whose bound is >= its PD. Nine grades spanning investment grade to near-default.
+MASTER_SCALE = (
+    ("1", 0.005),
+    ("2", 0.01),
+    ("3", 0.02),
+    ("4", 0.035),
+    ("5", 0.06),
+    ("6", 0.10),
+    ("7", 0.17),
+    ("8", 0.30),
+    ("9", 1.0),
+)
+
+# Traffic lights. For each check: the metric it reads, its category, and the green and red
+# bounds. direction "lower" = smaller is better (green if value <= green, red if > red);
+# "higher" = larger is better (green if value >= green, red if < red); "abs" compares |value|
+# like "lower". Everything between is amber.
+LIGHT_THRESHOLDS = {
+    "Discrimination (ROC AUC)": {
+        "metric": "roc_auc", "category": "discrimination", "direction": "higher",
+        "green": 0.70, "red": 0.60},
+    "Calibration in the large (relative gap of mean PD to default rate)": {
+        "metric": "calibration_in_the_large_relative", "category": "calibration",
+        "direction": "abs", "green": 0.10, "red": 0.25},
+    "Hosmer-Lemeshow p-value": {
+        "metric": "hosmer_lemeshow_pvalue", "category": "calibration", "direction": "higher",
+        "green": 0.05, "red": 0.001},
+    "Jeffreys test, portfolio (p-value)": {
+        "metric": "jeffreys_pvalue_portfolio", "category": "calibration", "direction": "higher",
+        "green": 0.05, "red": 0.01},
+    "PSI of the PD, train -> holdout": {
+        "metric": "psi", "category": "stability", "direction": "lower",
+        "green": 0.10, "red": 0.25},
+    "Largest CSI of a feature, train -> holdout": {
+        "metric": "csi_max", "category": "stability", "direction": "lower",
+        "green": 0.10, "red": 0.25},
+    "PSI of the PD, train -> out-of-time": {
+        "metric": "oot_psi", "category": "stability", "direction": "lower",
+        "green": 0.10, "red": 0.25},
+    "Out-of-time ROC AUC drop (holdout - out-of-time)": {
+        "metric": "oot_roc_auc_drop", "category": "stability", "direction": "lower",
+        "green": 0.03, "red": 0.08},
+    "Overfitting (train ROC AUC - holdout ROC AUC)": {
+        "metric": "train_holdout_roc_auc_gap", "category": "overfitting", "direction": "lower",
+        "green": 0.05, "red": 0.15},
+}
+
+# A challenger with a red light in one of these categories cannot become champion.
+GATE_BLOCKING_CATEGORIES = ("calibration", "stability")
+
+# Validation plots and report: permutation importance on at most this many holdout rows.
+PERMUTATION_MAX_ROWS = 2000
+PERMUTATION_REPEATS = 3
+GRADE_TABLE_ARTIFACT = "tables/grade_table.csv"
+IMPORTANCE_ARTIFACT = "tables/feature_importance.csv"
+LIGHTS_ARTIFACT = "tables/traffic_lights.csv"
+REPORT_ARTIFACT = "report/validation_report.html"
+OOT_ARTIFACT = "data/oot_scored.parquet"
+SPLITS = ("random", "time")
