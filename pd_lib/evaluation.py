@@ -1,16 +1,29 @@
-"""Evaluate a fitted PD model on its training and holdout samples."""
+"""Evaluate a fitted PD model on its training, holdout and (optional) out-of-time samples.
+
+Metric names: holdout unprefixed (``roc_auc``, ``ks``, ``hosmer_lemeshow_pvalue``, ``psi``
+train -> holdout, ``csi_<feature>``, the master scale's ``grade_*`` and
+``jeffreys_pvalue_portfolio``), training sample ``train_*``, out-of-time sample ``oot_*``
+(``oot_psi`` is train -> out-of-time). See :func:`pd_lib.metrics.pd_metrics` for the list.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pd_lib import metrics, plots
+from pd_lib import master_scale, metrics, plots
 from pd_lib.config import PD_COL, TARGET_COL, TRUE_PD_COL
 from pd_lib.data import feature_columns
+from pd_lib.importance import permutation_importance_table
+from pd_lib.lights import Light, traffic_lights
 from pd_lib.pd_model import PDModel
+
+log = logging.getLogger("pd_pipeline")
 
 
 @dataclass
@@ -20,6 +33,10 @@ class Evaluation:
     metrics: dict[str, float]
     figures: dict[str, Figure] = field(default_factory=dict)
     holdout_scored: pd.DataFrame | None = None
+    oot_scored: pd.DataFrame | None = None
+    grade_table: pd.DataFrame | None = None
+    importance: pd.DataFrame | None = None
+    lights: list[Light] = field(default_factory=list)
 
 
 def score_frame(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
@@ -29,28 +46,64 @@ def score_frame(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
     return scored
 
 
-def evaluate(
-    model: PDModel, train: pd.DataFrame, holdout: pd.DataFrame, threshold: float
-) -> Evaluation:
-    """Holdout metrics (unprefixed), train metrics (``train_``), and the tutorial's figures."""
-    holdout_scored = score_frame(model, holdout)
-    train_pd = model.predict_pd(train[feature_columns(train)])
-    y_holdout = holdout_scored[TARGET_COL].to_numpy()
-    pd_holdout = holdout_scored[PD_COL].to_numpy()
+def _true_pd(frame: pd.DataFrame) -> np.ndarray | None:
+    return frame[TRUE_PD_COL].to_numpy() if TRUE_PD_COL in frame.columns else None
 
-    results = metrics.basic_metrics(y_holdout, pd_holdout, threshold)
-    results.update(
-        {
-            f"train_{k}": v
-            for k, v in metrics.basic_metrics(train[TARGET_COL].to_numpy(), train_pd, threshold)
-            .items()
-        }
-    )
-    oracle = holdout[TRUE_PD_COL].to_numpy() if TRUE_PD_COL in holdout.columns else None
-    if oracle is not None:
-        results["oracle_roc_auc"] = metrics.roc_auc(y_holdout, oracle)
+
+def sample_metrics(scored: pd.DataFrame, threshold: float, prefix: str = "") -> dict[str, float]:
+    """pd_metrics of a scored sample, names prefixed."""
+    values = metrics.pd_metrics(scored[TARGET_COL].to_numpy(), scored[PD_COL].to_numpy(),
+                                threshold, _true_pd(scored))
+    return {f"{prefix}{k}": v for k, v in values.items()}
+
+
+def stability(reference: pd.DataFrame, actual: pd.DataFrame, prefix: str = "") -> dict:
+    """PSI of the PD and CSI per feature from ``reference`` (train) to ``actual``."""
+    values = metrics.stability_metrics(reference[PD_COL].to_numpy(), actual[PD_COL].to_numpy(),
+                                       reference, actual, feature_columns(reference))
+    return {f"{prefix}{k}": v for k, v in values.items()}
+
+
+def evaluate(
+    model: PDModel,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    threshold: float,
+    oot: pd.DataFrame | None = None,
+    seed: int = 42,
+) -> Evaluation:
+    """Every metric, the master scale, the traffic lights and the figures of a fitted model."""
+    started = time.perf_counter()
+    train_scored = score_frame(model, train)
+    holdout_scored = score_frame(model, holdout)
+    oot_scored = score_frame(model, oot) if oot is not None else None
+    y, pd_holdout = holdout_scored[TARGET_COL].to_numpy(), holdout_scored[PD_COL].to_numpy()
+
+    results = sample_metrics(holdout_scored, threshold)
+    results.update(sample_metrics(train_scored, threshold, "train_"))
+    results.update(stability(train_scored, holdout_scored))
+    if oot_scored is not None:
+        results.update(sample_metrics(oot_scored, threshold, "oot_"))
+        results.update(stability(train_scored, oot_scored, "oot_"))
+    table = master_scale.grade_table(y, pd_holdout)
+    results.update(master_scale.master_scale_metrics(table, y, pd_holdout))
+    results.update(metrics.derived_metrics(results))
+
+    features = feature_columns(holdout)
+    importance = permutation_importance_table(model, holdout[features], y, seed)
+    oracle = _true_pd(holdout)
     figures = {
-        "roc_curve": plots.roc_curve_figure(y_holdout, pd_holdout, oracle),
-        "confusion_matrix": plots.confusion_matrix_figure(y_holdout, pd_holdout, threshold),
+        "roc_curve": plots.roc_curve_figure(y, pd_holdout, oracle),
+        "confusion_matrix": plots.confusion_matrix_figure(y, pd_holdout, threshold),
+        "calibration_curve": plots.calibration_curve_figure(y, pd_holdout, oracle_pd=oracle),
+        "ks_curve": plots.ks_curve_figure(y, pd_holdout),
+        "pd_distribution": plots.pd_distribution_figure(y, pd_holdout),
+        "grade_table": plots.grade_table_figure(table),
+        "feature_importance": plots.feature_importance_figure(importance),
     }
-    return Evaluation(metrics=results, figures=figures, holdout_scored=holdout_scored)
+    log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train), len(holdout),
+             f", {len(oot)} out-of-time" if oot is not None else "",
+             time.perf_counter() - started)
+    return Evaluation(metrics=results, figures=figures, holdout_scored=holdout_scored,
+                      oot_scored=oot_scored, grade_table=table, importance=importance,
+                      lights=traffic_lights(results))

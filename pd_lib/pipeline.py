@@ -57,8 +57,9 @@ def run_main(params: dict[str, Any], env_manager: str) -> dict[str, str]:
     data_keys = ("source", "n_samples", "n_features", "default_rate", "seed", "target",
                  "id_col", "date_col", "label_map")
     model_keys = ("model", "n_estimators", "max_depth", "min_samples_leaf", "test_size",
-                  "seed", "threshold")
-    tune_keys = ("tune_model", "grid", "cv", "search", "test_size", "seed", "threshold")
+                  "seed", "threshold", "split")
+    tune_keys = ("tune_model", "grid", "cv", "search", "test_size", "seed", "threshold",
+                 "split")
 
     generate = _step("generate", {k: params[k] for k in data_keys}, experiment_id, env_manager,
                      tags=_source_tags(params["source"]))

@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
-from sklearn.model_selection import train_test_split
+from mlflow.tracking import MlflowClient
 
 from pd_lib.config import (
+    GRADE_TABLE_ARTIFACT,
     HOLDOUT_ARTIFACT,
+    IMPORTANCE_ARTIFACT,
+    LIGHTS_ARTIFACT,
     LOANS_ARTIFACT,
     MODEL_ARTIFACT,
+    OOT_ARTIFACT,
     PLOTS_DIR,
+    REPORT_ARTIFACT,
     SKOPS_TRUSTED_TYPES,
     TAG_DATA_SHA256,
     TARGET_COL,
@@ -23,7 +29,10 @@ from pd_lib.config import (
 from pd_lib.data import check_training_frame, feature_columns, load_loans, sha256_of_file
 from pd_lib.errors import PipelineError
 from pd_lib.evaluation import Evaluation, evaluate
+from pd_lib.lights import lights_csv
 from pd_lib.pd_model import PDModel
+from pd_lib.report import build_report
+from pd_lib.splits import Samples, check_split, split_samples
 from pd_lib.tracking import download_artifact, log_dataframe, log_figures, run_uri
 
 log = logging.getLogger("pd_pipeline")
@@ -38,22 +47,13 @@ def check_test_size(test_size: float) -> None:
 
 
 def split_data(
-    frame: pd.DataFrame, test_size: float, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified random split into train and holdout."""
+    frame: pd.DataFrame, test_size: float, seed: int, split: str = "random"
+) -> Samples:
+    """Train, holdout and (split=time) out-of-time samples; see :mod:`pd_lib.splits`."""
     check_test_size(test_size)
+    check_split(split)
     check_training_frame(frame, "training data")
-    counts = frame[TARGET_COL].value_counts()
-    n_holdout = round(len(frame) * test_size)
-    if counts.min() < 2 or n_holdout < 2 or len(frame) - n_holdout < 2:
-        raise PipelineError(
-            f"training data: too few rows to split ({len(frame)} rows, {int(counts.min())} in "
-            f"the smaller class, test_size={test_size}); use more data."
-        )
-    train, holdout = train_test_split(
-        frame, test_size=test_size, stratify=frame[TARGET_COL], random_state=seed
-    )
-    return train.reset_index(drop=True), holdout.reset_index(drop=True)
+    return split_samples(frame, test_size, seed, split)
 
 
 def fit(model: PDModel, train: pd.DataFrame) -> PDModel:
@@ -81,23 +81,46 @@ def log_model(model: PDModel, sample: pd.DataFrame) -> None:
     )
 
 
-def log_evaluation(evaluation: Evaluation) -> None:
-    """Log metrics in one batch, the figures, and the scored holdout."""
+def run_context(params: dict[str, Any]) -> dict[str, str]:
+    """What the report's header says about the run: id, entry point, data and parameters."""
+    run = mlflow.active_run()
+    context = {"Run": run.info.run_id if run else "(no active run)"}
+    if run:
+        tags = MlflowClient().get_run(run.info.run_id).data.tags
+        context["Entry point"] = tags.get("mlflow.project.entryPoint", "")
+        context["Data"] = MlflowClient().get_run(run.info.run_id).data.params.get(
+            "resolved_data_uri", "")
+    context.update({k: str(v) for k, v in params.items()})
+    return context
+
+
+def log_evaluation(evaluation: Evaluation, context: dict[str, str]) -> None:
+    """Log metrics in one batch, the validation report, tables, figures and scored samples."""
     mlflow.log_metrics(evaluation.metrics)
+    report = build_report(context, evaluation.metrics, evaluation.lights,
+                          evaluation.grade_table, evaluation.figures)
+    mlflow.log_text(report, REPORT_ARTIFACT)
+    mlflow.log_text(evaluation.grade_table.to_csv(index=False), GRADE_TABLE_ARTIFACT)
+    mlflow.log_text(evaluation.importance.to_csv(index=False), IMPORTANCE_ARTIFACT)
+    mlflow.log_text(lights_csv(evaluation.lights), LIGHTS_ARTIFACT)
     log_figures(evaluation.figures, PLOTS_DIR)
     log_dataframe(evaluation.holdout_scored, HOLDOUT_ARTIFACT)
+    if evaluation.oot_scored is not None:
+        log_dataframe(evaluation.oot_scored, OOT_ARTIFACT)
 
 
 def evaluate_and_log(
-    model: PDModel, train: pd.DataFrame, holdout: pd.DataFrame, threshold: float
+    model: PDModel, samples: Samples, threshold: float, seed: int,
+    params: dict[str, Any] | None = None,
 ) -> Evaluation:
-    """Evaluate the fitted model, then log its evaluation and the model itself."""
-    evaluation = evaluate(model, train, holdout, threshold)
-    log.info("holdout ROC AUC %.4f, accuracy %.4f",
-             evaluation.metrics["roc_auc"], evaluation.metrics["accuracy"])
-    log_evaluation(evaluation)
-    log_model(model, train)
-    log.info("logged model, metrics, plots and scored holdout")
+    """Evaluate the fitted model, then log its evaluation, its report and the model itself."""
+    evaluation = evaluate(model, samples.train, samples.holdout, threshold, samples.oot, seed)
+    log.info("holdout ROC AUC %.4f, accuracy %.4f; lights: %s",
+             evaluation.metrics["roc_auc"], evaluation.metrics["accuracy"],
+             ", ".join(f"{li.metric} {li.colour}" for li in evaluation.lights))
+    log_evaluation(evaluation, run_context(params or {}))
+    log_model(model, samples.train)
+    log.info("logged model, metrics, plots, tables, report and scored holdout")
     return evaluation
 
 
@@ -138,12 +161,18 @@ def load_training_data(data_uri: str) -> pd.DataFrame:
     return frame
 
 
-def prepare_data(data_uri: str, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def prepare_data(data_uri: str, test_size: float, seed: int, split: str = "random"
+                 ) -> Samples:
     """Resolve, load and split the training data, logging which data was used."""
     check_test_size(test_size)
+    check_split(split)
     experiment_id = mlflow.active_run().info.experiment_id
     resolved, how = resolve_data_uri(data_uri, experiment_id)
     log.info("training data: %s (%s)", resolved, how)
     mlflow.log_params({"resolved_data_uri": resolved})
     mlflow.set_tag("pd.data_choice", how)
-    return split_data(load_training_data(resolved), test_size, seed)
+    samples = split_data(load_training_data(resolved), test_size, seed, split)
+    log.info("split=%s: %d train, %d holdout%s rows", split, len(samples.train),
+             len(samples.holdout),
+             f", {len(samples.oot)} out-of-time" if samples.oot is not None else "")
+    return samples

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from pd_lib.config import DEFAULT_THRESHOLD, MODEL_NAME
+from pd_lib.config import DEFAULT_THRESHOLD, MODEL_NAME, SPLITS
 
 
 def _stack(*decorators: Callable) -> Callable:
@@ -44,6 +44,9 @@ split_options = _stack(
                  help="Share of rows held out for evaluation."),
     click.option("--threshold", type=float, default=DEFAULT_THRESHOLD, show_default=True,
                  help="PD at or above which a loan counts as predicted default."),
+    click.option("--split", type=click.Choice(SPLITS), default="random", show_default=True,
+                 help="random: stratified holdout; time: the latest origination_date vintages "
+                      "(test_size of the loans) out of time, the rest split at random."),
 )
 
 model_options = _stack(

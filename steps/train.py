@@ -1,7 +1,10 @@
 """train: fit a PD model on data/loans.parquet of a generate run (by URI) and log it.
 
-Logs params, holdout and train metrics, plots/roc_curve.png, plots/confusion_matrix.png,
-the model (with signature and input example) and data/holdout_scored.parquet.
+Logs params; holdout, train (train_*) and, with split=time, out-of-time (oot_*) metrics;
+plots/*.png (ROC, confusion matrix, calibration, KS, PD distribution, grade table, feature
+importance), tables/*.csv (grade table, feature importance, traffic lights),
+report/validation_report.html, the model (with signature and input example),
+data/holdout_scored.parquet and, with split=time, data/oot_scored.parquet.
 """
 
 from __future__ import annotations
@@ -23,17 +26,19 @@ from steps.options import model_options, split_options
 @click.option("--seed", type=int, default=42, show_default=True, help="Split and model seed.")
 @exit_on_user_error
 def train(data_uri: str, model: str, n_estimators: int, max_depth: int, min_samples_leaf: int,
-          test_size: float, threshold: float, seed: int) -> None:
+          test_size: float, threshold: float, split: str, seed: int) -> None:
     setup_logging()
     hyper = {"n_estimators": n_estimators, "max_depth": max_depth,
              "min_samples_leaf": min_samples_leaf}
     check_model_params(model, hyper)
     with step_run("train") as run:
         log_params_once({"data_uri": data_uri, "model": model, **hyper, "test_size": test_size,
-                         "threshold": threshold, "seed": seed})
-        train_set, holdout = training.prepare_data(data_uri, test_size, seed)
-        fitted = training.fit(build_model(model, hyper, train_set, seed=seed), train_set)
-        evaluation = training.evaluate_and_log(fitted, train_set, holdout, threshold)
+                         "threshold": threshold, "split": split, "seed": seed})
+        samples = training.prepare_data(data_uri, test_size, seed, split)
+        fitted = training.fit(build_model(model, hyper, samples.train, seed=seed), samples.train)
+        evaluation = training.evaluate_and_log(
+            fitted, samples, threshold, seed,
+            {"model": model, **hyper, "split": split, "threshold": threshold})
         click.echo(f"train run {run.info.run_id}: holdout ROC AUC "
                    f"{evaluation.metrics['roc_auc']:.4f}, accuracy "
                    f"{evaluation.metrics['accuracy']:.4f}")

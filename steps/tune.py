@@ -23,21 +23,23 @@ from steps.options import split_options, tune_options
 @click.option("--seed", type=int, default=42, show_default=True, help="Split, CV and model seed.")
 @exit_on_user_error
 def tune(data_uri: str, model: str, grid: str, cv: int, search: str, test_size: float,
-         threshold: float, seed: int) -> None:
+         threshold: float, split: str, seed: int) -> None:
     setup_logging()
     parsed = tuning.parse_grid(grid, model)
     with step_run("tune") as run:
         log_params_once({"data_uri": data_uri, "model": model, "grid": grid, "cv": cv,
                          "search": search, "test_size": test_size, "threshold": threshold,
-                         "seed": seed})
-        train_set, holdout = training.prepare_data(data_uri, test_size, seed)
-        searcher = tuning.run_search(model, parsed, train_set, cv, search, seed)
+                         "split": split, "seed": seed})
+        samples = training.prepare_data(data_uri, test_size, seed, split)
+        searcher = tuning.run_search(model, parsed, samples.train, cv, search, seed)
         tuning.log_candidates(searcher, model)
         best = tuning.best_params(searcher, model)
         mlflow.log_params({f"best_{k}": v for k, v in best.items()})
         mlflow.log_metric("best_cv_roc_auc", float(searcher.best_score_))
-        evaluation = training.evaluate_and_log(searcher.best_estimator_, train_set, holdout,
-                                               threshold)
+        evaluation = training.evaluate_and_log(
+            searcher.best_estimator_, samples, threshold, seed,
+            {"model": model, **{f"best {k}": v for k, v in best.items()}, "split": split,
+             "threshold": threshold})
         click.echo(f"tune run {run.info.run_id}: best {best}, holdout ROC AUC "
                    f"{evaluation.metrics['roc_auc']:.4f}")
 
