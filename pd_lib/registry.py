@@ -27,9 +27,11 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import (
     GATE_AUC_MARGIN,
+    GATE_BLOCKING_CATEGORIES,
     HOLDOUT_ARTIFACT,
     MODEL_ARTIFACT,
     PD_COL,
+    REPORT_ARTIFACT,
     STAGE_ALIASES,
     STAGES,
     TAG_CODE_FINGERPRINT,
@@ -41,6 +43,7 @@ from pd_lib.config import (
     TARGET_COL,
 )
 from pd_lib.errors import PipelineError
+from pd_lib.lights import blocking_lights, traffic_lights
 from pd_lib.metrics import roc_auc
 from pd_lib.tracking import get_run, read_parquet_artifact, run_uri
 
@@ -202,29 +205,35 @@ class GateResult:
 
 
 def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> GateResult:
-    """Compare challenger and champion on the challenger's holdout.
+    """Judge the challenger on its own traffic lights and against the champion.
 
-    The challenger's holdout (with its own PDs) is scored by the champion model too; the
-    challenger passes when its AUC is at least the champion's minus GATE_AUC_MARGIN.
-    The first version (no champion) passes.
+    Fails, one line per check, when the challenger's run has a red light in
+    config.GATE_BLOCKING_CATEGORIES (calibration, stability), and when its ROC AUC on its
+    holdout is below the champion's on the same rows by more than GATE_AUC_MARGIN (the
+    holdout with the challenger's PDs is scored by the champion model too). The first
+    version (no champion) is judged on its lights alone.
     """
+    failures, comparison = lights_check(challenger)
     if champion is None or str(champion.version) == str(challenger.version):
-        return GateResult([], {"gate": "no other champion"})
+        comparison["gate"] = "no other champion"
+        return GateResult(failures, comparison)
     holdout = read_parquet_artifact(
         run_uri(challenger.run_id, HOLDOUT_ARTIFACT), f"holdout of version {challenger.version}"
     )
     y = holdout[TARGET_COL].to_numpy()
     challenger_auc = roc_auc(y, holdout[PD_COL].to_numpy())
-    champion_pd = _champion_pd_on(champion, holdout)
-    champion_auc = roc_auc(y, champion_pd)
-    comparison = {
+    comparison.update({
         "gate.holdout_rows": str(len(holdout)),
         "gate.challenger_roc_auc": f"{challenger_auc:.6f}",
         "gate.champion_version": champion.version,
-        "gate.champion_roc_auc": f"{champion_auc:.6f}",
         "gate.auc_margin": str(GATE_AUC_MARGIN),
-    }
-    failures = []
+    })
+    try:
+        champion_pd = _champion_pd_on(champion, holdout)
+    except PipelineError as exc:  # a failed check, so that force can still override it
+        return GateResult(failures + [str(exc)], comparison)
+    champion_auc = roc_auc(y, champion_pd)
+    comparison["gate.champion_roc_auc"] = f"{champion_auc:.6f}"
     if challenger_auc < champion_auc - GATE_AUC_MARGIN:
         failures.append(
             f"ROC AUC {challenger_auc:.4f} of version {challenger.version} is below champion "
@@ -232,6 +241,27 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
             f"({len(holdout)} rows) by more than the margin {GATE_AUC_MARGIN}"
         )
     return GateResult(failures, comparison)
+
+
+def lights_check(version: ModelVersion) -> tuple[list[str], dict[str, str]]:
+    """Failure lines for the red blocking lights of the version's run, and summary tags."""
+    found = traffic_lights(get_run(version.run_id).data.metrics)
+    if not any(li.category in GATE_BLOCKING_CATEGORIES for li in found):
+        return [
+            f"version {version.version}'s run {version.run_id} logged no calibration or "
+            "stability metrics to judge it by; train or tune it again with this code"
+        ], {"gate.lights": "none logged"}
+    failures = [
+        f"red {li.category} light for version {version.version}: {li.check} = {li.value:.4g} "
+        f"(thresholds: {li.thresholds})"
+        for li in blocking_lights(found)
+    ]
+    counts = ", ".join(f"{sum(li.colour == c for li in found)} {c}"
+                       for c in ("green", "amber", "red"))
+    tags = {"gate.lights": counts,
+            "gate.red_lights": ", ".join(li.metric for li in found if li.colour == "red")
+            or "none"}
+    return failures, tags
 
 
 def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
@@ -330,7 +360,8 @@ def promote(
             if gate.failures and not force:
                 raise PipelineError(
                     "\n".join([f"promotion of {model_name} version {target.version} to "
-                               "Production refused:"] + gate.failures)
+                               "Production refused (validation report: "
+                               f"{run_uri(target.run_id, REPORT_ARTIFACT)}):"] + gate.failures)
                 )
         stages, aliases = _snapshot(model_name)
         try:

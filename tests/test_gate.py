@@ -1,0 +1,135 @@
+"""The promotion gate on a real temporary registry: AUC against the champion and the
+challenger's own traffic lights; refusals leave the registry exactly as it was."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from pd_lib import training
+from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT
+from pd_lib.models import build_model
+from pd_lib.registry import register as register_run
+from steps.generate import generate
+from steps.promote import promote
+from tests.conftest import invoke
+from tests.test_registry import _state, _train_and_register
+from tests.test_steps import SMALL, _only_run
+
+# On SMALL data (800 loans, 160 in the holdout) these three models have known lights:
+STUMP = ["--n-estimators", 1, "--max-depth", 1]  # AUC ~0.84, every blocking light green
+LOGISTIC = ["--model", "logistic_regression"]  # AUC ~0.94, every blocking light green
+FULL_TREE = ["--n-estimators", 1, "--max-depth", 0]  # PDs of exactly 0 or 1: Hosmer-Lemeshow red
+
+
+@pytest.fixture
+def data_uri(tracking_uri, runner) -> str:
+    assert invoke(runner, generate, SMALL).exit_code == 0
+    return f"runs:/{_only_run('generate').info.run_id}/{LOANS_ARTIFACT}"
+
+
+def _refusal_lines(result) -> list[str]:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "Production refused (validation report: runs:/" in lines[0]
+    assert REPORT_ARTIFACT in lines[0]
+    return lines[1:]
+
+
+def test_first_version_with_green_lights_becomes_champion(data_uri, runner):
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    result = invoke(runner, promote, ["--version", 1])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "1"}
+    assert state["tags"]["1"]["gate.red_lights"] in ("none", "train_holdout_roc_auc_gap")
+    assert "green" in state["tags"]["1"]["gate.lights"]
+
+
+def test_first_version_with_a_red_calibration_light_is_refused(data_uri, runner):
+    _train_and_register(runner, data_uri, *FULL_TREE)
+    before = _state()
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert failures == [
+        line for line in failures if line.startswith("error: red calibration light for version 1")
+    ]
+    assert any("Hosmer-Lemeshow p-value" in line and "red < 0.001" in line for line in failures)
+    assert _state() == before
+    assert before["aliases"] == {} and before["stages"] == {"1": "None"}
+
+
+def test_better_challenger_with_green_lights_replaces_the_champion(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    result = invoke(runner, promote, ["--version", 2])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "2"}
+    assert state["stages"] == {"1": "Archived", "2": "Production"}
+    tags = state["tags"]["2"]
+    assert float(tags["gate.challenger_roc_auc"]) > float(tags["gate.champion_roc_auc"])
+
+
+def test_worse_challenger_is_refused_and_nothing_changes(data_uri, runner):
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    assert invoke(runner, promote, ["--version", 1, "--stage", "Production"]).exit_code == 0
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 2, "--stage", "Staging"]).exit_code == 0
+    before = _state()
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 2]))
+    assert len(failures) == 1
+    assert "below champion version 1's" in failures[0]
+    assert _state() == before  # champion, challenger alias, stages and tags all unchanged
+    assert before["aliases"] == {"champion": "1", "challenger": "2"}
+
+
+def test_challenger_with_a_red_light_is_refused_even_with_a_better_auc(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *FULL_TREE)
+    before = _state()
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 2]))
+    assert any(line.startswith("error: red calibration light for version 2: Hosmer-Lemeshow")
+               for line in failures)
+    assert not any("below champion" in line for line in failures)
+    assert _state() == before
+
+
+def test_force_overrides_red_lights_and_records_who_and_why(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *FULL_TREE)
+    before = _state()
+    result = invoke(runner, promote, ["--version", 2, "--force", "true"])
+    assert result.exit_code == 2 and "force needs a reason" in result.stderr
+    assert _state() == before
+    result = invoke(runner, promote, ["--version", 2, "--force", "true", "--reason",
+                                      "interim model while the scorecard is rebuilt"])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "2"}
+    tags = state["tags"]["2"]
+    assert tags["gate.forced"] == "true"
+    assert tags["gate.forced_reason"] == "interim model while the scorecard is rebuilt"
+    assert tags["gate.forced_by"]
+    assert "red calibration light for version 2" in tags["gate.overridden_failures"]
+    assert "hosmer_lemeshow_pvalue" in tags["gate.red_lights"]
+
+
+def test_version_without_validation_metrics_is_refused(data_uri, runner, small_loans):
+    """A run logged before validation existed (a model, no metrics) cannot be judged."""
+    mlflow.set_experiment("older runs")
+    with mlflow.start_run() as run:
+        samples = training.split_data(small_loans, 0.2, seed=1)
+        model = training.fit(build_model("logistic_regression", {}, samples.train),
+                             samples.train)
+        training.log_model(model, samples.train)
+    register_run(run.info.run_id, MODEL_NAME)
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert failures == [f"error: version 1's run {run.info.run_id} logged no calibration or "
+                        "stability metrics to judge it by; train or tune it again with this code"]
+    assert MlflowClient().get_model_version(MODEL_NAME, "1").current_stage == "None"
