@@ -1,9 +1,10 @@
 """Evaluate a fitted PD model on its training, holdout and (optional) out-of-time samples.
 
 Metric names: holdout unprefixed (``roc_auc``, ``ks``, ``hosmer_lemeshow_pvalue``, ``psi``
-train -> holdout, ``csi_<feature>``, the master scale's ``grade_*`` and
-``jeffreys_pvalue_portfolio``), training sample ``train_*``, out-of-time sample ``oot_*``
-(``oot_psi`` is train -> out-of-time). See :func:`pd_lib.metrics.pd_metrics` for the list.
+of the PD train -> holdout, ``csi_<feature>`` train -> holdout, the master scale's
+``grade_*`` and ``jeffreys_pvalue_portfolio``), training sample ``train_*``, out-of-time
+sample ``oot_*`` (``oot_psi`` of the PD holdout -> out-of-time, ``oot_csi_<feature>``
+train -> out-of-time). See :func:`pd_lib.metrics.pd_metrics` for the per-sample list.
 """
 
 from __future__ import annotations
@@ -57,10 +58,13 @@ def sample_metrics(scored: pd.DataFrame, threshold: float, prefix: str = "") -> 
     return {f"{prefix}{k}": v for k, v in values.items()}
 
 
-def stability(reference: pd.DataFrame, actual: pd.DataFrame, prefix: str = "") -> dict:
-    """PSI of the PD and CSI per feature from ``reference`` (train) to ``actual``."""
-    values = metrics.stability_metrics(reference[PD_COL].to_numpy(), actual[PD_COL].to_numpy(),
-                                       reference, actual, feature_columns(reference))
+def stability(pd_reference: pd.DataFrame, feature_reference: pd.DataFrame,
+              actual: pd.DataFrame, prefix: str = "") -> dict:
+    """PSI of the PD from ``pd_reference`` and CSI per feature from ``feature_reference``
+    to ``actual``."""
+    values = metrics.stability_metrics(pd_reference[PD_COL].to_numpy(),
+                                       actual[PD_COL].to_numpy(), feature_reference, actual,
+                                       feature_columns(feature_reference))
     return {f"{prefix}{k}": v for k, v in values.items()}
 
 
@@ -81,10 +85,14 @@ def evaluate(
 
     results = sample_metrics(holdout_scored, threshold)
     results.update(sample_metrics(train_scored, threshold, "train_"))
-    results.update(stability(train_scored, holdout_scored))
+    # PSI train -> holdout compares in-sample with out-of-sample PDs: on a random split the
+    # populations are the same, so it measures how much fitting distorted the PDs.
+    results.update(stability(train_scored, train_scored, holdout_scored))
     if oot_scored is not None:
         results.update(sample_metrics(oot_scored, threshold, "oot_"))
-        results.update(stability(train_scored, oot_scored, "oot_"))
+        # Out of time, the PDs are compared out-of-sample to out-of-sample (holdout -> OOT):
+        # population drift only; the features from the development sample (train -> OOT).
+        results.update(stability(holdout_scored, train_scored, oot_scored, "oot_"))
     table = master_scale.grade_table(y, pd_holdout)
     results.update(master_scale.master_scale_metrics(table, y, pd_holdout))
     results.update(metrics.derived_metrics(results))

@@ -58,8 +58,9 @@ METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("pd_bias_vs_true_pd", "Mean (PD - true PD)", "> 0 conservative"),
     ],
     "Stability": [
-        ("psi", "PSI of the PD", "from train; < 0.10 stable, > 0.25 shifted"),
-        ("csi_max", "Largest CSI of a feature", "from train, per feature below"),
+        ("psi", "PSI of the PD",
+         "holdout: from train (in-sample PDs); out-of-time: from the holdout"),
+        ("csi_max", "Largest CSI of a feature", "from train; per feature below"),
     ],
 }
 

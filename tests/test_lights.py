@@ -77,10 +77,11 @@ def test_traffic_lights_skip_missing_metrics_and_keep_config_order():
 
 
 def test_only_red_lights_in_blocking_categories_block():
-    result = lights.traffic_lights({"roc_auc": 0.55, "psi": 0.3, "hosmer_lemeshow_pvalue": 0.02,
+    result = lights.traffic_lights({"roc_auc": 0.55, "csi_max": 0.3, "psi": 0.4,
+                                    "hosmer_lemeshow_pvalue": 0.02,
                                     "train_holdout_roc_auc_gap": 0.5})
     blocking = lights.blocking_lights(result)
-    assert [li.metric for li in blocking] == ["psi"]  # red AUC / overfitting do not block
+    assert [li.metric for li in blocking] == ["csi_max"]  # red AUC / overfitting do not block
 
 
 def test_lights_csv_round_trips_values():
