@@ -271,7 +271,9 @@ unless it is forced with a reason.</p>
 {grade_table_html(grade_table)}
 <p class="note">Jeffreys p-value: the Beta(D + 1/2, N - D + 1/2) posterior CDF at the grade's mean
 PD (ECB IRB validation reporting); binomial p-value: P(X &ge; D), X ~ Binomial(N, mean PD).
-Small values in either mean the grade's PD is too low for its defaults (red below 0.01).</p>
+Small values in either mean the grade's PD is too low for its defaults (red below 0.01).
+A mean PD of exactly 0 always fails the Jeffreys test, defaults or not: no default rate lies
+below 0, which is why regulators floor PDs (e.g. 0.03% in CRR Article 160).</p>
 {_figures_html(grade_figure, wide=True)}
 <h2 id="plots">Plots (holdout)</h2>
 {_figures_html(other_figures)}
