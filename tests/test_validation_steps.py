@@ -97,7 +97,10 @@ def test_tune_with_a_time_split_logs_the_validation(tracking_uri, runner, dated_
 
 
 def test_time_split_on_data_without_dates_is_one_clear_error(tracking_uri, runner):
-    result = invoke(runner, train, ["--n-estimators", 5, "--split", "time"])
+    assert invoke(runner, generate, SMALL).exit_code == 0  # make_classification: no dates
+    data_uri = f"runs:/{_only_run('generate').info.run_id}/{LOANS_ARTIFACT}"
+    result = invoke(runner, train, ["--data-uri", data_uri, "--n-estimators", 5,
+                                    "--split", "time"])
     assert result.exit_code == 2
     assert "error: split=time needs an 'origination_date' column" in result.stderr
     assert "Traceback" not in result.output
