@@ -1,0 +1,74 @@
+"""Helpers for tests that start real servers: free loopback ports, waiting, stopping, and
+skipping (or, in CI, failing) when a system component is not installed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+LOOPBACK = "127.0.0.1"
+# .ci/run sets this: there a missing PostgreSQL or Java is a failure, not a skip.
+REQUIRE_ENV = "PD_REQUIRE_SYSTEM_DEPS"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip the test when ``what`` is missing; fail instead when PD_REQUIRE_SYSTEM_DEPS=1."""
+    if condition:
+        return
+    message = f"{what} is not installed; run .ci/install-system-deps.sh"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0,
+                  auth: tuple[str, str] | None = None) -> None:
+    """Poll ``url`` until it answers 200; fail with the log tail if the process dies or
+    ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{tail(log)}")
+        try:
+            if requests.get(url, timeout=5, auth=auth).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {timeout:.0f} s:\n{tail(log)}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM the process (started with start_new_session=True), then SIGKILL its group."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # whatever of its process group is left (uvicorn workers, spark JVMs)
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait(timeout=timeout)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of a log file."""
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
