@@ -1,0 +1,40 @@
+"""score: score a loan book with a registered model and log data/scored.parquet.
+
+Per loan: loan_id, pd, rating (master-scale grade), model_name, model_version. The data is
+checked against the model's signature first: a missing or mistyped column stops the step
+before anything is scored or logged. engine=spark scores through mlflow.pyfunc.spark_udf
+(pip install -r requirements-spark.txt) and logs data/scored.parquet as a Parquet directory.
+"""
+
+from __future__ import annotations
+
+import click
+
+from pd_lib import scoring
+from pd_lib.config import MODEL_NAME
+from pd_lib.errors import PipelineError, exit_on_user_error
+from pd_lib.tracking import setup_logging
+
+
+@click.command(help=__doc__)
+@click.option("--model-uri", default=f"models:/{MODEL_NAME}@champion", show_default=True,
+              help="models:/name@alias, models:/name/Production, models:/name/3 or runs:/id/model.")
+@click.option("--data-uri", default="",
+              help="runs:/<run id>/data/loans.parquet, or a .parquet/.csv path.")
+@click.option("--engine", default="pandas", show_default=True, help="pandas or spark.")
+@click.option("--spark-master", default="local[2]", show_default=True,
+              help="Spark master for engine=spark: local[n], spark://host:7077, yarn, k8s://...")
+@exit_on_user_error
+def score(model_uri: str, data_uri: str, engine: str, spark_master: str) -> None:
+    setup_logging()
+    if not data_uri:
+        raise PipelineError("no data_uri given; pass -P data_uri=runs:/<generate run id>/"
+                            "data/loans.parquet or a Parquet/CSV path.")
+    result = scoring.score_and_log(model_uri, data_uri, engine, spark_master)
+    click.echo(f"scored {result.rows} loans with {result.model.name} version "
+               f"{result.model.version or '-'} ({engine}); mean PD {result.mean_pd:.4f}; run "
+               f"{result.run_id}")
+
+
+if __name__ == "__main__":
+    score()
