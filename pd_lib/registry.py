@@ -166,8 +166,7 @@ def promote_lock(model_name: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> It
             client.create_registered_model(lock_name, description=f"held by {holder}")
             break
         except MlflowException as exc:
-            if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code) and "already exists" \
-                    not in str(exc):
+            if not _lock_was_taken(exc):
                 raise
         _break_stale_lock(client, lock_name)
         if time.monotonic() > deadline:
@@ -183,6 +182,17 @@ def promote_lock(model_name: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> It
     finally:
         with contextlib.suppress(MlflowException):
             client.delete_registered_model(lock_name)
+
+
+def _lock_was_taken(exc: MlflowException) -> bool:
+    """Whether creating the lock failed because another client holds it, or held it a moment
+    ago: MLflow's SQL store answers a unique-key clash by reading the existing row, and when
+    its holder deletes it in between, the create fails with RESOURCE_DOES_NOT_EXIST instead of
+    RESOURCE_ALREADY_EXISTS (seen racing two clients on a PostgreSQL-backed server: 4 in 300
+    acquisitions). Both mean: not ours yet, try again."""
+    code = str(exc.error_code)
+    return ("RESOURCE_ALREADY_EXISTS" in code or "RESOURCE_DOES_NOT_EXIST" in code
+            or "already exists" in str(exc))
 
 
 def _break_stale_lock(client: MlflowClient, lock_name: str) -> None:

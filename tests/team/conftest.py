@@ -102,6 +102,7 @@ class TeamServer:
     admin_password: str
     log: Path
     backend_store_uri: str
+    artifact_root: Path
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -135,7 +136,7 @@ def team_server(postgres: PostgresCluster, tmp_path_factory) -> Iterator[TeamSer
     try:
         wait_for_http(f"{url}/health", process, log)
         yield TeamServer(url=url, admin_password=admin_password, log=log,
-                         backend_store_uri=backend)
+                         backend_store_uri=backend, artifact_root=workdir / "artifacts")
     finally:
         stop(process)
 
