@@ -326,37 +326,69 @@ def check_engine(engine: str) -> str:
     return engine
 
 
-def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
-                  spark_master: str = "local[2]") -> ScoreResult:
-    """Score ``data_uri`` with ``model_uri`` and log data/scored.parquet in the step's run.
+def check_spark_paths(spark_master: str, data_uri: str, output_path: str) -> None:
+    """On a cluster, executors read the input and write the output themselves: both must be
+    paths the cluster shares, not files on this machine or MLflow artifacts."""
+    if spark_master.startswith("local"):
+        return
+    if data_uri.startswith(("runs:/", "models:/", "mlflow-artifacts:/")) or "://" not in data_uri:
+        raise PipelineError(
+            f"engine=spark on '{spark_master}' needs a data_uri the executors can read "
+            f"(hdfs://..., s3a://...); got '{data_uri}'. Copy the loans there first."
+        )
+    if not output_path:
+        raise PipelineError(
+            f"engine=spark on '{spark_master}' needs -P output_path=<hdfs://... or s3a://...> "
+            "to write the scores to; a cluster cannot write into this machine's temp dir."
+        )
 
-    Everything that can fail on the user's input (model, data, signature) is checked before
-    the run logs anything.
+
+def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
+                  spark_master: str = "local[2]", output_path: str = "") -> ScoreResult:
+    """Score ``data_uri`` with ``model_uri`` in the step's run: logs data/scored.parquet, or
+    with Spark and an ``output_path`` writes the scores there (a data-lake path) instead.
+
+    Everything that can fail on the user's input (model, data, signature, paths) is checked
+    before the run logs anything.
     """
     check_engine(engine)
+    if engine == "pandas" and output_path:
+        raise PipelineError("output_path is for engine=spark; pandas logs data/scored.parquet.")
+    check_spark_paths(spark_master if engine == "spark" else "local", data_uri, output_path)
     resolved = resolve_model(model_uri)
+    params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine}
     if engine == "pandas":
         scored = score_frame(resolved, read_loans(data_uri))
-        return _log_scored(model_uri, data_uri, engine, resolved, len(scored),
-                           float(scored[PD_COL].mean()),
+        return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
                            lambda: log_dataframe(scored, SCORED_ARTIFACT))
     spark = spark_session(spark_master)
-    frame = spark.read.parquet(local_input_path(data_uri))
-    scored_spark = score_spark(resolved, frame, spark)  # checks the columns first
+    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark)
+    params.update({"spark_master": spark_master, "output_path": output_path})
+    if output_path:
+        rows, mean_pd = _write_spark(scored_spark, output_path, spark)
+        return _log_scored(params, resolved, rows, mean_pd, lambda: None)
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / Path(SCORED_ARTIFACT).name)
-        scored_spark.write.mode("overwrite").parquet(out)
-        written = spark.read.parquet(out)
-        rows = written.count()
-        mean_pd = float(written.agg({PD_COL: "avg"}).collect()[0][0] or float("nan"))
-        return _log_scored(model_uri, data_uri, engine, resolved, rows, mean_pd,
+        rows, mean_pd = _write_spark(scored_spark, out, spark)
+        return _log_scored(params, resolved, rows, mean_pd,
                            lambda: mlflow.log_artifacts(out, artifact_path=SCORED_ARTIFACT))
 
 
-def _log_scored(model_uri: str, data_uri: str, engine: str, resolved: ScoringModel, rows: int,
-                mean_pd: float, log_output) -> ScoreResult:
+def _write_spark(scored: SparkDataFrame, path: str, spark: SparkSession) -> tuple[int, float]:
+    """Write the scores as Parquet to ``path``; rows and mean PD, read back from there."""
+    from pyspark.sql import functions as F
+
+    scored.write.mode("overwrite").parquet(path)
+    summary = spark.read.parquet(path).agg(F.count(F.lit(1)).alias("rows"),
+                                           F.avg(PD_COL).alias("mean_pd")).collect()[0]
+    mean_pd = summary["mean_pd"]
+    return int(summary["rows"]), float("nan") if mean_pd is None else float(mean_pd)
+
+
+def _log_scored(params: dict[str, str], resolved: ScoringModel, rows: int, mean_pd: float,
+                log_output) -> ScoreResult:
     with step_run("score") as run:
-        log_params_once({"model_uri": model_uri, "data_uri": data_uri, "engine": engine})
+        log_params_once(params)
         mlflow.set_tags({"pd.scored_model_uri": resolved.uri,
                          "pd.scored_model_name": resolved.name,
                          "pd.scored_model_version": resolved.version})

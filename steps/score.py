@@ -3,7 +3,8 @@
 Per loan: loan_id, pd, rating (master-scale grade), model_name, model_version. The data is
 checked against the model's signature first: a missing or mistyped column stops the step
 before anything is scored or logged. engine=spark scores through mlflow.pyfunc.spark_udf
-(pip install -r requirements-spark.txt) and logs data/scored.parquet as a Parquet directory.
+(pip install -r requirements-spark.txt) and logs data/scored.parquet as a Parquet directory,
+or writes the scores to output_path (a path the cluster shares) instead.
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ from pd_lib.tracking import setup_logging
 @click.option("--engine", default="pandas", show_default=True, help="pandas or spark.")
 @click.option("--spark-master", default="local[2]", show_default=True,
               help="Spark master for engine=spark: local[n], spark://host:7077, yarn, k8s://...")
+@click.option("--output-path", default="",
+              help="engine=spark: write the scores here (hdfs://, s3a://, a directory) instead "
+                   "of logging data/scored.parquet; required on a cluster.")
 @exit_on_user_error
-def score(model_uri: str, data_uri: str, engine: str, spark_master: str) -> None:
+def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
+          output_path: str) -> None:
     setup_logging()
     if not data_uri:
         raise PipelineError("no data_uri given; pass -P data_uri=runs:/<generate run id>/"
                             "data/loans.parquet or a Parquet/CSV path.")
-    result = scoring.score_and_log(model_uri, data_uri, engine, spark_master)
+    result = scoring.score_and_log(model_uri, data_uri, engine, spark_master, output_path)
     click.echo(f"scored {result.rows} loans with {result.model.name} version "
                f"{result.model.version or '-'} ({engine}); mean PD {result.mean_pd:.4f}; run "
                f"{result.run_id}")

@@ -113,3 +113,53 @@ def test_check_columns_accepts_ints_for_doubles_and_ignores_extra_columns():
                           "data")
     with pytest.raises(PipelineError, match="g is numeric, model expects string"):
         scoring.check_columns({"x": "numeric", "g": "numeric"}, signature, "data")
+
+
+def test_mlflow_run_score_entry_point(tracking_uri, runner, tmp_path):
+    import subprocess
+    import sys
+
+    import mlflow
+
+    from tests.conftest import PROJECT_ROOT, env_without_mlflow_run
+
+    data_uri = make_champion(runner)
+    command = [sys.executable, "-m", "mlflow", "run", str(PROJECT_ROOT), "-e", "score",
+               "--env-manager", "local", "--experiment-name", EXPERIMENT_NAME,
+               "-P", f"data_uri={data_uri}"]
+    result = subprocess.run(command, cwd=tmp_path, env=env_without_mlflow_run(),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = _score_runs()
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model_uri"] == f"models:/{MODEL_NAME}@champion"
+    assert run.data.tags["pd.scored_model_version"] == "1"
+    loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
+    scored = pd.read_parquet(mlflow.artifacts.download_artifacts(
+        f"runs:/{run.info.run_id}/{SCORED_ARTIFACT}"))
+    np.testing.assert_allclose(scored[PD_COL].to_numpy(),
+                               champion_sklearn_pd(loans, feature_columns(loans)).to_numpy(),
+                               rtol=0, atol=1e-12)
+
+    broken = tmp_path / "broken.parquet"
+    loans.drop(columns=["feature_3"]).to_parquet(broken)
+    failed = subprocess.run([*command[:-1], f"data_uri={broken}"], cwd=tmp_path,
+                            env=env_without_mlflow_run(), capture_output=True, text=True,
+                            timeout=600)
+    assert failed.returncode != 0
+    assert "error: the data lacks column(s) feature_3" in failed.stderr
+    failed_run = [r for r in _score_runs() if r.info.run_id != run.info.run_id]
+    assert [r.info.status for r in failed_run] == ["FAILED"]
+    assert MlflowClient().list_artifacts(failed_run[0].info.run_id) == []
+
+
+def test_spark_on_a_cluster_needs_shared_paths_before_anything_starts():
+    cluster = "spark://spark-master.internal:7077"
+    with pytest.raises(PipelineError, match="data_uri the executors can read"):
+        scoring.score_and_log("models:/m@champion", "runs:/abc/data/loans.parquet", "spark",
+                              cluster)
+    with pytest.raises(PipelineError, match="needs -P output_path"):
+        scoring.score_and_log("models:/m@champion", "s3a://book/loans.parquet", "spark", cluster)
+    with pytest.raises(PipelineError, match="output_path is for engine=spark"):
+        scoring.score_and_log("models:/m@champion", "loans.parquet", "pandas", "local[2]",
+                              "s3a://out/")

@@ -82,3 +82,18 @@ def test_spark_refuses_a_missing_column_before_anything_is_logged(spark, champio
     assert result.exit_code == 2
     assert result.stderr.count("error:") == 1 and "feature_1" in result.stderr
     assert len(_score_runs()) == before  # no run started, nothing logged
+
+
+def test_output_path_gets_the_scores_instead_of_an_artifact(spark, champion_store, tmp_path):
+    path, loans = champion_store
+    before = {r.info.run_id for r in _score_runs()}
+    out = tmp_path / "lake" / "scored"
+    result = invoke(CliRunner(), score, ["--data-uri", str(path), "--engine", "spark",
+                                         "--output-path", str(out)])
+    assert result.exit_code == 0, result.output
+    (run,) = [r for r in _score_runs() if r.info.run_id not in before]
+    assert run.data.params["output_path"] == str(out)
+    assert MlflowClient().list_artifacts(run.info.run_id, "data") == []
+    written = pd.read_parquet(out)
+    assert sorted(written[ID_COL]) == sorted(loans[ID_COL])
+    assert run.data.metrics["mean_pd"] == pytest.approx(written[PD_COL].mean(), abs=1e-12)

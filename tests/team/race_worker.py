@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import logging
+import os
 
 
-def promote_rounds(model: str, version: str, rounds: int, start, done, results,
-                   timeout: float) -> None:
-    """Wait at ``start``, promote ``version`` through pd_lib.registry, wait at ``done``;
-    ``rounds`` times. Puts the list of errors (empty if none) on ``results``."""
+def promote_rounds(model: str, version: str, credentials: tuple[str, str], rounds: int, start,
+                   done, results, timeout: float) -> None:
+    """As the user of ``credentials``: wait at ``start``, promote ``version`` through
+    pd_lib.registry, wait at ``done``; ``rounds`` times. Puts the list of errors (empty if
+    none) on ``results``."""
+    os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials
     from pd_lib.registry import promote
 
     logging.disable(logging.INFO)

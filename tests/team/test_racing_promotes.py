@@ -4,7 +4,9 @@ MLflow's own ``transition_model_version_stage(..., archive_existing_versions=Tru
 serialise two clients: raced against such a server it ended with two Production versions in
 23 of 50 rounds (issue 6). Our promote holds a registry-wide lock, so here two processes
 promote two different versions to Production at once, 50 times, and after every round exactly
-one version is in Production and it holds the ``champion`` alias.
+one version is in Production and it holds the ``champion`` alias. The two clients are two
+team members (not admins: the auth app's permission hooks run for them), each allowed to edit
+the model.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import multiprocessing
 
 import mlflow
 from click.testing import CliRunner
+from mlflow.server import get_app_client
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOANS_ARTIFACT
@@ -26,6 +29,7 @@ from tests.test_steps import SMALL, _only_run
 MODEL = "pd_race"
 ROUNDS = 50
 ROUND_TIMEOUT = 300  # seconds a round may take before the test fails (bounded, never hangs)
+USERS = {"1": "alice", "2": "bob"}  # who promotes which version
 
 
 def _two_versions_of_one_model() -> None:
@@ -48,15 +52,28 @@ def _state(client: MlflowClient) -> tuple[list[str], str | None, bool]:
     return production, (str(aliases["champion"]) if "champion" in aliases else None), lock_left
 
 
+def _team_members(server_url: str) -> dict[str, tuple[str, str]]:
+    """alice and bob, non-admin users who may edit MODEL: version -> (user, password)."""
+    auth = get_app_client("basic-auth", tracking_uri=server_url)
+    credentials = {}
+    for version, user in USERS.items():
+        password = f"{user}-team-password"
+        auth.create_user(user, password)
+        auth.grant_user_permission(user, "registered_model", MODEL, "EDIT")
+        credentials[version] = (user, password)
+    return credentials
+
+
 def test_racing_promotes_leave_exactly_one_champion(team_uri):
     _two_versions_of_one_model()
+    credentials = _team_members(team_uri)
     context = multiprocessing.get_context("spawn")
     start, done = context.Barrier(3), context.Barrier(3)
     results = context.Queue()
     workers = [context.Process(target=promote_rounds,
-                               args=(MODEL, version, ROUNDS, start, done, results,
-                                     ROUND_TIMEOUT))
-               for version in ("1", "2")]
+                               args=(MODEL, version, credentials[version], ROUNDS, start,
+                                     done, results, ROUND_TIMEOUT))
+               for version in USERS]
     for worker in workers:
         worker.start()
     client = MlflowClient()
