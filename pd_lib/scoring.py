@@ -239,7 +239,11 @@ def spark_session(master: str = "local[2]", app_name: str = "pd-score") -> Spark
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses
+               # ("Illegal Parquet type"); read such columns (origination_date, never a
+               # feature) as integers instead.
+               .config("spark.sql.legacy.parquet.nanosAsLong", "true"))
     if master.startswith("local"):  # one machine: nothing listens beyond loopback
         builder = (builder.config("spark.ui.enabled", "false")
                    .config("spark.driver.host", "127.0.0.1")

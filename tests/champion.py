@@ -21,9 +21,9 @@ from tests.conftest import MLFLOW_ENV_VARS, invoke
 from tests.test_steps import SMALL, _only_run
 
 
-def make_champion(runner: CliRunner, *train_args) -> str:
+def make_champion(runner: CliRunner, *train_args, generate_args=tuple(SMALL)) -> str:
     """generate -> train -> register -> promote to Production; returns the loans' run URI."""
-    assert invoke(runner, generate, SMALL).exit_code == 0
+    assert invoke(runner, generate, list(generate_args)).exit_code == 0
     data_uri = f"runs:/{_only_run('generate').info.run_id}/{LOANS_ARTIFACT}"
     result = invoke(runner, train, ["--data-uri", data_uri, "--n-estimators", 20, *train_args])
     assert result.exit_code == 0, result.output

@@ -61,8 +61,10 @@ def test_the_docker_project_passes_mlflows_docker_checks():
 def test_the_docker_project_has_the_root_projects_entry_points():
     root = yaml.safe_load((PROJECT_ROOT / "MLproject").read_text())
     docker = yaml.safe_load((K8S_PROJECT / "MLproject").read_text())
-    assert docker["entry_points"] == root["entry_points"]
+    assert docker["entry_points"] == root["entry_points"], \
+        "stale: run python deploy/kubernetes/sync_project.py"
     assert docker["name"] == root["name"]
+    assert "python_env" not in docker and docker["docker_env"]["image"]
 
 
 def test_base_image_installs_the_pinned_runtime():

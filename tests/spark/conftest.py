@@ -40,3 +40,18 @@ def champion_store(tmp_path_factory) -> Iterator[tuple[Path, pd.DataFrame]]:
         path = workdir / "loans.parquet"
         loans.to_parquet(path, index=False)
         yield path, loans
+
+
+@pytest.fixture(scope="module")
+def synthetic_champion_store(tmp_path_factory) -> Iterator[tuple[Path, pd.DataFrame]]:
+    """As champion_store, on the synthetic book: string categoricals and missing values."""
+    workdir = tmp_path_factory.mktemp("spark-synthetic")
+    with sqlite_tracking(workdir):
+        import mlflow
+
+        data_uri = make_champion(CliRunner(), generate_args=(
+            "--source", "synthetic", "--n-samples", 800, "--default-rate", 0.2, "--seed", 11))
+        loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
+        path = workdir / "loans.parquet"
+        loans.to_parquet(path, index=False)
+        yield path, loans
