@@ -252,7 +252,10 @@ def _forwarding_signals(process: subprocess.Popen):
 # --- CLI -----------------------------------------------------------------------------------
 
 
-@click.command(help=__doc__)
+@click.command(help="""Start the team tracking server: mlflow server with a PostgreSQL store,
+artifacts proxied through it (clients need no shared disk), bound to 127.0.0.1 unless --host
+says otherwise, basic auth with --auth (admin password from MLFLOW_AUTH_ADMIN_PASSWORD, 12+
+characters). --dry-run prints the mlflow server command.""")
 @click.option("--backend-store-uri", required=True,
               help="postgresql://user:password@host:5432/mlflow (psycopg 3), or "
                    "postgresql+psycopg2://...")

@@ -31,7 +31,7 @@ def _rest(team_server, path: str, **params) -> dict:
     return response.json()
 
 
-def test_main_through_the_team_server(team_uri, team_server, monkeypatch):
+def test_main_through_the_team_server(team_uri, team_server):
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_RUN_ID",)}
     result = subprocess.run(
         [sys.executable, "-m", "mlflow", "run", str(PROJECT_ROOT), "-e", "main",
@@ -62,11 +62,11 @@ def test_main_through_the_team_server(team_uri, team_server, monkeypatch):
     loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
     model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
     pd_values = model.predict(loans[feature_columns(loans)])[PD_COL].to_numpy()
-    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", EXPERIMENT)
     scored_result = invoke(CliRunner(), score, ["--data-uri", data_uri])
     assert scored_result.exit_code == 0, scored_result.output
+    everywhere = [e.experiment_id for e in MlflowClient().search_experiments()]
     (score_run,) = MlflowClient().search_runs(
-        [experiment.experiment_id], "tags.`mlflow.project.entryPoint` = 'score'")
+        everywhere, "tags.`mlflow.project.entryPoint` = 'score'")
     scored = pd.read_parquet(mlflow.artifacts.download_artifacts(
         f"runs:/{score_run.info.run_id}/{SCORED_ARTIFACT}"))
     np.testing.assert_array_equal(scored[PD_COL].to_numpy(), pd_values)
