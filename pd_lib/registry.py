@@ -41,7 +41,7 @@ from pd_lib.config import (
     TARGET_COL,
 )
 from pd_lib.errors import PipelineError
-from pd_lib.metrics import roc_auc
+from pd_lib.threads import limit_threads
 from pd_lib.tracking import get_run, read_parquet_artifact, run_uri
 
 log = logging.getLogger("pd_pipeline")
@@ -210,6 +210,8 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
     """
     if champion is None or str(champion.version) == str(challenger.version):
         return GateResult([], {"gate": "no other champion"})
+    from pd_lib.metrics import roc_auc  # scikit-learn: imported only when there is a gate
+
     holdout = read_parquet_artifact(
         run_uri(challenger.run_id, HOLDOUT_ARTIFACT), f"holdout of version {challenger.version}"
     )
@@ -239,6 +241,7 @@ def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
     model_uri = f"models:/{champion.name}/{champion.version}"
     try:
         model = mlflow.pyfunc.load_model(model_uri)
+        limit_threads()  # the model's libraries (OpenMP) were loaded just now
         return np.asarray(model.predict(holdout)[PD_COL], dtype=float)
     except Exception as exc:  # a champion trained on other columns cannot score them
         raise PipelineError(

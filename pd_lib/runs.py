@@ -17,6 +17,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import TAG_CODE_FINGERPRINT
+from pd_lib.inprocess import run_in_process, runs_in_process
 from pd_lib.tracking import ENTRY_POINT_TAG, PROJECT_ROOT, as_mlflow_param, code_fingerprint
 
 log = logging.getLogger("pd_pipeline")
@@ -80,12 +81,20 @@ def get_or_run(
     reuse: bool = True,
     tags: dict[str, str] | None = None,
 ) -> tuple[Run, bool]:
-    """Reuse a finished matching run, else run the entry point; returns (run, reused)."""
+    """Reuse a finished matching run, else run the entry point; returns (run, reused).
+
+    With the local env manager the entry point runs in this process (:mod:`pd_lib.inprocess`),
+    else as an ``mlflow run`` subprocess in its own environment.
+    """
     if reuse:
         found = find_finished_run(experiment_id, entry_point, params, tags=tags)
         if found is not None:
             log.info("reusing finished %s run %s", entry_point, found.info.run_id)
             return found, True
+    if runs_in_process(env_manager):
+        log.info("running %s in this process (env manager local)", entry_point)
+        run_id = run_in_process(PROJECT_ROOT, entry_point, params, experiment_id)
+        return MlflowClient().get_run(run_id), False
     log.info("running %s (env manager %s)", entry_point, env_manager)
     submitted = mlflow.projects.run(
         str(PROJECT_ROOT),
