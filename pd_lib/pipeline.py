@@ -1,25 +1,29 @@
 """The ``main`` entry point: generate -> train -> tune -> register -> promote.
 
 Each step is its own ``mlflow run`` (a nested child run of main); finished generate, train
-and tune runs with the same parameters and code are reused; register and promote never are.
+and tune runs with the same parameters and code are reused. So are register and promote runs,
+but only while their effect stands: the version registered still exists, and the promoted
+version is still in that stage. A rerun that changes nothing thus adds no model version.
 """
 
 from __future__ import annotations
 
 import logging
+import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import mlflow
 from mlflow.entities import Run
-from mlflow.exceptions import ExecutionException
+from mlflow.exceptions import ExecutionException, MlflowException
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import LOANS_ARTIFACT, TAG_SOURCE_SHA256
+from pd_lib.config import LOANS_ARTIFACT, STAGE_ALIASES, TAG_SOURCE_SHA256
 from pd_lib.data import is_file_source, sha256_of_file
 from pd_lib.errors import PipelineError
 from pd_lib.runs import full_params, get_or_run
-from pd_lib.tracking import run_uri
+from pd_lib.tracking import parse_run_id, run_uri
 
 log = logging.getLogger("pd_pipeline")
 
@@ -36,11 +40,40 @@ def _source_tags(source: str) -> dict[str, str]:
     return {}
 
 
+def _param(run: Run, name: str) -> str:
+    """A parameter as the step saw it (``mlflow run`` stores them shell-quoted)."""
+    return " ".join(shlex.split(run.data.params[name]))
+
+
+def registered_version_exists(run: Run) -> bool:
+    """A register run's version is still in the registry, from the same source run."""
+    try:
+        version = MlflowClient().get_model_version(_param(run, "model_name"),
+                                                   _param(run, "registered_version"))
+    except (MlflowException, KeyError, ValueError):
+        return False
+    return version.run_id == parse_run_id(_param(run, "run_id"))
+
+
+def promotion_stands(run: Run) -> bool:
+    """A promote run's version is still in the stage it was moved to (aliases in step)."""
+    try:
+        version = MlflowClient().get_model_version(_param(run, "model_name"),
+                                                   _param(run, "version"))
+        stage = _param(run, "stage")
+    except (MlflowException, KeyError, ValueError):
+        return False
+    alias = STAGE_ALIASES.get(stage)
+    return version.current_stage == stage and (alias is None or alias in version.aliases)
+
+
 def _step(entry_point: str, overrides: dict[str, Any], experiment_id: str, env_manager: str,
-          reuse: bool = True, tags: dict[str, str] | None = None) -> Run:
+          tags: dict[str, str] | None = None,
+          still_valid: Callable[[Run], bool] | None = None) -> Run:
     params = full_params(entry_point, overrides)
     try:
-        run, reused = get_or_run(entry_point, params, experiment_id, env_manager, reuse, tags)
+        run, reused = get_or_run(entry_point, params, experiment_id, env_manager, tags=tags,
+                                 still_valid=still_valid)
     except ExecutionException as exc:
         raise PipelineError(f"step {entry_point} failed ({exc}); its error is above.") from None
     mlflow.set_tag(f"pd.step.{entry_point}", run.info.run_id)
@@ -75,12 +108,12 @@ def run_main(params: dict[str, Any], env_manager: str) -> dict[str, str]:
              train.data.metrics.get("roc_auc", float("nan")),
              tune.data.metrics.get("roc_auc", float("nan")))
     register = _step("register", {"run_id": best.info.run_id, "model_name": params["model_name"]},
-                     experiment_id, env_manager, reuse=False)
+                     experiment_id, env_manager, still_valid=registered_version_exists)
     version = register.data.params["registered_version"]
     _step("promote", {"model_name": params["model_name"], "version": version,
                       "stage": params["stage"], "force": params["force"],
                       "reason": params["reason"]},
-          experiment_id, env_manager, reuse=False)
+          experiment_id, env_manager, still_valid=promotion_stands)
     mlflow.log_params({"registered_version": version, "best_run_id": best.info.run_id})
     return {"generate": generate.info.run_id, "train": train.info.run_id,
             "tune": tune.info.run_id, "best": best.info.run_id, "version": version}

@@ -8,6 +8,7 @@ newest matching run wins, and every declared parameter counts, defaults included
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,15 +81,18 @@ def get_or_run(
     env_manager: str,
     reuse: bool = True,
     tags: dict[str, str] | None = None,
+    still_valid: Callable[[Run], bool] | None = None,
 ) -> tuple[Run, bool]:
     """Reuse a finished matching run, else run the entry point; returns (run, reused).
 
-    With the local env manager the entry point runs in this process (:mod:`pd_lib.inprocess`),
-    else as an ``mlflow run`` subprocess in its own environment.
+    ``still_valid`` can refuse a matching run whose effect is gone (a registered version
+    deleted, a promotion undone since). With the local env manager the entry point runs in
+    this process (:mod:`pd_lib.inprocess`), else as an ``mlflow run`` subprocess in its own
+    environment.
     """
     if reuse:
         found = find_finished_run(experiment_id, entry_point, params, tags=tags)
-        if found is not None:
+        if found is not None and (still_valid is None or still_valid(found)):
             log.info("reusing finished %s run %s", entry_point, found.info.run_id)
             return found, True
     if runs_in_process(env_manager):
