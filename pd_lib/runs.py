@@ -7,6 +7,7 @@ newest matching run wins, and every declared parameter counts, defaults included
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -26,9 +27,14 @@ log = logging.getLogger("pd_pipeline")
 
 def entry_point_defaults(entry_point: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
     """The declared parameters of an MLproject entry point with their defaults, as strings."""
-    spec = yaml.safe_load((root / "MLproject").read_text())
-    declared = spec["entry_points"][entry_point].get("parameters", {})
+    declared = _mlproject(root)["entry_points"][entry_point].get("parameters", {})
     return {name: _raw(p.get("default", "")) for name, p in declared.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _mlproject(root: Path) -> dict:
+    """The parsed MLproject (read once: main looks it up for every step)."""
+    return yaml.safe_load((root / "MLproject").read_text())
 
 
 def _raw(value: Any) -> str:
