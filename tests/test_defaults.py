@@ -41,7 +41,7 @@ def test_default_search_and_grid_everywhere(entry_point, command):
     assert mlproject["search"] == click_defaults["search"] == DEFAULT_SEARCH
     assert DEFAULT_SEARCH in SEARCH_METHODS and "grid" in SEARCH_METHODS
     assert mlproject["grid"] == click_defaults["grid"] == DEFAULT_GRID
-    assert len(parse_grid(DEFAULT_GRID, DEFAULT_MODEL)) == 3
+    assert parse_grid(DEFAULT_GRID, DEFAULT_MODEL)  # a valid grid for the default model
 
 
 @pytest.mark.parametrize(("entry_point", "command"), [("train", train), ("main", main)])
