@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import dir_size_mib
+from benchmarks.common import MIB, dir_size_mib
 from pd_lib.threads import limit_threads
 
 KINDS = {
@@ -78,7 +78,7 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
         kwargs = model_save_kwargs(model, train)
         mlflow.sklearn.save_model(model, str(Path(tmp) / "model"), **kwargs)
         save_seconds = time.perf_counter() - started
-        model_file = dir_size_mib(Path(tmp) / "model" / "model.skops")
+        model_file = (Path(tmp) / "model" / "model.skops").stat().st_size / MIB
         size = dir_size_mib(Path(tmp) / "model") + model_file * (scale - 1)
     return {
         "kind": kind, "params": params, "scaled_from_trees": trees if scale != 1 else None,
