@@ -36,10 +36,23 @@ TAG_SOURCE_SHA256 = "pd.source_sha256"
 TAG_GIT_COMMIT = "pd.git_commit"
 TAG_HOLDOUT_AUC = "pd.holdout_roc_auc"
 TAG_SOURCE_RUN = "pd.source_run_id"
+TAG_THREADS = "pd.threads"
 
 # The champion/challenger gate: a challenger must be at least as good as the
 # champion on the same holdout, up to this AUC margin.
 GATE_AUC_MARGIN = 0.005
+
+# Defaults of train and tune (MLproject declares the same; a test keeps them equal).
+# HistGradientBoosting: best AUC, calibration, fit time and size on the synthetic book
+# (benchmarks/RESULTS.md); random_forest stays available, as the tutorial uses it.
+DEFAULT_MODEL = "hist_gradient_boosting"
+# Successive halving over the grid; "grid" is GridSearchCV, as the tutorial teaches it.
+SEARCH_METHODS = ("halving", "grid")
+DEFAULT_SEARCH = "halving"
+# 6 candidates: tune is most of main's time, and main should not take longer than the
+# tutorial's script (benchmarks/RESULTS.md, section 1). Halving pays off more with more
+# candidates (section 4 also times a 27-candidate grid); pass a larger -P grid=... for that.
+DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,None"
 
 # Decision threshold on the PD for label metrics (accuracy, confusion matrix).
 DEFAULT_THRESHOLD = 0.5

@@ -1,7 +1,8 @@
 """The ``main`` entry point: generate -> train -> tune -> register -> promote.
 
 Each step is its own ``mlflow run`` (a nested child run of main); finished generate, train
-and tune runs with the same parameters and code are reused; register and promote never are.
+and tune runs with the same parameters and code are reused; register and promote never are
+(issue 3: every main records its own registration and promotion decision).
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def _source_tags(source: str) -> dict[str, str]:
 
 
 def _step(entry_point: str, overrides: dict[str, Any], experiment_id: str, env_manager: str,
-          reuse: bool = True, tags: dict[str, str] | None = None) -> Run:
+          tags: dict[str, str] | None = None, reuse: bool = True) -> Run:
     params = full_params(entry_point, overrides)
     try:
-        run, reused = get_or_run(entry_point, params, experiment_id, env_manager, reuse, tags)
+        run, reused = get_or_run(entry_point, params, experiment_id, env_manager, reuse=reuse,
+                                 tags=tags)
     except ExecutionException as exc:
         raise PipelineError(f"step {entry_point} failed ({exc}); its error is above.") from None
     mlflow.set_tag(f"pd.step.{entry_point}", run.info.run_id)

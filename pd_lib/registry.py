@@ -45,6 +45,7 @@ from pd_lib.config import (
 from pd_lib.errors import PipelineError
 from pd_lib.lights import blocking_lights, traffic_lights
 from pd_lib.metrics import roc_auc
+from pd_lib.threads import limit_threads
 from pd_lib.tracking import get_run, read_parquet_artifact, run_uri
 
 log = logging.getLogger("pd_pipeline")
@@ -279,6 +280,7 @@ def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
     model_uri = f"models:/{champion.name}/{champion.version}"
     try:
         model = mlflow.pyfunc.load_model(model_uri)
+        limit_threads()  # the model's libraries (OpenMP) were loaded just now
         return np.asarray(model.predict(holdout)[PD_COL], dtype=float)
     except Exception as exc:  # a champion trained on other columns cannot score them
         raise PipelineError(

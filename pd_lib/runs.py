@@ -7,6 +7,7 @@ newest matching run wins, and every declared parameter counts, defaults included
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import TAG_CODE_FINGERPRINT
+from pd_lib.inprocess import run_in_process, runs_in_process
 from pd_lib.tracking import ENTRY_POINT_TAG, PROJECT_ROOT, as_mlflow_param, code_fingerprint
 
 log = logging.getLogger("pd_pipeline")
@@ -24,9 +26,14 @@ log = logging.getLogger("pd_pipeline")
 
 def entry_point_defaults(entry_point: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
     """The declared parameters of an MLproject entry point with their defaults, as strings."""
-    spec = yaml.safe_load((root / "MLproject").read_text())
-    declared = spec["entry_points"][entry_point].get("parameters", {})
+    declared = _mlproject(root)["entry_points"][entry_point].get("parameters", {})
     return {name: _raw(p.get("default", "")) for name, p in declared.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _mlproject(root: Path) -> dict:
+    """The parsed MLproject (read once: main looks it up for every step)."""
+    return yaml.safe_load((root / "MLproject").read_text())
 
 
 def _raw(value: Any) -> str:
@@ -80,12 +87,20 @@ def get_or_run(
     reuse: bool = True,
     tags: dict[str, str] | None = None,
 ) -> tuple[Run, bool]:
-    """Reuse a finished matching run, else run the entry point; returns (run, reused)."""
+    """Reuse a finished matching run, else run the entry point; returns (run, reused).
+
+    With the local env manager the entry point runs in this process
+    (:mod:`pd_lib.inprocess`), else as an ``mlflow run`` subprocess in its own environment.
+    """
     if reuse:
         found = find_finished_run(experiment_id, entry_point, params, tags=tags)
         if found is not None:
             log.info("reusing finished %s run %s", entry_point, found.info.run_id)
             return found, True
+    if runs_in_process(env_manager):
+        log.info("running %s in this process (env manager local)", entry_point)
+        run_id = run_in_process(PROJECT_ROOT, entry_point, params, experiment_id)
+        return MlflowClient().get_run(run_id), False
     log.info("running %s (env manager %s)", entry_point, env_manager)
     submitted = mlflow.projects.run(
         str(PROJECT_ROOT),

@@ -11,11 +11,10 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
-from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.string_utils import quote
@@ -27,8 +26,13 @@ from pd_lib.config import (
     TAG_CODE_FINGERPRINT,
     TAG_DATA_SHA256,
     TAG_GIT_COMMIT,
+    TAG_THREADS,
 )
 from pd_lib.errors import PipelineError
+from pd_lib.threads import limit_threads
+
+if TYPE_CHECKING:  # matplotlib costs ~1 s to import; register and promote never draw
+    from matplotlib.figure import Figure
 
 log = logging.getLogger("pd_pipeline")
 
@@ -82,13 +86,20 @@ def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
     ``mlflow run`` chose: attach to it and do not call set_experiment, which would crash
     ("active experiment ID does not match environment run ID"). Run directly with python,
     the step logs to PD_Classification_Experiment (or MLFLOW_EXPERIMENT_NAME / _ID).
-    A PipelineError marks the run FAILED and propagates.
+    A PipelineError marks the run FAILED and propagates. Thread pools are limited first
+    (:mod:`pd_lib.threads`); the count is tagged ``pd.threads``.
     """
     if not os.environ.get("MLFLOW_RUN_ID"):
         if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
             mlflow.set_experiment(EXPERIMENT_NAME)
-    with mlflow.start_run(run_name=None if os.environ.get("MLFLOW_RUN_ID") else run_name) as run:
-        tags = {TAG_CODE_FINGERPRINT: code_fingerprint(), TAG_GIT_COMMIT: git_commit()}
+    threads = limit_threads()
+    # Nested when main runs this step in its own process (pd_lib.inprocess): main's run is
+    # active there, and MLFLOW_RUN_ID names the step's run that main created for it.
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(run_name=None if os.environ.get("MLFLOW_RUN_ID") else run_name,
+                          nested=nested) as run:
+        tags = {TAG_CODE_FINGERPRINT: code_fingerprint(), TAG_GIT_COMMIT: git_commit(),
+                TAG_THREADS: str(threads)}
         if ENTRY_POINT_TAG not in run.data.tags:  # run directly with python, not mlflow run
             tags[ENTRY_POINT_TAG] = run_name
         mlflow.set_tags(tags)

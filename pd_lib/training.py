@@ -65,20 +65,26 @@ def fit(model: PDModel, train: pd.DataFrame) -> PDModel:
     return model
 
 
+def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
+    """How every PD model is saved (log_model and the size benchmark use exactly this).
+
+    skops with our trusted types, signature and a 5-row input example, pd_lib as code, and
+    our pins instead of MLflow inferring them by loading the model in a subprocess.
+    """
+    X = sample[feature_columns(sample)].head(5)
+    return {
+        "serialization_format": "skops",
+        "skops_trusted_types": SKOPS_TRUSTED_TYPES,
+        "signature": infer_signature(X, model.predict(X)),
+        "input_example": X,
+        "code_paths": [PD_LIB_DIR],
+        "pip_requirements": str(Path(PD_LIB_DIR).parent / "requirements.txt"),
+    }
+
+
 def log_model(model: PDModel, sample: pd.DataFrame) -> None:
     """Log ``model`` as ``model`` with signature and input example, saved with skops."""
-    X = sample[feature_columns(sample)].head(5)
-    mlflow.sklearn.log_model(
-        model,
-        name=MODEL_ARTIFACT,
-        serialization_format="skops",
-        skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        signature=infer_signature(X, model.predict(X)),
-        input_example=X,
-        code_paths=[PD_LIB_DIR],
-        # Our pins, instead of MLflow inferring them by loading the model in a subprocess.
-        pip_requirements=str(Path(PD_LIB_DIR).parent / "requirements.txt"),
-    )
+    mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, **model_save_kwargs(model, sample))
 
 
 def run_context(params: dict[str, Any]) -> dict[str, str]:

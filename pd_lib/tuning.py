@@ -9,22 +9,47 @@ Grid syntax (the ``grid`` parameter): ``name=v1,v2;name=v1,v2``, e.g.
 from __future__ import annotations
 
 import logging
+import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import joblib
 import mlflow
+import numpy as np
 import pandas as pd
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import (
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_SOURCE_TYPE,
+    MLFLOW_USER,
+)
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from pd_lib.config import TARGET_COL
+from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
+    DEFAULT_GRID,
+    DEFAULT_SEARCH,
+    SEARCH_METHODS,
+    TAG_CODE_FINGERPRINT,
+    TARGET_COL,
+)
 from pd_lib.data import feature_columns
 from pd_lib.errors import PipelineError
 from pd_lib.models import build_model, check_model_params
+from pd_lib.pd_model import PDModel
+
+if TYPE_CHECKING:  # the common base of GridSearchCV and HalvingGridSearchCV
+    from sklearn.model_selection._search import BaseSearchCV
 
 log = logging.getLogger("pd_pipeline")
 
 GRID_SYNTAX = "name=v1,v2;name=v1,v2 (e.g. n_estimators=50,100;max_depth=4,8)"
-SEARCH_METHODS = ("grid",)
+HALVING_FACTOR = 3
+MIN_MINORITY_PER_FOLD = 20
+INHERITED_TAGS = (MLFLOW_USER, MLFLOW_SOURCE_NAME, MLFLOW_SOURCE_TYPE, MLFLOW_GIT_COMMIT,
+                  TAG_CODE_FINGERPRINT)
 TUNABLE = {
     "random_forest": {"n_estimators": "n_estimators", "max_depth": "max_depth",
                       "min_samples_leaf": "min_samples_leaf"},
@@ -79,48 +104,153 @@ def _our_names(sklearn_params: dict[str, Any], model: str) -> dict[str, Any]:
     return {back[k]: v for k, v in sklearn_params.items()}
 
 
-def run_search(
-    model: str, grid: dict[str, list[Any]], train: pd.DataFrame, cv: int, search: str, seed: int
-) -> GridSearchCV:
-    """Cross-validated search over ``grid`` on ``train``, scored by ROC AUC, refit on all."""
+def halving_min_resources(
+    n_rows: int, n_candidates: int, minority_rows: int, cv: int, factor: int = HALVING_FACTOR
+) -> int:
+    """Rows each candidate gets in the first round of successive halving.
+
+    As few as lets the last round use all rows ("exhaust"), but enough that every CV fold of
+    the first round holds MIN_MINORITY_PER_FOLD defaulters, so its ROC AUC is defined and
+    not noise. On small data this leaves fewer rounds (one round = an ordinary grid search).
+    """
+    rounds = 1 + math.floor(math.log(max(n_candidates, 1), factor) + 1e-9)
+    exhaust = n_rows // factor ** (rounds - 1)
+    share = max(minority_rows, 1) / max(n_rows, 1)
+    enough = math.ceil(MIN_MINORITY_PER_FOLD * cv / share)
+    return min(n_rows, max(exhaust, enough))
+
+
+def search_n_jobs(model: str, cores: int | None = None) -> int:
+    """Parallel CV fits (threads): one per usable core, except for RandomForest, whose trees
+    already use every core (nested parallelism would oversubscribe them)."""
+    from pd_lib.threads import cgroup_cpu_limit, usable_cores
+
+    if model == "random_forest":
+        return 1
+    return cores if cores is not None else usable_cores(quota=cgroup_cpu_limit())
+
+
+def make_searcher(
+    search: str, estimator: PDModel, grid: dict[str, list[Any]], y: np.ndarray, cv: int,
+    seed: int, n_jobs: int = 1,
+) -> BaseSearchCV:
+    """The scikit-learn search object for ``search`` over ``grid`` (already in sklearn names).
+
+    ``halving`` is HalvingGridSearchCV over the same grid: every candidate is scored on a
+    small sample, the best third goes on with three times the rows, and so on until the last
+    round uses them all. ``grid`` is GridSearchCV, as the tutorial teaches it.
+    """
+    check_search(search, cv)
+    common = {
+        "scoring": "roc_auc",
+        "cv": StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed),
+        "refit": True,
+        "n_jobs": n_jobs,
+    }
+    if search == "grid":
+        return GridSearchCV(estimator, grid, **common)
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    n_candidates = math.prod(len(v) for v in grid.values())
+    min_resources = halving_min_resources(len(y), n_candidates, int(min(np.bincount(y))), cv)
+    return HalvingGridSearchCV(
+        estimator, grid, factor=HALVING_FACTOR, resource="n_samples",
+        min_resources=min_resources, random_state=seed, **common,
+    )
+
+
+def check_search(search: str, cv: int) -> None:
+    """Refuse unknown search methods and fewer than 2 folds."""
     if search not in SEARCH_METHODS:
-        raise PipelineError(f"unknown search '{search}'; choose {', '.join(SEARCH_METHODS)}.")
+        raise PipelineError(f"unknown search '{search}'; choose one of "
+                            f"{', '.join(SEARCH_METHODS)} (halving is the fast default).")
     if cv < 2:
         raise PipelineError(f"cv must be at least 2 folds; got {cv}.")
+
+
+def run_search(
+    model: str, grid: dict[str, list[Any]], train: pd.DataFrame, cv: int, search: str, seed: int
+) -> BaseSearchCV:
+    """Cross-validated search over ``grid`` on ``train``, scored by ROC AUC, refit on all."""
+    check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
     estimator = build_model(model, {}, X, seed=seed)
-    searcher = GridSearchCV(
-        estimator,
-        _sklearn_grid(grid, model),
-        scoring="roc_auc",
-        cv=StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed),
-        refit=True,
-        n_jobs=1,
-    )
+    n_jobs = search_n_jobs(model)
+    searcher = make_searcher(search, estimator, _sklearn_grid(grid, model), y, cv, seed, n_jobs)
     started = time.perf_counter()
-    searcher.fit(X, y)
-    log.info("searched %d candidates x %d folds in %.1f s; best CV ROC AUC %.4f",
-             len(searcher.cv_results_["params"]), cv, time.perf_counter() - started,
-             searcher.best_score_)
+    # Threads, not processes: no worker start-up (each would import scikit-learn again) and no
+    # copies of the data; the fits release the GIL in their compiled parts. Measured on 2
+    # shared cores, 100k rows: halving 71 s with threads, 104 s with loky processes.
+    with joblib.parallel_config(backend="threading"):
+        searcher.fit(X, y)
+    log.info("%s search: %d candidates x %d folds in %.1f s (%d parallel fits); best CV ROC "
+             "AUC %.4f", search, len({str(p) for p in searcher.cv_results_["params"]}), cv,
+             time.perf_counter() - started, n_jobs, searcher.best_score_)
     return searcher
 
 
-def log_candidates(searcher: GridSearchCV, model: str) -> None:
-    """One nested child run per candidate: its parameters, mean and std CV ROC AUC, rank."""
+def candidate_results(searcher: BaseSearchCV, model: str) -> list[dict[str, Any]]:
+    """One record per candidate, best first, from its last round (halving) or only round.
+
+    Keys: params (our names), cv_roc_auc, cv_roc_auc_std, fit_seconds, n_resources (rows
+    the score is based on), round (0-based; later rounds are better), rank (1 = best).
+    """
     results = searcher.cv_results_
+    n = len(results["params"])
+    rounds = np.asarray(results.get("iter", np.zeros(n, dtype=int)))
+    scores = np.nan_to_num(np.asarray(results["mean_test_score"], dtype=float), nan=-np.inf)
+    last: dict[str, int] = {}
     for i, params in enumerate(results["params"]):
-        ours = _our_names(params, model)
-        name = ",".join(f"{k}={v}" for k, v in ours.items())
-        with mlflow.start_run(run_name=f"candidate {name}", nested=True):
-            mlflow.log_params({"model": model, **ours})
-            mlflow.log_metrics({
-                "cv_roc_auc": float(results["mean_test_score"][i]),
-                "cv_roc_auc_std": float(results["std_test_score"][i]),
-                "rank": float(results["rank_test_score"][i]),
-                "fit_seconds": float(results["mean_fit_time"][i]),
-            })
+        key = repr(sorted(params.items()))
+        if key not in last or rounds[i] >= rounds[last[key]]:
+            last[key] = i
+    order = sorted(last.values(), key=lambda i: (-rounds[i], -scores[i], i))
+    n_resources = results.get("n_resources")
+    return [
+        {
+            "params": _our_names(results["params"][i], model),
+            "cv_roc_auc": float(results["mean_test_score"][i]),
+            "cv_roc_auc_std": float(results["std_test_score"][i]),
+            "fit_seconds": float(results["mean_fit_time"][i]),
+            "n_resources": int(n_resources[i]) if n_resources is not None else None,
+            "round": int(rounds[i]),
+            "rank": rank,
+        }
+        for rank, i in enumerate(order, start=1)
+    ]
 
 
-def best_params(searcher: GridSearchCV, model: str) -> dict[str, Any]:
+def log_candidates(searcher: BaseSearchCV, model: str) -> None:
+    """One nested child run per candidate: its parameters, CV ROC AUC (mean, std), rank.
+
+    Batched: each child is one create_run, one log_batch and one set_terminated, and inherits
+    the parent's user, source and commit tags (fluent start_run would resolve them again).
+    """
+    client = MlflowClient()
+    parent = client.get_run(mlflow.active_run().info.run_id)
+    inherited = {k: v for k, v in parent.data.tags.items() if k in INHERITED_TAGS}
+    now = int(time.time() * 1000)
+    for record in candidate_results(searcher, model):
+        name = ",".join(f"{k}={v}" for k, v in record["params"].items())
+        child = client.create_run(
+            parent.info.experiment_id, run_name=f"candidate {name}",
+            tags={**inherited, MLFLOW_PARENT_RUN_ID: parent.info.run_id},
+        )
+        metrics = {"cv_roc_auc": record["cv_roc_auc"], "cv_roc_auc_std": record["cv_roc_auc_std"],
+                   "rank": record["rank"], "fit_seconds": record["fit_seconds"],
+                   "round": record["round"]}
+        if record["n_resources"] is not None:
+            metrics["n_resources"] = record["n_resources"]
+        params = {"model": model, **record["params"]}
+        client.log_batch(
+            child.info.run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+            params=[Param(k, str(v)) for k, v in params.items()],
+        )
+        client.set_terminated(child.info.run_id)
+
+
+def best_params(searcher: BaseSearchCV, model: str) -> dict[str, Any]:
     """The best candidate's parameters under our names."""
     return _our_names(searcher.best_params_, model)

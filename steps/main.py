@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pd_lib.config import DEFAULT_MODEL
 from pd_lib.errors import exit_on_user_error
 from pd_lib.pipeline import run_main
 from pd_lib.tracking import log_params_once, setup_logging, step_run
@@ -14,7 +15,7 @@ from steps.options import data_options, model_options, promote_options, split_op
 @data_options
 @model_options
 @split_options
-@click.option("--tune-model", default="random_forest", show_default=True,
+@click.option("--tune-model", default=DEFAULT_MODEL, show_default=True,
               help="Model kind the tune step searches.")
 @tune_options
 @promote_options

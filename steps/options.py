@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 import click
 
-from pd_lib.config import DEFAULT_THRESHOLD, MODEL_NAME, SPLITS
+from pd_lib.config import (
+    DEFAULT_GRID,
+    DEFAULT_MODEL,
+    DEFAULT_SEARCH,
+    DEFAULT_THRESHOLD,
+    MODEL_NAME,
+    SEARCH_METHODS,
+    SPLITS,
+)
 
 
 def _stack(*decorators: Callable) -> Callable:
@@ -50,22 +58,25 @@ split_options = _stack(
 )
 
 model_options = _stack(
-    click.option("--model", default="random_forest", show_default=True,
-                 help="random_forest, hist_gradient_boosting or logistic_regression."),
+    click.option("--model", default=DEFAULT_MODEL, show_default=True,
+                 help="hist_gradient_boosting, random_forest (the tutorial's) or "
+                      "logistic_regression."),
     click.option("--n-estimators", type=int, default=100, show_default=True,
                  help="Trees (boosting iterations for hist_gradient_boosting)."),
     click.option("--max-depth", type=int, default=0, show_default=True,
                  help="Maximum tree depth; 0 means no limit."),
-    click.option("--min-samples-leaf", type=int, default=1, show_default=True,
-                 help="Minimum rows in a leaf."),
+    click.option("--min-samples-leaf", type=int, default=0, show_default=True,
+                 help="Minimum rows in a leaf; 0 means the model's default (random_forest 1, "
+                      "hist_gradient_boosting 20)."),
 )
 
 tune_options = _stack(
-    click.option("--grid", default="n_estimators=50,100;max_depth=6,None", show_default=True,
+    click.option("--grid", default=DEFAULT_GRID, show_default=True,
                  help="Search space: name=v1,v2;name=v1,v2 (None = no limit)."),
     click.option("--cv", type=int, default=3, show_default=True, help="Cross-validation folds."),
-    click.option("--search", default="grid", show_default=True,
-                 help="Search method: grid (GridSearchCV)."),
+    click.option("--search", default=DEFAULT_SEARCH, show_default=True,
+                 help=f"{' or '.join(SEARCH_METHODS)}: successive halving over the grid "
+                      "(fast), or GridSearchCV (the tutorial's)."),
 )
 
 promote_options = _stack(

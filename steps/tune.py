@@ -10,6 +10,7 @@ import click
 import mlflow
 
 from pd_lib import training, tuning
+from pd_lib.config import DEFAULT_MODEL
 from pd_lib.errors import exit_on_user_error
 from pd_lib.tracking import log_params_once, setup_logging, step_run
 from steps.options import split_options, tune_options
@@ -17,7 +18,7 @@ from steps.options import split_options, tune_options
 
 @click.command(help=__doc__ + "\n\nGrid syntax: " + tuning.GRID_SYNTAX)
 @click.option("--data-uri", default="", help="runs:/<generate run id>/data/loans.parquet.")
-@click.option("--model", default="random_forest", show_default=True, help="Model kind to tune.")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Model kind to tune.")
 @tune_options
 @split_options
 @click.option("--seed", type=int, default=42, show_default=True, help="Split, CV and model seed.")

@@ -45,6 +45,7 @@ def test_main_promotes_a_champion_and_a_rerun_reuses_finished_steps(tracking_uri
         (child,) = _runs(EXPERIMENT_NAME, step)
         assert child.info.status == "FINISHED"
         assert child.data.tags["mlflow.parentRunId"] == first_main.info.run_id
+        assert child.data.tags["pd.in_process"] == "true"  # env manager local: main's Python
     champion = MlflowClient().get_model_version_by_alias(MODEL_NAME, "champion")
     assert champion.current_stage == "Production"
     best = max(_runs(EXPERIMENT_NAME, "train") + _runs(EXPERIMENT_NAME, "tune"),

@@ -44,7 +44,7 @@ def test_same_seed_same_model(small_loans):
     ("kind", "params", "needle"),
     [("boosted_lizard", {}, "unknown model 'boosted_lizard'"),
      ("random_forest", {"n_estimators": 0}, "n_estimators must be a positive integer; got 0"),
-     ("random_forest", {"min_samples_leaf": -1}, "min_samples_leaf must be a positive"),
+     ("random_forest", {"min_samples_leaf": -1}, "min_samples_leaf must be >= 0"),
      ("random_forest", {"max_depth": -2}, "max_depth must be >= 0")],
 )
 def test_bad_model_params_are_refused(kind, params, needle):

@@ -1,0 +1,119 @@
+"""tune's search methods: successive halving (default) and GridSearchCV, and their child runs."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.model_selection import GridSearchCV
+
+from pd_lib.data import make_classification_loans
+from pd_lib.errors import PipelineError
+from pd_lib.tuning import (
+    DEFAULT_SEARCH,
+    best_params,
+    candidate_results,
+    halving_min_resources,
+    log_candidates,
+    parse_grid,
+    run_search,
+    search_n_jobs,
+)
+
+GRID = "n_estimators=15;learning_rate=0.05,0.1,0.3;max_depth=2,3,None"
+
+
+@pytest.fixture(scope="module")
+def loans():
+    return make_classification_loans(1500, 6, 0.2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def halving(loans):
+    return run_search("hist_gradient_boosting", parse_grid(GRID, "hist_gradient_boosting"),
+                      loans, cv=3, search="halving", seed=3)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    experiment_id = MlflowClient().create_experiment("t", artifact_location=str(tmp_path / "a"))
+    yield experiment_id
+    mlflow.set_tracking_uri(None)
+
+
+def test_halving_is_the_default():
+    assert DEFAULT_SEARCH == "halving"
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_candidates", "minority", "cv", "expected"),
+    [
+        (90_000, 27, 9_000, 3, 90_000 // 27),  # 4 rounds; the last uses all rows
+        (90_000, 4, 9_000, 3, 90_000 // 3),  # 4 candidates: 2 rounds (4 -> 2)
+        (1_500, 9, 300, 3, 300),  # 20 defaulters per fold need 300 rows at a 20% rate
+        (200, 9, 20, 3, 200),  # too few defaulters to halve: one round on all rows
+    ],
+)
+def test_first_round_rows(n_rows, n_candidates, minority, cv, expected):
+    assert halving_min_resources(n_rows, n_candidates, minority, cv) == expected
+
+
+def test_random_forest_searches_one_fit_at_a_time():
+    assert search_n_jobs("random_forest") == 1
+    assert search_n_jobs("hist_gradient_boosting", cores=2) == 2
+    assert search_n_jobs("logistic_regression") >= 1
+
+
+def test_unknown_search_and_too_few_folds_are_refused(loans):
+    grid = parse_grid("C=0.1,1", "logistic_regression")
+    with pytest.raises(PipelineError, match="unknown search 'optuna'.*halving, grid"):
+        run_search("logistic_regression", grid, loans, cv=3, search="optuna", seed=0)
+    with pytest.raises(PipelineError, match="at least 2 folds"):
+        run_search("logistic_regression", grid, loans, cv=1, search="grid", seed=0)
+
+
+def test_halving_scores_every_candidate_once_best_first(halving):
+    records = candidate_results(halving, "hist_gradient_boosting")
+    assert len(records) == 9
+    assert [r["rank"] for r in records] == list(range(1, 10))
+    assert len({repr(r["params"]) for r in records}) == 9
+    assert records[0]["params"] == best_params(halving, "hist_gradient_boosting")
+    rounds = [r["round"] for r in records]
+    assert rounds == sorted(rounds, reverse=True) and rounds[0] > 0  # more than one round
+    survivors = [r for r in records if r["round"] == rounds[0]]
+    assert all(r["n_resources"] == max(x["n_resources"] for x in records) for r in survivors)
+    assert survivors[0]["cv_roc_auc"] == pytest.approx(halving.best_score_)
+
+
+def test_grid_search_records_match_gridsearchcv(loans):
+    searcher = run_search("logistic_regression", parse_grid("C=0.01,0.1,1", "logistic_regression"),
+                          loans, cv=3, search="grid", seed=3)
+    assert isinstance(searcher, GridSearchCV)
+    records = candidate_results(searcher, "logistic_regression")
+    assert [r["params"]["C"] for r in records] == [
+        searcher.cv_results_["params"][i]["pipeline__classifier__C"]
+        for i in sorted(range(3), key=lambda i: -searcher.cv_results_["mean_test_score"][i])
+    ]
+    assert records[0]["cv_roc_auc"] == pytest.approx(searcher.best_score_)
+    assert all(r["round"] == 0 and r["n_resources"] is None for r in records)
+
+
+def test_one_child_run_per_candidate(store, halving):
+    with mlflow.start_run(experiment_id=store) as parent:
+        log_candidates(halving, "hist_gradient_boosting")
+    client = MlflowClient()
+    children = client.search_runs(
+        [store], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    assert len(children) == 9
+    by_rank = sorted(children, key=lambda r: r.data.metrics["rank"])
+    best = best_params(halving, "hist_gradient_boosting")
+    assert by_rank[0].data.params["learning_rate"] == str(best["learning_rate"])
+    assert by_rank[0].data.metrics["cv_roc_auc"] == pytest.approx(halving.best_score_)
+    parent_tags = client.get_run(parent.info.run_id).data.tags
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.params["model"] == "hist_gradient_boosting"
+        assert child.data.tags["mlflow.user"] == parent_tags["mlflow.user"]

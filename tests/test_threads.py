@@ -1,0 +1,68 @@
+"""The thread-count choice of pd_lib.threads, and that results do not depend on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+from pd_lib.threads import THREADS_ENV, cgroup_cpu_limit, choose_threads, usable_cores
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"),
+    [(2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.3, 1), (2, 6.0, 1), (8, 3.2, 5), (1, 0.0, 1)],
+)
+def test_idle_usable_cores_are_used(cores, load, expected):
+    assert choose_threads(cores, load, {}) == expected
+
+
+def test_explicit_settings_win_over_the_load():
+    assert choose_threads(2, 5.0, {THREADS_ENV: "2"}) == 2
+    assert choose_threads(2, 0.0, {"OMP_NUM_THREADS": "1"}) == 1
+    assert choose_threads(2, 0.0, {THREADS_ENV: "3", "OMP_NUM_THREADS": "1"}) == 3
+    assert choose_threads(2, 0.0, {"OMP_NUM_THREADS": "4,2"}) == 4  # nested OpenMP syntax
+
+
+def test_a_bad_setting_is_ignored():
+    assert choose_threads(2, 0.0, {THREADS_ENV: "many"}) == 2
+    assert choose_threads(2, 0.0, {THREADS_ENV: "0"}) == 1
+
+
+def test_cgroup_v2_quota(tmp_path):
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_limit(tmp_path) is None
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_limit(tmp_path) == 1.5
+
+
+def test_cgroup_v1_quota(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_limit(tmp_path) is None
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("250000\n")
+    assert cgroup_cpu_limit(tmp_path) == 2.5
+
+
+def test_no_cgroup_files_means_no_limit(tmp_path):
+    assert cgroup_cpu_limit(tmp_path) is None
+
+
+def test_quota_caps_affinity():
+    assert usable_cores(affinity=8, quota=1.5) == 1
+    assert usable_cores(affinity=2, quota=None) == 2
+    assert usable_cores(affinity=2, quota=0.2) == 1
+    assert usable_cores() >= 1
+
+
+def test_boosting_results_do_not_depend_on_the_thread_count():
+    X, y = make_classification(n_samples=3000, n_features=8, random_state=0)
+    predictions = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="openmp"):
+            model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
+            predictions.append(model.predict_proba(X)[:, 1])
+    np.testing.assert_array_equal(predictions[0], predictions[1])
