@@ -18,9 +18,11 @@ from tests.test_registry import _state, _train_and_register
 from tests.test_steps import SMALL, _only_run
 
 # On SMALL data (800 loans, 160 in the holdout) these three models have known lights:
-STUMP = ["--n-estimators", 1, "--max-depth", 1]  # AUC ~0.84, every blocking light green
+# AUC ~0.84, every blocking light green:
+STUMP = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 1]
 LOGISTIC = ["--model", "logistic_regression"]  # AUC ~0.94, every blocking light green
-FULL_TREE = ["--n-estimators", 1, "--max-depth", 0]  # PDs of exactly 0 or 1: Hosmer-Lemeshow red
+# PDs of exactly 0 or 1: Hosmer-Lemeshow red:
+FULL_TREE = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 0]
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from steps.tune import tune
 from tests.conftest import invoke
 from tests.test_steps import SMALL, _only_run
 
+RF = ["--model", "random_forest"]  # the tutorial's model: known gate outcomes below
+
 
 def _train_and_register(runner, data_uri: str, *args) -> str:
     assert invoke(runner, train, ["--data-uri", data_uri, *args]).exit_code == 0
@@ -43,8 +45,8 @@ def data_uri(tracking_uri, runner) -> str:
 @pytest.fixture
 def two_versions(data_uri, runner) -> str:
     """Version 1 (a good forest) and version 2 (a one-stump forest) on the same data."""
-    _train_and_register(runner, data_uri, "--n-estimators", 30)
-    _train_and_register(runner, data_uri, "--n-estimators", 1, "--max-depth", 1)
+    _train_and_register(runner, data_uri, *RF, "--n-estimators", 30)
+    _train_and_register(runner, data_uri, *RF, "--n-estimators", 1, "--max-depth", 1)
     return data_uri
 
 
@@ -73,9 +75,9 @@ def test_production_and_champion_load_the_same_version(two_versions, runner):
 
 
 def test_better_challenger_replaces_and_archives_the_champion(data_uri, runner):
-    _train_and_register(runner, data_uri, "--n-estimators", 1, "--max-depth", 1)
+    _train_and_register(runner, data_uri, *RF, "--n-estimators", 1, "--max-depth", 1)
     assert invoke(runner, promote, ["--version", 1]).exit_code == 0  # first: no champion
-    _train_and_register(runner, data_uri, "--n-estimators", 30)
+    _train_and_register(runner, data_uri, *RF, "--n-estimators", 30)
     result = invoke(runner, promote, [])  # newest version, to Production
     assert result.exit_code == 0, result.output
     state = _state()
