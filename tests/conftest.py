@@ -47,6 +47,14 @@ def tracking_uri(tmp_path, monkeypatch, _empty_store) -> str:
 
 
 @pytest.fixture
+def store(tracking_uri, tmp_path) -> str:
+    """The id of a fresh experiment in the per-test store, artifacts under tmp_path."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient().create_experiment("t", artifact_location=str(tmp_path / "a"))
+
+
+@pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
 

@@ -23,16 +23,6 @@ from steps.generate import generate
 VOLATILE = {"mlflow.runName", TAG_IN_PROCESS, "pd.data_sha256", "pd.threads"}
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    experiment_id = MlflowClient().create_experiment("t", artifact_location=str(tmp_path / "a"))
-    yield experiment_id
-    mlflow.set_tracking_uri(None)
-
-
 def test_step_command_lines_are_split_like_a_shell():
     assert step_argv("python -m steps.tune --grid 'a=1;b=2' --reason ''") == (
         "steps.tune", ["--grid", "a=1;b=2", "--reason", ""])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mlflow
-import pytest
 from mlflow.tracking import MlflowClient
 
 from pd_lib import registry
@@ -11,16 +10,6 @@ from pd_lib.pipeline import run_main
 from pd_lib.runs import entry_point_defaults
 
 STEPS = ("generate", "train", "tune", "register", "promote")
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    experiment_id = MlflowClient().create_experiment("t", artifact_location=str(tmp_path / "a"))
-    yield experiment_id
-    mlflow.set_tracking_uri(None)
 
 
 def _main(experiment_id: str) -> dict:

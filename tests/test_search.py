@@ -34,16 +34,6 @@ def halving(loans):
                       loans, cv=3, search="halving", seed=3)
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    experiment_id = MlflowClient().create_experiment("t", artifact_location=str(tmp_path / "a"))
-    yield experiment_id
-    mlflow.set_tracking_uri(None)
-
-
 def test_halving_is_the_default():
     assert DEFAULT_SEARCH == "halving"
 
