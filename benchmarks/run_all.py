@@ -109,7 +109,10 @@ def bench_baseline(sizes: dict, with_rerun: bool) -> dict:
         script = _checked(run_measured([sys.executable, "benchmarks/tutorial_baseline.py",
                                         "--n-samples", str(n)], env=env), "tutorial baseline")
         env, _ = _store(f"pipeline_{i}")
-        params = {"source": "make_classification", "n_samples": n}
+        # The tutorial's data fail the Hosmer-Lemeshow calibration light at this size, which
+        # refuses the promotion; the gate still runs, its refusal is overridden with a reason.
+        params = {"source": "make_classification", "n_samples": n, "force": "true",
+                  "reason": "benchmark"}
         pipeline = _mlflow_run(env, "main", params)
         main_run = _runs(env, "main")[-1]
         best = next(r for e in ("train", "tune") for r in _runs(env, e)
@@ -261,10 +264,10 @@ def report_tuning(result: dict) -> list[str]:
                   r["holdout_roc_auc"], json.dumps(r["best_params"])] for r in run["rows"]]
         met = ratio <= 0.25 and gap <= 0.002
         n_candidates = _candidates(run["grid"])
-        which = "the default grid" if run.get("is_default") else "a 27-candidate grid"
+        which = "the default grid" if run.get("is_default") else "a larger grid"
         lines += [
             f"### 4. Tuning {run['model']} on {run['n_samples']:,} rows ({run['source']}), "
-            f"{which} ({n_candidates} candidates) `{run['grid']}`, 3-fold",
+            f"{which}, {n_candidates} candidates: `{run['grid']}`, 3-fold",
             "",
             markdown_table(["search", "seconds", "fits", "best CV AUC",
                             "holdout AUC of refit best", "best parameters"], table),
@@ -379,7 +382,8 @@ def main() -> None:
     info = machine_info()
     for section in results:
         if section in SECTIONS and isinstance(results[section], dict):
-            results[section].setdefault("measured_at", results.get("machine", {}).get("date"))
+            results[section].setdefault(
+                "measured_at", "in the run started " + results.get("machine", {}).get("date", "?"))
     results["machine"] = info
     for section in wanted:
         if section == "rerun" and "baseline" in wanted:
