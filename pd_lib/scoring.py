@@ -24,8 +24,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
+from pd_lib.config import ID_COL, MASTER_SCALE, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError
+from pd_lib.master_scale import assign_grades, check_scale
 from pd_lib.tracking import download_artifact, log_dataframe, log_params_once, step_run
 
 if TYPE_CHECKING:
@@ -162,28 +163,9 @@ def loan_ids(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(np.arange(len(frame), dtype=np.int64), name=ID_COL)
 
 
-def master_scale() -> tuple[tuple[str, float], ...] | None:
-    """The master scale (grade, upper PD bound) of pd_lib.config, or None before issue 5's
-    pd_lib.master_scale is merged."""
-    # TODO(lead): once pd_lib.master_scale (issue 5) is on main, import it at the top of this
-    # module and drop this fallback; until then `rating` is empty.
-    try:
-        from pd_lib.config import MASTER_SCALE
-        from pd_lib.master_scale import assign_grades  # noqa: F401
-    except ImportError:
-        return None
-    return tuple(MASTER_SCALE)
-
-
 def rating_grades(pd_values: Iterable[float]) -> np.ndarray:
     """The master-scale grade of each PD (pd_lib.master_scale.assign_grades)."""
-    values = np.asarray(pd_values, dtype=float)
-    if master_scale() is None:
-        log.warning("pd_lib.master_scale is missing: the rating column is empty")
-        return np.full(values.shape, "", dtype=object)
-    from pd_lib.master_scale import assign_grades
-
-    return assign_grades(values).astype(str)
+    return assign_grades(np.asarray(pd_values, dtype=float)).astype(str)
 
 
 def predict_pd(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame) -> np.ndarray:
@@ -256,16 +238,14 @@ def grade_column(pd_column):
     upper bound is >= the PD (as :func:`pd_lib.master_scale.assign_grades`)."""
     from pyspark.sql import functions as F
 
-    scale = master_scale()
-    if scale is None:
-        return F.lit("")
+    check_scale(MASTER_SCALE)
     clipped = F.least(F.greatest(pd_column, F.lit(0.0)), F.lit(1.0))
     expression = None
-    for grade, upper in scale:
+    for grade, upper in MASTER_SCALE:
         condition = clipped <= F.lit(float(upper))
         expression = (F.when(condition, F.lit(grade)) if expression is None
                       else expression.when(condition, F.lit(grade)))
-    return expression.otherwise(F.lit(scale[-1][0]))
+    return expression.otherwise(F.lit(MASTER_SCALE[-1][0]))
 
 
 def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,

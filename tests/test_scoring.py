@@ -8,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pd_lib import scoring
-from pd_lib.config import EXPERIMENT_NAME, ID_COL, MODEL_NAME, PD_COL, SCORED_ARTIFACT
+from pd_lib.config import EXPERIMENT_NAME, ID_COL, MASTER_SCALE, MODEL_NAME, PD_COL, SCORED_ARTIFACT
 from pd_lib.data import feature_columns
 from pd_lib.errors import PipelineError
 from steps.score import score
@@ -50,9 +50,7 @@ def test_score_logs_the_champions_pd_per_loan(champion, runner):
 
 
 def test_rating_is_the_master_scale_grade_of_the_pd(champion):
-    scale = scoring.master_scale()
-    if scale is None:
-        pytest.skip("pd_lib.master_scale (issue 5) is not merged yet")
+    scale = MASTER_SCALE
     scored = scoring.score_frame(f"models:/{MODEL_NAME}@champion", champion)
     bounds = dict(scale)
     lower = dict(zip([g for g, _ in scale], [0.0] + [b for _, b in scale[:-1]], strict=True))

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from pd_lib import scoring
-from pd_lib.config import ID_COL, MODEL_NAME, PD_COL, SCORED_ARTIFACT
+from pd_lib.config import ID_COL, MASTER_SCALE, MODEL_NAME, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError
 from steps.score import score
 from tests.conftest import invoke
@@ -34,9 +34,7 @@ def test_spark_pds_equal_pandas_pds(spark, champion_store, tmp_path):
 
 
 def test_spark_grades_follow_the_master_scale(spark):
-    scale = scoring.master_scale()
-    if scale is None:
-        pytest.skip("pd_lib.master_scale (issue 5) is not merged yet")
+    scale = MASTER_SCALE
     from pyspark.sql import functions as F
 
     bounds = [b for _, b in scale]

@@ -18,10 +18,9 @@ from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, PD_COL, SCORED_ARTIFACT
 from pd_lib.data import feature_columns
 from steps.score import score
 from tests.conftest import PROJECT_ROOT, invoke
+from tests.test_mlflow_run import MAIN_SMALL  # small data the promotion gate accepts
 
 EXPERIMENT = "team-pipeline"
-MAIN_SMALL = ["-P", "n_samples=1200", "-P", "n_estimators=10", "-P", "grid=n_estimators=5,10",
-              "-P", "cv=2"]
 
 
 def _rest(team_server, path: str, **params) -> dict:
