@@ -3,11 +3,14 @@ skipping (or, in CI, failing) when a system component is not installed."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,28 @@ def require(condition: bool, what: str) -> None:
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(message)
     pytest.skip(message)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent(sig: int = signal.SIGTERM, uid: int | None = None,
+                     gid: int | None = None) -> Callable[[], None] | None:
+    """A Popen ``preexec_fn``: in the child, optionally become ``uid``/``gid`` (no supplementary
+    groups), then have Linux send ``sig`` to it when the test process dies, so a pytest killed
+    by a timeout leaves no server behind. (Set after the uid change, which clears it.)"""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+    return preexec
 
 
 def free_port() -> int:

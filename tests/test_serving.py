@@ -17,7 +17,7 @@ from pd_lib import scoring
 from pd_lib.config import MODEL_NAME, PD_COL
 from pd_lib.data import feature_columns
 from tests.champion import make_champion, sqlite_tracking
-from tests.servers import LOOPBACK, free_port, stop, wait_for_http
+from tests.servers import LOOPBACK, exit_with_parent, free_port, stop, wait_for_http
 
 CHAMPION = f"models:/{MODEL_NAME}@champion"
 
@@ -39,7 +39,7 @@ def served(tmp_path_factory) -> Iterator[tuple[str, pd.DataFrame]]:
                 [sys.executable, "-m", "mlflow", "models", "serve", "-m", CHAMPION,
                  "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)],
                 cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=exit_with_parent())
         url = f"http://{LOOPBACK}:{port}"
         try:
             wait_for_http(f"{url}/ping", process, log)

@@ -1,9 +1,11 @@
 """A real PostgreSQL cluster and a real team server on it, once per test session.
 
 The cluster is Debian's PostgreSQL, a throw-away one (initdb in a temp dir, loopback port,
-password auth); as root, initdb and pg_ctl run as the ``postgres`` user, since PostgreSQL
-refuses to run as root. The team server is started with the documented command
-(``python -m pd_lib.team_server``) with basic auth on, its users in their own database.
+password auth); as root, initdb and postgres run as the ``postgres`` user, since PostgreSQL
+refuses to run as root. Every server here dies with the test process even if pytest is killed
+before its teardown (Linux's parent-death signal). The team server is started with the
+documented command (``python -m pd_lib.team_server``) with basic auth on, its users in their
+own database.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +27,15 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.servers import LOOPBACK, free_port, require, stop, tail, wait_for_http
+from tests.servers import (
+    LOOPBACK,
+    exit_with_parent,
+    free_port,
+    require,
+    stop,
+    tail,
+    wait_for_http,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MLFLOW_ENV_VARS = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
@@ -54,43 +66,67 @@ class PostgresCluster:
         return self.uri(name)
 
 
-def _as_postgres_user(command: list[str]) -> list[str]:
-    """PostgreSQL will not run as root: run its tools as the postgres user then."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+def _postgres_ids() -> tuple[int, int] | tuple[None, None]:
+    """uid and gid to run PostgreSQL as: the postgres user when we are root (it refuses root)."""
+    if os.geteuid() != 0:
+        return None, None
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _wait_for_postgres(cluster: PostgresCluster, process: subprocess.Popen, log: Path) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"postgres exited with {process.returncode}:\n{tail(log)}")
+        try:
+            psycopg.connect(cluster.uri("postgres"), connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.3)
+    pytest.fail(f"postgres did not accept connections within 90 s:\n{tail(log)}")
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
+    """initdb in a temp dir, then the postmaster in the foreground as our child (not pg_ctl,
+    which daemonises it): it is told to shut down fast if pytest dies without teardown."""
     bindir = _postgres_bin()
     require(bindir is not None, "PostgreSQL (Debian package postgresql)")
     # Not under pytest's tmp dir: that is private to root, and the postgres user must enter it.
     workdir = Path(tempfile.mkdtemp(prefix="pd-pg-"))
     password = secrets.token_hex(12)
     (workdir / "pwfile").write_text(password + "\n")
-    if os.geteuid() == 0:
-        uid = pwd.getpwnam("postgres").pw_uid
+    uid, gid = _postgres_ids()
+    if uid is not None:
         for path in (workdir, workdir / "pwfile"):
-            os.chown(path, uid, -1)
+            os.chown(path, uid, gid)
     data, log = workdir / "data", workdir / "postgres.log"
-    port = free_port()
     subprocess.run(
-        _as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                           "--auth=scram-sha-256", f"--pwfile={workdir / 'pwfile'}",
-                           "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]),
+        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+         f"--pwfile={workdir / 'pwfile'}", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
+        preexec_fn=exit_with_parent(signal.SIGTERM, uid, gid),
         check=True, capture_output=True, timeout=120,
     )
-    options = f"-p {port} -k {workdir} -c listen_addresses={LOOPBACK} -c fsync=off"
-    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log)]
-    started = subprocess.run(_as_postgres_user([*pg_ctl, "-o", options, "-w", "-t", "60",
-                                                "start"]),
-                             capture_output=True, text=True, timeout=90)
+    cluster = PostgresCluster(port=free_port(), password=password)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(data), "-p", str(cluster.port),
+             "-k", str(workdir), "-c", f"listen_addresses={LOOPBACK}", "-c", "fsync=off"],
+            stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=exit_with_parent(signal.SIGINT, uid, gid))  # SIGINT: fast shutdown
     try:
-        if started.returncode != 0:
-            pytest.fail(f"pg_ctl start failed: {started.stderr}\n{tail(log)}")
-        yield PostgresCluster(port=port, password=password)
+        _wait_for_postgres(cluster, process, log)
+        yield cluster
     finally:
-        subprocess.run(_as_postgres_user([*pg_ctl, "-m", "fast", "-w", "-t", "60", "stop"]),
-                       capture_output=True, timeout=90)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -131,7 +167,8 @@ def team_server(postgres: PostgresCluster, tmp_path_factory) -> Iterator[TeamSer
     log = workdir / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=exit_with_parent())
     url = f"http://{LOOPBACK}:{port}"
     try:
         wait_for_http(f"{url}/health", process, log)
