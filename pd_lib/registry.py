@@ -239,10 +239,16 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
         "gate.champion_version": champion.version,
         "gate.auc_margin": str(GATE_AUC_MARGIN),
     })
-    try:
-        champion_pd = _champion_pd_on(champion, holdout)
-    except PipelineError as exc:  # a failed check, so that force can still override it
-        return GateResult(failures + [str(exc)], comparison)
+    if same_model(challenger, champion):
+        # One logged model behind both versions (main registering the same run again): the
+        # champion's PDs on these rows are the challenger's, scored by that very model.
+        comparison["gate.champion_same_model"] = challenger.source
+        champion_pd = holdout[PD_COL].to_numpy()
+    else:
+        try:
+            champion_pd = _champion_pd_on(champion, holdout)
+        except PipelineError as exc:  # a failed check, so that force can still override it
+            return GateResult(failures + [str(exc)], comparison)
     champion_auc = roc_auc(y, champion_pd)
     comparison["gate.champion_roc_auc"] = f"{champion_auc:.6f}"
     if challenger_auc < champion_auc - GATE_AUC_MARGIN:
@@ -252,6 +258,11 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
             f"({len(holdout)} rows) by more than the margin {GATE_AUC_MARGIN}"
         )
     return GateResult(failures, comparison)
+
+
+def same_model(first: ModelVersion, second: ModelVersion) -> bool:
+    """Whether two versions were registered from one logged model (same source and run)."""
+    return bool(first.source) and first.source == second.source and first.run_id == second.run_id
 
 
 def lights_check(version: ModelVersion) -> tuple[list[str], dict[str, str]]:

@@ -13,6 +13,7 @@ from pd_lib.models import build_model
 from pd_lib.registry import register as register_run
 from steps.generate import generate
 from steps.promote import promote
+from steps.register import register
 from tests.conftest import invoke
 from tests.test_registry import _state, _train_and_register
 from tests.test_steps import SMALL, _only_run
@@ -73,6 +74,22 @@ def test_better_challenger_with_green_lights_replaces_the_champion(data_uri, run
     assert state["stages"] == {"1": "Archived", "2": "Production"}
     tags = state["tags"]["2"]
     assert float(tags["gate.challenger_roc_auc"]) > float(tags["gate.champion_roc_auc"])
+    assert "gate.champion_same_model" not in tags  # two models: the champion scored the rows
+
+
+def test_same_model_registered_again_is_judged_without_reloading_the_champion(data_uri, runner):
+    run_id = _train_and_register(runner, data_uri, *LOGISTIC)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    assert invoke(runner, register, ["--run-id", run_id]).exit_code == 0  # main's rerun does this
+    result = invoke(runner, promote, ["--version", 2])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "2"}
+    assert state["stages"] == {"1": "Archived", "2": "Production"}
+    tags = state["tags"]["2"]
+    source = MlflowClient().get_model_version(MODEL_NAME, "1").source
+    assert tags["gate.champion_same_model"] == source
+    assert tags["gate.champion_roc_auc"] == tags["gate.challenger_roc_auc"]
 
 
 def test_worse_challenger_is_refused_and_nothing_changes(data_uri, runner):
