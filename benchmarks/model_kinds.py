@@ -105,7 +105,8 @@ def main() -> None:
 
     threads = limit_threads()
     book, source = load_book(args.source, args.n_samples, args.seed)
-    train, holdout = split_data(book, 0.2, args.seed)
+    samples = split_data(book, 0.2, args.seed)
+    train, holdout = samples.train, samples.holdout
     rows = [measure_kind(k, KINDS[k], train, holdout, args.seed, args.rf_trees or None)
             for k in args.kinds.split(",")]
     oracle = None

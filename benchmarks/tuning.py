@@ -1,9 +1,10 @@
-"""GridSearchCV against successive halving over the same grid, on the same rows and folds.
+"""GridSearchCV against the faster searches over the same grid, on the same rows and folds.
 
     python -m benchmarks.tuning --n-samples 100000 [--source synthetic] [--grid ...]
+        [--methods screen,halving,grid]
 
-Both run through pd_lib.tuning.run_search exactly as the tune step does (same model, grid,
-folds, parallel fits), back to back in one process, halving first. Prints ``RESULT {json}``
+Each runs through pd_lib.tuning.run_search exactly as the tune step does (same model, grid,
+folds, parallel fits), back to back in one process, in the order given. Prints ``RESULT {json}``
 with each method's seconds, candidates, best parameters, best CV AUC and the holdout AUC of
 its refit best model.
 """
@@ -20,13 +21,20 @@ from pd_lib.threads import limit_threads
 DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,6,None;min_samples_leaf=20,100,400"
 
 
+def _fits(cv_results: dict, cv: int) -> int:
+    """Models fitted: one per candidate and split (``n_splits`` where a round used fewer than
+    ``cv``, as the screening round does), plus the refit of the best."""
+    splits = cv_results.get("n_splits", [cv] * len(cv_results["params"]))
+    return int(sum(splits)) + 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=100_000)
     parser.add_argument("--source", default="synthetic")
     parser.add_argument("--model", default="hist_gradient_boosting")
     parser.add_argument("--grid", default=DEFAULT_GRID)
-    parser.add_argument("--methods", default="halving,grid")
+    parser.add_argument("--methods", default="screen,halving,grid")
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
@@ -39,7 +47,8 @@ def main() -> None:
 
     threads = limit_threads()
     book, source = load_book(args.source, args.n_samples, args.seed)
-    train, holdout = split_data(book, 0.2, args.seed)
+    samples = split_data(book, 0.2, args.seed)
+    train, holdout = samples.train, samples.holdout
     grid = parse_grid(args.grid, args.model)
     rows = []
     for method in args.methods.split(","):
@@ -49,7 +58,7 @@ def main() -> None:
         holdout_pd = searcher.best_estimator_.predict_pd(holdout[feature_columns(holdout)])
         rows.append({
             "method": method, "seconds": seconds,
-            "fits": int(len(searcher.cv_results_["params"]) * args.cv + 1),
+            "fits": _fits(searcher.cv_results_, args.cv),
             "best_params": best_params(searcher, args.model),
             "best_cv_roc_auc": float(searcher.best_score_),
             "holdout_roc_auc": float(roc_auc_score(holdout[TARGET_COL], holdout_pd)),

@@ -39,9 +39,12 @@ from pd_lib.data import feature_columns
 from pd_lib.errors import PipelineError
 from pd_lib.models import build_model, check_model_params
 from pd_lib.pd_model import PDModel
+from pd_lib.screening import ScreenSearch
 
 if TYPE_CHECKING:  # the common base of GridSearchCV and HalvingGridSearchCV
     from sklearn.model_selection._search import BaseSearchCV
+
+    Searcher = BaseSearchCV | ScreenSearch
 
 log = logging.getLogger("pd_pipeline")
 
@@ -133,17 +136,22 @@ def search_n_jobs(model: str, cores: int | None = None) -> int:
 def make_searcher(
     search: str, estimator: PDModel, grid: dict[str, list[Any]], y: np.ndarray, cv: int,
     seed: int, n_jobs: int = 1,
-) -> BaseSearchCV:
-    """The scikit-learn search object for ``search`` over ``grid`` (already in sklearn names).
+) -> Searcher:
+    """The search object for ``search`` over ``grid`` (already in sklearn names).
 
-    ``halving`` is HalvingGridSearchCV over the same grid: every candidate is scored on a
-    small sample, the best third goes on with three times the rows, and so on until the last
-    round uses them all. ``grid`` is GridSearchCV, as the tutorial teaches it.
+    ``screen`` (the default) fits every candidate once on a sample and cross-validates the
+    best few on all rows (:mod:`pd_lib.screening`). ``halving`` is HalvingGridSearchCV over
+    the same grid: every candidate is scored on a small sample, the best third goes on with
+    three times the rows, and so on until the last round uses them all. ``grid`` is
+    GridSearchCV, as the tutorial teaches it.
     """
     check_search(search, cv)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    if search == "screen":
+        return ScreenSearch(estimator, grid, folds, seed, n_jobs=n_jobs)
     common = {
         "scoring": "roc_auc",
-        "cv": StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed),
+        "cv": folds,
         "refit": True,
         "n_jobs": n_jobs,
     }
@@ -164,14 +172,14 @@ def check_search(search: str, cv: int) -> None:
     """Refuse unknown search methods and fewer than 2 folds."""
     if search not in SEARCH_METHODS:
         raise PipelineError(f"unknown search '{search}'; choose one of "
-                            f"{', '.join(SEARCH_METHODS)} (halving is the fast default).")
+                            f"{', '.join(SEARCH_METHODS)} ({DEFAULT_SEARCH} is the fast default).")
     if cv < 2:
         raise PipelineError(f"cv must be at least 2 folds; got {cv}.")
 
 
 def run_search(
     model: str, grid: dict[str, list[Any]], train: pd.DataFrame, cv: int, search: str, seed: int
-) -> BaseSearchCV:
+) -> Searcher:
     """Cross-validated search over ``grid`` on ``train``, scored by ROC AUC, refit on all."""
     check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
@@ -190,7 +198,7 @@ def run_search(
     return searcher
 
 
-def candidate_results(searcher: BaseSearchCV, model: str) -> list[dict[str, Any]]:
+def candidate_results(searcher: Searcher, model: str) -> list[dict[str, Any]]:
     """One record per candidate, best first, from its last round (halving) or only round.
 
     Keys: params (our names), cv_roc_auc, cv_roc_auc_std, fit_seconds, n_resources (rows
@@ -221,7 +229,7 @@ def candidate_results(searcher: BaseSearchCV, model: str) -> list[dict[str, Any]
     ]
 
 
-def log_candidates(searcher: BaseSearchCV, model: str) -> None:
+def log_candidates(searcher: Searcher, model: str) -> None:
     """One nested child run per candidate: its parameters, CV ROC AUC (mean, std), rank.
 
     Batched: each child is one create_run, one log_batch and one set_terminated, and inherits
@@ -251,6 +259,6 @@ def log_candidates(searcher: BaseSearchCV, model: str) -> None:
         client.set_terminated(child.info.run_id)
 
 
-def best_params(searcher: BaseSearchCV, model: str) -> dict[str, Any]:
+def best_params(searcher: Searcher, model: str) -> dict[str, Any]:
     """The best candidate's parameters under our names."""
     return _our_names(searcher.best_params_, model)

@@ -75,8 +75,9 @@ tune_options = _stack(
                  help="Search space: name=v1,v2;name=v1,v2 (None = no limit)."),
     click.option("--cv", type=int, default=3, show_default=True, help="Cross-validation folds."),
     click.option("--search", default=DEFAULT_SEARCH, show_default=True,
-                 help=f"{' or '.join(SEARCH_METHODS)}: successive halving over the grid "
-                      "(fast), or GridSearchCV (the tutorial's)."),
+                 help=f"{', '.join(SEARCH_METHODS)}: screen every candidate on a sample "
+                      "and cross-validate the best 3 (fast), scikit-learn's successive halving, "
+                      "or GridSearchCV (the tutorial's)."),
 )
 
 promote_options = _stack(

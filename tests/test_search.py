@@ -1,14 +1,18 @@
-"""tune's search methods: successive halving (default) and GridSearchCV, and their child runs."""
+"""tune's search methods: screening (default), successive halving and GridSearchCV, and their
+child runs."""
 
 from __future__ import annotations
 
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
-from sklearn.model_selection import GridSearchCV
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from pd_lib.data import make_classification_loans
+from pd_lib.config import TARGET_COL
+from pd_lib.data import feature_columns, make_classification_loans
 from pd_lib.errors import PipelineError
+from pd_lib.screening import screen_sizes
 from pd_lib.tuning import (
     DEFAULT_SEARCH,
     best_params,
@@ -34,8 +38,68 @@ def halving(loans):
                       loans, cv=3, search="halving", seed=3)
 
 
-def test_halving_is_the_default():
-    assert DEFAULT_SEARCH == "halving"
+@pytest.fixture(scope="module")
+def screen(loans):
+    return run_search("hist_gradient_boosting", parse_grid(GRID, "hist_gradient_boosting"),
+                      loans, cv=3, search="screen", seed=3)
+
+
+def test_screen_is_the_default():
+    assert DEFAULT_SEARCH == "screen"
+
+
+@pytest.mark.parametrize(("n_rows", "expected"), [
+    (80_000, (20_000, 20_000)),  # large: fixed samples, the cost does not grow with the data
+    (30_000, (15_000, 15_000)),
+    (1_501, (750, 751)),  # small: half to fit, the rest to score
+])
+def test_screening_sample_sizes(n_rows, expected):
+    assert screen_sizes(n_rows) == expected
+
+
+def _by_round(searcher, round_: int) -> dict[str, float]:
+    results = searcher.cv_results_
+    return {repr(sorted(p.items())): score for p, score, r in zip(
+        results["params"], results["mean_test_score"], results["iter"], strict=True)
+        if r == round_}
+
+
+def test_screen_cross_validates_the_best_three_of_the_screening_round(screen):
+    screened, final = _by_round(screen, 0), _by_round(screen, 1)
+    assert len(screened) == 9 and len(final) == 3
+    assert set(final) == set(sorted(screened, key=screened.get, reverse=True)[:3])
+    assert screen.best_score_ == max(final.values())
+    results = screen.cv_results_
+    assert {n for n, r in zip(results["n_splits"], results["iter"], strict=True)
+            if r == 1} == {3}
+
+
+def test_screen_cv_scores_equal_gridsearchcv_on_the_same_folds(screen, loans):
+    survivors = [p for p, r in zip(screen.cv_results_["params"], screen.cv_results_["iter"],
+                                   strict=True) if r == 1]
+    reference = GridSearchCV(
+        screen.estimator, [{k: [v] for k, v in p.items()} for p in survivors],
+        scoring="roc_auc", cv=StratifiedKFold(3, shuffle=True, random_state=3)).fit(
+        loans[feature_columns(loans)], loans[TARGET_COL].to_numpy())
+    expected = {repr(sorted(p.items())): s for p, s in zip(
+        reference.cv_results_["params"], reference.cv_results_["mean_test_score"], strict=True)}
+    assert _by_round(screen, 1) == pytest.approx(expected)
+
+
+def test_screen_refits_the_best_on_all_rows_and_is_reproducible(screen, loans):
+    X, y = loans[feature_columns(loans)], loans[TARGET_COL].to_numpy()
+    refit = clone(screen.estimator).set_params(**screen.best_params_).fit(X, y)
+    assert screen.best_estimator_.predict_pd(X) == pytest.approx(refit.predict_pd(X))
+    again = run_search("hist_gradient_boosting", parse_grid(GRID, "hist_gradient_boosting"),
+                       loans, cv=3, search="screen", seed=3)
+    assert again.cv_results_["mean_test_score"] == screen.cv_results_["mean_test_score"]
+
+
+def test_screen_with_few_candidates_only_cross_validates(loans):
+    searcher = run_search("logistic_regression", parse_grid("C=0.1,1", "logistic_regression"),
+                          loans, cv=3, search="screen", seed=3)
+    assert searcher.cv_results_["iter"] == [1, 1]
+    assert [r["round"] for r in candidate_results(searcher, "logistic_regression")] == [1, 1]
 
 
 @pytest.mark.parametrize(
@@ -59,7 +123,7 @@ def test_random_forest_searches_one_fit_at_a_time():
 
 def test_unknown_search_and_too_few_folds_are_refused(loans):
     grid = parse_grid("C=0.1,1", "logistic_regression")
-    with pytest.raises(PipelineError, match="unknown search 'optuna'.*halving, grid"):
+    with pytest.raises(PipelineError, match="unknown search 'optuna'.*screen, halving, grid"):
         run_search("logistic_regression", grid, loans, cv=3, search="optuna", seed=0)
     with pytest.raises(PipelineError, match="at least 2 folds"):
         run_search("logistic_regression", grid, loans, cv=1, search="grid", seed=0)
@@ -91,17 +155,19 @@ def test_grid_search_records_match_gridsearchcv(loans):
     assert all(r["round"] == 0 and r["n_resources"] is None for r in records)
 
 
-def test_one_child_run_per_candidate(store, halving):
+@pytest.mark.parametrize("method", ["screen", "halving"])
+def test_one_child_run_per_candidate(store, method, request):
+    searcher = request.getfixturevalue(method)
     with mlflow.start_run(experiment_id=store) as parent:
-        log_candidates(halving, "hist_gradient_boosting")
+        log_candidates(searcher, "hist_gradient_boosting")
     client = MlflowClient()
     children = client.search_runs(
         [store], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     assert len(children) == 9
     by_rank = sorted(children, key=lambda r: r.data.metrics["rank"])
-    best = best_params(halving, "hist_gradient_boosting")
+    best = best_params(searcher, "hist_gradient_boosting")
     assert by_rank[0].data.params["learning_rate"] == str(best["learning_rate"])
-    assert by_rank[0].data.metrics["cv_roc_auc"] == pytest.approx(halving.best_score_)
+    assert by_rank[0].data.metrics["cv_roc_auc"] == pytest.approx(searcher.best_score_)
     parent_tags = client.get_run(parent.info.run_id).data.tags
     for child in children:
         assert child.info.status == "FINISHED"
