@@ -16,8 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.common import MIB, dir_size_mib
 from pd_lib.threads import limit_threads
 
@@ -30,22 +28,10 @@ KINDS = {
 
 
 def load_book(source: str, n_samples: int, seed: int):
-    """The loan book; ``synthetic`` falls back to make_classification where not available."""
+    """The loan book as the generate step makes it, and the source's name."""
     from pd_lib.data import load_loans
 
-    if source == "synthetic":
-        try:
-            import pd_lib.synthetic  # noqa: F401
-        except ImportError:
-            source = "make_classification"
     return load_loans(source, n_samples, 10, 0.1, seed), source
-
-
-def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over equal-count PD bins: sum_b w_b |mean(p) - mean(y)|."""
-    order = np.argsort(p)
-    return float(sum(len(chunk) / len(p) * abs(p[chunk].mean() - y[chunk].mean())
-                     for chunk in np.array_split(order, bins)))
 
 
 def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int | None) -> dict:
@@ -55,6 +41,7 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
 
     from pd_lib.config import TARGET_COL
     from pd_lib.data import feature_columns
+    from pd_lib.metrics import expected_calibration_error
     from pd_lib.models import build_model
     from pd_lib.training import model_save_kwargs
 
@@ -85,7 +72,7 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
         "roc_auc": float(roc_auc_score(y, pd_holdout)),
         "brier": float(brier_score_loss(y, pd_holdout)),
         "log_loss": float(log_loss(y, pd_holdout)),
-        "calibration_error": calibration_error(y, pd_holdout),
+        "calibration_error": expected_calibration_error(y, pd_holdout),
         "mean_pd": float(pd_holdout.mean()), "default_rate": float(y.mean()),
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "save_seconds": save_seconds * (scale if scale != 1 else 1), "size_mib": size,

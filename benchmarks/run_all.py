@@ -90,14 +90,6 @@ def _runs(env: dict, entry_point: str) -> list[dict]:
                                 "reading the store").stdout)
 
 
-def _source() -> str:
-    try:
-        import pd_lib.synthetic  # noqa: F401
-    except ImportError:
-        return "make_classification"
-    return "synthetic"
-
-
 # --- 1 and 2: tutorial script vs mlflow run main; main again --------------------------------
 
 
@@ -215,7 +207,7 @@ def _ratio(part: float | None, whole: float) -> str:
 
 def bench_scaling(sizes: dict) -> dict:
     rows = []
-    source = _source()
+    source = "synthetic"
     for n in sizes["scaling"]:
         env, _ = _store(f"scaling_{n}")
         generate = _mlflow_run(env, "generate", {"source": source, "n_samples": n})
