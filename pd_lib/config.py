@@ -64,6 +64,7 @@ DEFAULT_THRESHOLD = 0.5
 # checked against this list at save time, so a new type fails loudly there.
 SKOPS_TRUSTED_TYPES = [
     "pd_lib.pd_model.PDModel",
+    "pd_lib.features.TreeEncoder",
     "sklearn.tree._tree.Tree",
     "sklearn._loss.link.LogitLink",
     "sklearn._loss.link.Interval",
