@@ -4,11 +4,15 @@ challenger's own traffic lights; refusals leave the registry exactly as it was."
 from __future__ import annotations
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
+from scipy import optimize
+from scipy.special import expit
 
-from pd_lib import training
+from pd_lib import metrics, training
 from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT
+from pd_lib.master_scale import grade_table, master_scale_metrics
 from pd_lib.models import build_model
 from pd_lib.registry import register as register_run
 from steps.generate import generate
@@ -120,6 +124,61 @@ def test_force_overrides_red_lights_and_records_who_and_why(data_uri, runner):
     assert tags["gate.forced_by"]
     assert "red calibration light for version 2" in tags["gate.overridden_failures"]
     assert "hosmer_lemeshow_pvalue" in tags["gate.red_lights"]
+
+
+def _register_version_judged_on(small_loans, y, pd_pred) -> str:
+    """Register a small model whose run logged the holdout metrics of (y, pd_pred), as train
+    logs them: a large holdout without training on a large book."""
+    with mlflow.start_run():
+        samples = training.split_data(small_loans, 0.2, seed=1)
+        model = training.fit(build_model("logistic_regression", {}, samples.train),
+                             samples.train)
+        training.log_model(model, samples.train)
+        mlflow.log_metrics({**metrics.pd_metrics(y, pd_pred, 0.5),
+                            **master_scale_metrics(grade_table(y, pd_pred), y, pd_pred)})
+        run_id = mlflow.active_run().info.run_id
+    register_run(run_id, MODEL_NAME)
+    return run_id
+
+
+def _large_holdout_too_extreme(factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """20,000 flags drawn from true PDs, and the true PDs with the logit stretched by
+    ``factor`` around the same mean PD (calibration in the large stays exact)."""
+    rng = np.random.default_rng(1)
+    pd_true = rng.beta(1.2, 10.0, 20_000)
+    z = factor * np.log(pd_true / (1 - pd_true))
+    shift = optimize.brentq(lambda b: expit(z + b).mean() - pd_true.mean(), -10, 10)
+    return rng.binomial(1, pd_true), expit(z + shift)
+
+
+def test_large_holdout_with_a_significant_full_sample_hl_test_but_few_rejecting_subsamples(
+        tracking_uri, runner, small_loans):
+    """20,000 loans: the full-sample HL p-value is far below 0.001, which the p-value rule
+    would refuse, but fewer than 90% of 5,000-loan subsamples reject: promoted."""
+    y, pd_pred = _large_holdout_too_extreme(1.2)
+    run_id = _register_version_judged_on(small_loans, y, pd_pred)
+    logged = MlflowClient().get_run(run_id).data.metrics
+    assert logged["hosmer_lemeshow_pvalue"] < 0.001
+    assert 0.10 < logged["hosmer_lemeshow_subsample_reject_share"] <= 0.90
+    result = invoke(runner, promote, ["--version", 1])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "1"}
+    assert "hosmer_lemeshow" not in state["tags"]["1"]["gate.red_lights"]
+
+
+def test_large_holdout_with_clearly_miscalibrated_pds_is_still_refused(
+        tracking_uri, runner, small_loans):
+    """PDs much too extreme, mean PD exact: calibration in the large and Jeffreys pass, the
+    subsample share is red."""
+    y, pd_pred = _large_holdout_too_extreme(1.5)
+    _register_version_judged_on(small_loans, y, pd_pred)
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert len(failures) == 1
+    assert failures[0].startswith("error: red calibration light for version 1: "
+                                  "Hosmer-Lemeshow, share of 5,000-loan subsamples")
+    assert "red > 0.9; for samples of more than 5,000 loans" in failures[0]
+    assert _state()["aliases"] == {}
 
 
 def test_version_without_validation_metrics_is_refused(data_uri, runner, small_loans):
