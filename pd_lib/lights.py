@@ -82,8 +82,8 @@ def applies(rule: Mapping[str, Any], metrics: Mapping[str, float]) -> bool:
 
 
 def applies_text(rule: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
-    """Why ``rule`` was (or was not) read for this sample, e.g. '20,000 loans: more than
-    5,000 loans'."""
+    """Why ``rule`` was (or was not) read for this sample, e.g. '20,000 loans; rule for more
+    than 5,000 loans'."""
     if "loans" not in rule:
         return "every sample size"
     if "n_loans" not in metrics:
