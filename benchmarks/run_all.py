@@ -101,10 +101,7 @@ def bench_baseline(sizes: dict, with_rerun: bool) -> dict:
         script = _checked(run_measured([sys.executable, "benchmarks/tutorial_baseline.py",
                                         "--n-samples", str(n)], env=env), "tutorial baseline")
         env, _ = _store(f"pipeline_{i}")
-        # The tutorial's data fail the Hosmer-Lemeshow calibration light at this size, which
-        # refuses the promotion; the gate still runs, its refusal is overridden with a reason.
-        params = {"source": "make_classification", "n_samples": n, "force": "true",
-                  "reason": "benchmark"}
+        params = {"source": "make_classification", "n_samples": n}
         pipeline = _mlflow_run(env, "main", params)
         main_run = _runs(env, "main")[-1]
         best = next(r for e in ("train", "tune") for r in _runs(env, e)

@@ -15,8 +15,13 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pd_lib.config import GATE_BLOCKING_CATEGORIES
-from pd_lib.lights import Light
+from pd_lib.config import (
+    GATE_BLOCKING_CATEGORIES,
+    HL_SUBSAMPLE_ALPHA,
+    HL_SUBSAMPLE_LOANS,
+    HL_SUBSAMPLES,
+)
+from pd_lib.lights import Light, not_applied
 
 # (metric suffix, label, how to read it) per section; rows whose metric is absent are left out.
 METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
@@ -50,6 +55,9 @@ METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("expected_calibration_error", "Expected calibration error", "10 equal-count bins"),
         ("hosmer_lemeshow_stat", "Hosmer-Lemeshow statistic", "10 equal-count groups"),
         ("hosmer_lemeshow_pvalue", "Hosmer-Lemeshow p-value", "small = PDs do not fit"),
+        ("hosmer_lemeshow_subsample_reject_share", "Hosmer-Lemeshow, share of subsamples "
+         "rejecting", f"{HL_SUBSAMPLES} random {HL_SUBSAMPLE_LOANS:,}-loan subsamples with "
+         f"p < {HL_SUBSAMPLE_ALPHA:g}; ~{HL_SUBSAMPLE_ALPHA:g} when calibrated"),
     ],
     "Against the true PD (synthetic data only)": [
         ("oracle_roc_auc", "ROC AUC of the true PD", "the best any model can do"),
@@ -120,8 +128,17 @@ def _light_dot(colour: str) -> str:
             f'</span>{colour}')
 
 
-def lights_section(lights: list[Light]) -> str:
-    """The traffic-light table, with a one-line verdict above it."""
+def set_aside_html(metrics: Mapping[str, float]) -> str:
+    """A note naming the checks whose rule is for other sample sizes, and why."""
+    items = "".join(f"<li>{html.escape(check)} = {_fmt(value)}: not judged ({html.escape(why)})"
+                    "</li>" for check, value, why in not_applied(metrics))
+    return (f'<p class="note">Checks for other sample sizes:</p><ul class="note">{items}</ul>'
+            if items else "")
+
+
+def lights_section(lights: list[Light], metrics: Mapping[str, float] | None = None) -> str:
+    """The traffic-light table, with a one-line verdict above it and, below, the checks left
+    out at this sample size."""
     blocking = [li for li in lights if li.colour == "red" and li.category in
                 GATE_BLOCKING_CATEGORIES]
     counts = {c: sum(li.colour == c for li in lights) for c in ("green", "amber", "red")}
@@ -133,6 +150,7 @@ def lights_section(lights: list[Light]) -> str:
         f'{html.escape(li.check)}</td><td class="text">{html.escape(li.category)}</td>'
         f'<td>{_fmt(li.value)}</td><td class="text nowrap">{_light_dot(li.colour)}</td>'
         f'<td class="text">{html.escape(li.thresholds)}</td>'
+        f'<td class="text">{html.escape(li.applies)}</td>'
         f'<td class="text">{"yes" if li.category in GATE_BLOCKING_CATEGORIES else "no"}</td></tr>'
         for li in lights
     )
@@ -141,7 +159,9 @@ def lights_section(lights: list[Light]) -> str:
         f'{counts["red"]} red. {verdict}</p>'
         '<table><tr><th class="text">Check</th><th class="text">Category</th><th>Value</th>'
         '<th class="text">Light</th><th class="text">Thresholds</th>'
+        '<th class="text">Applies to this sample</th>'
         '<th class="text">Red blocks promotion</th></tr>' + rows + "</table>"
+        + set_aside_html(metrics or {})
     )
 
 
@@ -260,10 +280,14 @@ def build_report(
 <h1>{html.escape(title)}</h1>
 <table class="meta">{meta}</table>
 <h2 id="lights">Traffic lights</h2>
-{lights_section(lights)}
+{lights_section(lights, metrics)}
 <p class="note">Thresholds are set in one place, <code>LIGHT_THRESHOLDS</code> in
 pd_lib/config.py. A red light in a blocking category stops <code>promote</code> to Production
-unless it is forced with a reason.</p>
+unless it is forced with a reason. The Hosmer-Lemeshow test, like any significance test,
+rejects ever smaller misfits as the sample grows; above {HL_SUBSAMPLE_LOANS:,} loans its light
+reads the share of {HL_SUBSAMPLES} random {HL_SUBSAMPLE_LOANS:,}-loan subsamples with p &lt;
+{HL_SUBSAMPLE_ALPHA:g} instead of the full-sample p-value (Bartley 2014; Paul, Pennell &amp;
+Lemeshow 2013).</p>
 <h2 id="metrics">Metrics</h2>
 {metrics_section(metrics)}
 <h2 id="master-scale">Master scale (holdout)</h2>

@@ -7,14 +7,16 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pd_lib import training
+from pd_lib import metrics, training
 from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT
+from pd_lib.master_scale import grade_table, master_scale_metrics
 from pd_lib.models import build_model
 from pd_lib.registry import register as register_run
 from steps.generate import generate
 from steps.promote import promote
 from steps.register import register
 from tests.conftest import invoke
+from tests.test_metrics import _calibrated_sample, _too_extreme
 from tests.test_registry import _state, _train_and_register
 from tests.test_steps import SMALL, _only_run
 
@@ -139,16 +141,63 @@ def test_force_overrides_red_lights_and_records_who_and_why(data_uri, runner):
     assert "hosmer_lemeshow_pvalue" in tags["gate.red_lights"]
 
 
-def test_version_without_validation_metrics_is_refused(data_uri, runner, small_loans):
-    """A run logged before validation existed (a model, no metrics) cannot be judged."""
-    mlflow.set_experiment("older runs")
+def _register_small_model(small_loans, logged_metrics: dict[str, float]) -> str:
+    """Register a small logistic model whose run logged ``logged_metrics`` (none: a run from
+    before validation existed); returns the run id."""
     with mlflow.start_run() as run:
         samples = training.split_data(small_loans, 0.2, seed=1)
         model = training.fit(build_model("logistic_regression", {}, samples.train),
                              samples.train)
         training.log_model(model, samples.train)
+        if logged_metrics:
+            mlflow.log_metrics(logged_metrics)
     register_run(run.info.run_id, MODEL_NAME)
+    return run.info.run_id
+
+
+def _large_holdout_metrics(factor: float) -> dict[str, float]:
+    """What train logs for a 20,000-loan holdout whose PDs are the true PDs with the logit
+    stretched by ``factor`` around the same mean PD (calibration in the large stays exact):
+    a large holdout without training on a large book."""
+    y, pd_true = _calibrated_sample(20_000, seed=1)
+    pd_pred = _too_extreme(pd_true, factor)
+    return {**metrics.pd_metrics(y, pd_pred, 0.5),
+            **master_scale_metrics(grade_table(y, pd_pred), y, pd_pred)}
+
+
+def test_large_holdout_with_a_significant_full_sample_hl_test_but_few_rejecting_subsamples(
+        tracking_uri, runner, small_loans):
+    """20,000 loans: the full-sample HL p-value is far below 0.001, which the p-value rule
+    would refuse, but fewer than 90% of 5,000-loan subsamples reject: promoted."""
+    logged = _large_holdout_metrics(1.2)
+    _register_small_model(small_loans, logged)
+    assert logged["hosmer_lemeshow_pvalue"] < 0.001
+    assert 0.10 < logged["hosmer_lemeshow_subsample_reject_share"] <= 0.90
+    result = invoke(runner, promote, ["--version", 1])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "1"}
+    assert "hosmer_lemeshow" not in state["tags"]["1"]["gate.red_lights"]
+
+
+def test_large_holdout_with_clearly_miscalibrated_pds_is_still_refused(
+        tracking_uri, runner, small_loans):
+    """PDs much too extreme, mean PD exact: calibration in the large and Jeffreys pass, the
+    subsample share is red."""
+    _register_small_model(small_loans, _large_holdout_metrics(1.5))
     failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
-    assert failures == [f"error: version 1's run {run.info.run_id} logged no calibration or "
+    assert len(failures) == 1
+    assert failures[0].startswith("error: red calibration light for version 1: "
+                                  "Hosmer-Lemeshow, share of 5,000-loan subsamples")
+    assert "red > 0.9; for samples of more than 5,000 loans" in failures[0]
+    assert _state()["aliases"] == {}
+
+
+def test_version_without_validation_metrics_is_refused(data_uri, runner, small_loans):
+    """A run logged before validation existed (a model, no metrics) cannot be judged."""
+    mlflow.set_experiment("older runs")
+    run_id = _register_small_model(small_loans, {})
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert failures == [f"error: version 1's run {run_id} logged no calibration or "
                         "stability metrics to judge it by; train or tune it again with this code"]
     assert MlflowClient().get_model_version(MODEL_NAME, "1").current_stage == "None"

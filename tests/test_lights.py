@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 
+import numpy as np
 import pytest
 
-from pd_lib import lights
-from pd_lib.config import GATE_BLOCKING_CATEGORIES, LIGHT_THRESHOLDS
+from pd_lib import lights, metrics
+from pd_lib.config import GATE_BLOCKING_CATEGORIES, HL_SUBSAMPLE_LOANS, LIGHT_THRESHOLDS
 
 PSI_RULE = {"metric": "psi", "category": "stability", "direction": "lower",
             "green": 0.10, "red": 0.25}
@@ -64,7 +67,8 @@ def test_config_thresholds_are_consistent():
             assert rule["green"] < rule["red"], check
         metrics_seen.add(rule["metric"])
     assert len(metrics_seen) == len(LIGHT_THRESHOLDS)  # one check per metric
-    assert {"psi", "roc_auc", "hosmer_lemeshow_pvalue", "jeffreys_pvalue_portfolio",
+    assert {"psi", "roc_auc", "hosmer_lemeshow_pvalue", "hosmer_lemeshow_subsample_reject_share",
+            "jeffreys_pvalue_portfolio",
             "calibration_in_the_large_relative", "train_holdout_roc_auc_gap",
             "oot_roc_auc_drop"} <= metrics_seen
 
@@ -85,8 +89,68 @@ def test_only_red_lights_in_blocking_categories_block():
 
 
 def test_lights_csv_round_trips_values():
-    text = lights.lights_csv(lights.traffic_lights({"psi": 0.123456789}))
-    header, row = text.strip().splitlines()
-    assert header.startswith("check,metric,value,colour")
-    assert "psi" in row and "0.123456789" in row and "amber" in row
-    assert math.isclose(float(row.split(",")[-4]), 0.123456789)
+    text = lights.lights_csv(lights.traffic_lights({"psi": 0.123456789, "n_loans": 20000.0}))
+    assert text.startswith("check,metric,value,colour")
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert (row["metric"], row["colour"]) == ("psi", "amber")
+    assert math.isclose(float(row["value"]), 0.123456789)
+    assert row["applies"] == "every sample size"
+
+
+# --- rules for some sample sizes: Hosmer-Lemeshow p-value up to 5,000 loans, share above ---
+
+HL_PVALUE = "hosmer_lemeshow_pvalue"
+HL_SHARE = "hosmer_lemeshow_subsample_reject_share"
+
+
+def _hl_lights(n_loans: float) -> dict[str, lights.Light]:
+    found = lights.traffic_lights({"n_loans": n_loans, HL_PVALUE: 1e-5, HL_SHARE: 0.41})
+    return {li.metric: li for li in found}
+
+
+@pytest.mark.parametrize("n_loans", [20, 1000, HL_SUBSAMPLE_LOANS])
+def test_the_p_value_rule_judges_samples_up_to_the_subsample_size(n_loans):
+    found = _hl_lights(n_loans)
+    assert HL_SHARE not in found
+    assert found[HL_PVALUE].colour == "red"
+    assert found[HL_PVALUE].thresholds.endswith(f"for samples of at most {HL_SUBSAMPLE_LOANS:,} "
+                                                "loans")
+    assert found[HL_PVALUE].applies.startswith(f"{n_loans:,} loans")
+
+
+@pytest.mark.parametrize("n_loans", [HL_SUBSAMPLE_LOANS + 1, 20000, 1e6])
+def test_the_subsample_share_rule_judges_larger_samples(n_loans):
+    found = _hl_lights(n_loans)
+    assert HL_PVALUE not in found
+    assert found[HL_SHARE].colour == "amber" and found[HL_SHARE].category == "calibration"
+    assert found[HL_SHARE].thresholds == (
+        f"green <= 0.1 / amber 0.1-0.9 / red > 0.9; for samples of more than "
+        f"{HL_SUBSAMPLE_LOANS:,} loans")
+    (check, value, why), = lights.not_applied({"n_loans": n_loans, HL_PVALUE: 1e-5,
+                                                HL_SHARE: 0.41})
+    assert (check, value) == ("Hosmer-Lemeshow p-value", 1e-5)
+    assert why == f"{n_loans:,.0f} loans; rule for at most {HL_SUBSAMPLE_LOANS:,} loans"
+
+
+def test_a_rule_for_some_sizes_applies_when_the_size_was_not_logged():
+    found = lights.traffic_lights({HL_PVALUE: 1e-5})
+    assert [li.colour for li in found] == ["red"]
+    assert found[0].applies.startswith("sample size not logged")
+
+
+def test_size_ranges_in_the_config_are_intervals_and_the_hl_rules_meet():
+    ranges = {rule["metric"]: rule["loans"] for rule in LIGHT_THRESHOLDS.values()
+              if "loans" in rule}
+    assert all(0 <= low < high for low, high in ranges.values())
+    assert ranges[HL_PVALUE] == (0, HL_SUBSAMPLE_LOANS)
+    assert ranges[HL_SHARE] == (HL_SUBSAMPLE_LOANS, math.inf)
+
+
+def test_pd_metrics_feed_the_rule_for_their_sample_size():
+    """The rules read the names pd_metrics logs, on either side of the subsample size."""
+    rng = np.random.default_rng(4)
+    pd_true = rng.beta(1.2, 10.0, HL_SUBSAMPLE_LOANS + 1)
+    y = rng.binomial(1, pd_true)
+    for n, shown in ((HL_SUBSAMPLE_LOANS, HL_PVALUE), (HL_SUBSAMPLE_LOANS + 1, HL_SHARE)):
+        found = lights.traffic_lights(metrics.pd_metrics(y[:n], pd_true[:n], 0.5))
+        assert [li.metric for li in found if li.metric.startswith("hosmer")] == [shown]

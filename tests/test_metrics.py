@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from pd_lib import metrics
+from pd_lib.config import HL_SUBSAMPLE_LOANS
 
 
 def _calibrated_sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +170,65 @@ def test_hosmer_lemeshow_rejects_calibrated_samples_about_five_percent_of_the_ti
     assert 0.02 <= np.mean(rejected) <= 0.10
 
 
+# --- Hosmer-Lemeshow on subsamples of a large sample (Bartley 2014) -------------------------
+
+
+def test_subsample_rows_are_distinct_sorted_and_seeded():
+    rows = metrics.subsample_rows(1000, 100, 5, seed=3)
+    assert len(rows) == 5
+    for r in rows:
+        assert r.size == 100 and np.unique(r).size == 100  # without replacement
+        assert np.all(np.diff(r) > 0) and r[0] >= 0 and r[-1] < 1000
+    assert not np.array_equal(rows[0], rows[1])
+    again = metrics.subsample_rows(1000, 100, 5, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(rows, again, strict=True))
+    other = metrics.subsample_rows(1000, 100, 5, seed=4)
+    assert not any(np.array_equal(a, b) for a, b in zip(rows, other, strict=True))
+
+
+def test_subsample_rows_must_be_fewer_than_the_sample():
+    with pytest.raises(ValueError, match=r"size must be between 1 and n - 1 = 99; got 100\."):
+        metrics.subsample_rows(100, 100, 5, seed=0)
+
+
+def test_subsample_reject_share_is_small_on_calibrated_pds():
+    """Flags drawn from the PDs: about 5% of 5,000-loan subsamples reject, at most Bartley's
+    10%, although each sample has 20,000 loans."""
+    shares = [metrics.hosmer_lemeshow_subsample_reject_share(*_calibrated_sample(20_000, s))
+              for s in range(3)]
+    assert all(share <= 0.10 for share in shares), shares
+
+
+def test_subsample_reject_share_is_about_one_when_pds_are_scaled_by_1_3():
+    y, pd_pred = _calibrated_sample(20_000, seed=21)
+    assert metrics.hosmer_lemeshow_subsample_reject_share(y, 1.3 * pd_pred) >= 0.95
+
+
+def _too_extreme(pd_pred: np.ndarray, factor: float) -> np.ndarray:
+    """PDs with the logit stretched by ``factor``, shifted back to the same mean PD."""
+    z = factor * metrics._logit(pd_pred)
+    shift = optimize.brentq(lambda b: _sigmoid(z + b).mean() - pd_pred.mean(), -10, 10)
+    return _sigmoid(z + shift)
+
+
+def test_subsample_reject_share_tolerates_a_misfit_only_the_full_sample_detects():
+    """PDs slightly too extreme: the 20,000-loan test rejects them, most 5,000-loan
+    subsamples do not."""
+    y, pd_pred = _calibrated_sample(20_000, seed=1)
+    mild = _too_extreme(pd_pred, 1.2)
+    assert metrics.hosmer_lemeshow(y, mild)[1] < 0.001
+    assert 0.10 < metrics.hosmer_lemeshow_subsample_reject_share(y, mild) < 0.5
+
+
+def test_subsample_reject_share_is_reproducible_and_depends_on_the_seed():
+    y, pd_pred = _calibrated_sample(20_000, seed=1)
+    mild = _too_extreme(pd_pred, 1.2)
+    share = metrics.hosmer_lemeshow_subsample_reject_share(y, mild)
+    assert metrics.hosmer_lemeshow_subsample_reject_share(y.copy(), mild.copy()) == share
+    seeded = {metrics.hosmer_lemeshow_subsample_reject_share(y, mild, seed=s) for s in range(5)}
+    assert len(seeded) > 1
+
+
 # --- stability -----------------------------------------------------------------------------
 
 
@@ -260,6 +320,14 @@ def test_pd_metrics_names_are_stable():
     with_truth = metrics.pd_metrics(y, pd_pred, 0.5, true_pd=pd_pred)
     assert set(with_truth) == PD_METRIC_NAMES | ORACLE_NAMES
     assert all(isinstance(v, float) for v in with_truth.values())
+
+
+def test_pd_metrics_add_the_subsample_share_above_the_subsample_size():
+    y, pd_pred = _calibrated_sample(HL_SUBSAMPLE_LOANS + 1, seed=12)
+    with_share = metrics.pd_metrics(y, pd_pred, 0.5)
+    assert set(with_share) == PD_METRIC_NAMES | {"hosmer_lemeshow_subsample_reject_share"}
+    assert 0.0 <= with_share["hosmer_lemeshow_subsample_reject_share"] <= 1.0
+    assert set(metrics.pd_metrics(y[:-1], pd_pred[:-1], 0.5)) == PD_METRIC_NAMES
 
 
 def test_derived_metrics():

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pd_lib.config import DATE_COL, LIGHT_THRESHOLDS, TRUE_PD_COL
+from pd_lib.config import DATE_COL, HL_SUBSAMPLE_LOANS, LIGHT_THRESHOLDS, TRUE_PD_COL
 from pd_lib.evaluation import evaluate
-from pd_lib.lights import Light
+from pd_lib.lights import Light, applies, traffic_lights
 from pd_lib.models import build_model
 from pd_lib.report import build_report
 from pd_lib.splits import split_samples
@@ -57,9 +57,12 @@ def test_evaluation_has_every_metric_family_and_figure(evaluation):
 
 
 def test_every_light_of_the_config_is_evaluated_on_a_time_split(evaluation):
-    """No light reads a metric that evaluate() never produces (a typo would hide a check)."""
+    """No light reads a metric that evaluate() never produces (a typo would hide a check);
+    on this small holdout, every rule but those for larger samples."""
+    small = {"n_loans": evaluation.metrics["n_loans"]}
+    assert evaluation.metrics["n_loans"] <= HL_SUBSAMPLE_LOANS
     assert {li.metric for li in evaluation.lights} == {
-        rule["metric"] for rule in LIGHT_THRESHOLDS.values()}
+        rule["metric"] for rule in LIGHT_THRESHOLDS.values() if applies(rule, small)}
 
 
 def test_evaluation_is_deterministic(dated_loans, evaluation):
@@ -111,6 +114,19 @@ def test_report_says_when_the_gate_will_refuse(evaluation):
     assert 'class="red-row"' in page
     calm = build_report({}, evaluation.metrics, [], evaluation.grade_table, {})
     assert "the gate's own checks pass" in calm
+
+
+def test_report_says_which_hosmer_lemeshow_rule_judged_a_large_sample(evaluation):
+    large = {**evaluation.metrics, "n_loans": 20000.0, "hosmer_lemeshow_pvalue": 1.2e-5,
+             "hosmer_lemeshow_subsample_reject_share": 0.41}
+    found = traffic_lights(large)
+    page = build_report({}, large, found, evaluation.grade_table, {})
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.split('id="metrics"')[0])
+    (share_row,) = [row for row in rows if "subsamples with p &lt; 0.05" in row]
+    assert "amber" in share_row and "20,000 loans; rule for more than 5,000 loans" in share_row
+    assert not any(">Hosmer-Lemeshow p-value<" in row for row in rows)
+    assert ("Hosmer-Lemeshow p-value = 1.2e-05: not judged (20,000 loans; rule for at most "
+            "5,000 loans)") in page
 
 
 def test_report_escapes_html_in_names(evaluation):
