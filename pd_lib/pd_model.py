@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 
 from pd_lib.config import PD_COL
+from pd_lib.threads import openmp_threads
 
 
 class PDModel(ClassifierMixin, BaseEstimator):
@@ -27,17 +28,19 @@ class PDModel(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PDModel:
         """Fit a clone of the pipeline on ``X``, ``y``."""
-        self.pipeline_ = clone(self.pipeline).fit(X, y)
+        with openmp_threads(len(X)):
+            self.pipeline_ = clone(self.pipeline).fit(X, y)
         self.classes_ = self.pipeline_.classes_
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities, columns (no default, default), as scikit-learn gives them."""
-        return self.pipeline_.predict_proba(X)
+        with openmp_threads(len(X)):
+            return self.pipeline_.predict_proba(X)
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
         """The probability of default per row."""
-        return self.pipeline_.predict_proba(X)[:, 1]
+        return self.predict_proba(X)[:, 1]
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """One column ``pd``: the probability of default per row."""

@@ -12,20 +12,33 @@ Coarse parallel work (RandomForest trees, cross-validation folds in ``tune``) go
 joblib and is not limited here.
 
 Override with ``PD_NUM_THREADS=<n>``; an ``OMP_NUM_THREADS`` set by the user is respected.
+
+OpenMP's thread count is a per-thread setting: a limit set in the main thread does not reach
+threads started later (joblib's threading backend in ``tune``, the request threads of
+``mlflow models serve``), which use every core. So PDModel fits and predicts inside
+:func:`openmp_threads`, which applies the count in the calling thread: the step's choice
+(shared by parallel fits), and one thread for a batch of at most SMALL_BATCH_ROWS rows,
+where waking a team of threads costs more than it saves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 
 log = logging.getLogger("pd_pipeline")
 
 THREADS_ENV = "PD_NUM_THREADS"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+SMALL_BATCH_ROWS = 1000
+
+# OpenMP threads for each fit or predict of a PDModel; None: OpenMP's own default.
+_openmp_threads: int | None = None
 
 
 def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
@@ -78,6 +91,43 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     cores = usable_cores(quota=cgroup_cpu_limit())
     threads = choose_threads(cores, os.getloadavg()[0], env)
     threadpool_limits(limits=threads)
+    set_openmp_threads(threads)
     log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f)", threads, cores,
              os.getloadavg()[0])
     return threads
+
+
+def set_openmp_threads(threads: int | None) -> int | None:
+    """Set the OpenMP threads each PDModel fit or predict may use; returns the old value."""
+    global _openmp_threads
+    old, _openmp_threads = _openmp_threads, threads
+    return old
+
+
+@cache
+def _openmp_controller():  # scanning the loaded libraries takes ~ms: once per process
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="openmp")
+
+
+@contextlib.contextmanager
+def openmp_threads(n_rows: int) -> Iterator[None]:
+    """Run the block with this process's OpenMP thread count set in the calling thread."""
+    threads = 1 if n_rows <= SMALL_BATCH_ROWS else _openmp_threads
+    if threads is None:
+        yield
+        return
+    with _openmp_controller().limit(limits=threads):
+        yield
+
+
+@contextlib.contextmanager
+def fits_share_threads(parallel_fits: int) -> Iterator[None]:
+    """Within the block, ``parallel_fits`` concurrent fits share this process's threads."""
+    chosen = _openmp_threads or usable_cores(quota=cgroup_cpu_limit())
+    old = set_openmp_threads(max(1, chosen // max(1, parallel_fits)))
+    try:
+        yield
+    finally:
+        set_openmp_threads(old)

@@ -8,7 +8,16 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from pd_lib.threads import THREADS_ENV, cgroup_cpu_limit, choose_threads, usable_cores
+from pd_lib.threads import (
+    SMALL_BATCH_ROWS,
+    THREADS_ENV,
+    cgroup_cpu_limit,
+    choose_threads,
+    fits_share_threads,
+    openmp_threads,
+    set_openmp_threads,
+    usable_cores,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +75,53 @@ def test_boosting_results_do_not_depend_on_the_thread_count():
             model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
             predictions.append(model.predict_proba(X)[:, 1])
     np.testing.assert_array_equal(predictions[0], predictions[1])
+
+
+def _openmp_threads_seen(n_rows: int, in_new_thread: bool) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    def inside() -> int:
+        with openmp_threads(n_rows):
+            return _openmp_effective_n_threads()
+
+    if not in_new_thread:
+        return inside()
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(inside).result()
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores to tell 1 thread from the rest")
+def test_the_chosen_count_reaches_threads_started_later():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    with ThreadPoolExecutor(1) as pool:  # OpenMP's own setting is per thread: not inherited
+        threadpool_limits(1, user_api="openmp")
+        assert pool.submit(_openmp_effective_n_threads).result() >= 2
+    old = set_openmp_threads(1)
+    try:
+        assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 1
+        set_openmp_threads(2)
+        assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 2
+        # a small batch (a served row) runs on one thread whatever the process's count
+        assert _openmp_threads_seen(1, in_new_thread=True) == 1
+        assert _openmp_threads_seen(SMALL_BATCH_ROWS, in_new_thread=False) == 1
+    finally:
+        set_openmp_threads(old)
+        threadpool_limits(usable_cores(), user_api="openmp")
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores to share")
+def test_parallel_fits_share_the_threads():
+    old = set_openmp_threads(2)
+    try:
+        with fits_share_threads(2):
+            assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 1
+        with fits_share_threads(1):
+            assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 2
+        assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 2
+    finally:
+        set_openmp_threads(old)
