@@ -48,7 +48,7 @@ GATE_AUC_MARGIN = 0.005
 # HistGradientBoosting: best AUC, calibration, fit time and size on the synthetic book
 # (benchmarks/RESULTS.md); random_forest stays available, as the tutorial uses it.
 DEFAULT_MODEL = "hist_gradient_boosting"
-# "screen": every candidate fitted once on a sample, the best few cross-validated on all
+# "screen": every candidate fitted once on a sample, the best 2 cross-validated on all
 # rows (pd_lib.screening; within 0.002 AUC of GridSearchCV at a fraction of its time,
 # benchmarks/RESULTS.md section 4). "halving" is scikit-learn's HalvingGridSearchCV; "grid"
 # is GridSearchCV, as the tutorial teaches it.

@@ -2,8 +2,8 @@
 
 Round 0 fits every candidate once on a stratified sample of the training rows
 (SCREEN_TRAIN_ROWS) and scores its ROC AUC on another, disjoint sample (SCREEN_VALID_ROWS).
-Round 1 cross-validates the best SCREEN_KEEP of them on all rows, and the best mean CV ROC
-AUC is refit on all rows, as GridSearchCV would.
+Round 1 cross-validates the best SCREEN_KEEP (2) of them on all rows, and the best mean CV
+ROC AUC is refit on all rows, as GridSearchCV would.
 
 Why not scikit-learn's HalvingGridSearchCV: it cross-validates every round, and its first
 round must be small to pay off (about n / 27 rows for 27 candidates, ~300 defaults at
@@ -17,6 +17,7 @@ a better judge (benchmarks/RESULTS.md, section 4).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -27,9 +28,13 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import ParameterGrid, train_test_split
 
+from pd_lib.threads import fits_share_threads
+
+log = logging.getLogger("pd_pipeline")
+
 SCREEN_TRAIN_ROWS = 20_000
 SCREEN_VALID_ROWS = 20_000
-SCREEN_KEEP = 3
+SCREEN_KEEP = 2
 
 
 def screen_sizes(n_rows: int) -> tuple[int, int]:
@@ -67,14 +72,26 @@ class ScreenSearch:
         """Run both rounds on ``X``, ``y`` and refit the best candidate on all of them."""
         candidates = list(ParameterGrid(self.param_grid))
         records: list[dict[str, Any]] = []
-        if len(candidates) > self.keep:
-            candidates = self._screen(candidates, X, y, records)
-        self._cross_validate(candidates, X, y, records)
+        started = time.perf_counter()
+        with fits_share_threads(self.n_jobs):
+            if len(candidates) > self.keep:
+                n_screened = len(candidates)
+                candidates = self._screen(candidates, X, y, records)
+                log.info("screened %d candidates on one split in %.1f s; cross-validating "
+                         "the best %d", n_screened, time.perf_counter() - started,
+                         len(candidates))
+            started = time.perf_counter()
+            self._cross_validate(candidates, X, y, records)
         self.cv_results_ = {key: [r[key] for r in records] for key in records[0]}
         final = [r for r in records if r["iter"] == 1]
         best = max(final, key=lambda r: r["mean_test_score"])
         self.best_params_, self.best_score_ = best["params"], best["mean_test_score"]
+        log.info("cross-validated %d candidates on %d rows in %.1f s", len(candidates), len(y),
+                 time.perf_counter() - started)
+        started = time.perf_counter()  # one fit: all of this process's threads
         self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
+        log.info("refitted the best on all %d rows in %.1f s", len(y),
+                 time.perf_counter() - started)
         return self
 
     def _screen(self, candidates: list[dict], X: pd.DataFrame, y: np.ndarray,

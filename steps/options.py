@@ -76,7 +76,7 @@ tune_options = _stack(
     click.option("--cv", type=int, default=3, show_default=True, help="Cross-validation folds."),
     click.option("--search", default=DEFAULT_SEARCH, show_default=True,
                  help=f"{', '.join(SEARCH_METHODS)}: screen every candidate on a sample "
-                      "and cross-validate the best 3 (fast), scikit-learn's successive halving, "
+                      "and cross-validate the best 2 (fast), scikit-learn's successive halving, "
                       "or GridSearchCV (the tutorial's)."),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks.common import markdown_table, result_line, run_measured
+from pd_lib.screening import SCREEN_KEEP
 
 ALLOCATE = ("import time; block = bytearray({mib} * 1024 * 1024); block[::4096] = b'x' * "
             "len(block[::4096]); time.sleep(0.5); print('RESULT {{\"ok\": 1}}')")
@@ -46,7 +47,8 @@ def test_tuning_benchmark_runs_each_search_on_the_same_grid():
     rows = {r["method"]: r for r in found["rows"]}
     assert set(rows) == {"screen", "halving", "grid"}
     assert rows["grid"]["fits"] == 4 * 3 + 1  # every candidate on every fold, and the refit
-    assert rows["screen"]["fits"] == 4 + 3 * 3 + 1  # screening, the best 3 on 3 folds, refit
+    # screening, the best SCREEN_KEEP on 3 folds, the refit
+    assert rows["screen"]["fits"] == 4 + SCREEN_KEEP * 3 + 1
     for row in rows.values():
         assert 0.5 < row["holdout_roc_auc"] <= 1.0
         assert set(row["best_params"]) == {"learning_rate", "max_depth"}

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from pd_lib.config import TARGET_COL
 from pd_lib.data import feature_columns, make_classification_loans
 from pd_lib.errors import PipelineError
-from pd_lib.screening import screen_sizes
+from pd_lib.screening import SCREEN_KEEP, screen_sizes
 from pd_lib.tuning import (
     DEFAULT_SEARCH,
     best_params,
@@ -64,10 +64,10 @@ def _by_round(searcher, round_: int) -> dict[str, float]:
         if r == round_}
 
 
-def test_screen_cross_validates_the_best_three_of_the_screening_round(screen):
+def test_screen_cross_validates_the_best_of_the_screening_round(screen):
     screened, final = _by_round(screen, 0), _by_round(screen, 1)
-    assert len(screened) == 9 and len(final) == 3
-    assert set(final) == set(sorted(screened, key=screened.get, reverse=True)[:3])
+    assert len(screened) == 9 and len(final) == SCREEN_KEEP < 9
+    assert set(final) == set(sorted(screened, key=screened.get, reverse=True)[:SCREEN_KEEP])
     assert screen.best_score_ == max(final.values())
     results = screen.cv_results_
     assert {n for n, r in zip(results["n_splits"], results["iter"], strict=True)
@@ -96,10 +96,12 @@ def test_screen_refits_the_best_on_all_rows_and_is_reproducible(screen, loans):
 
 
 def test_screen_with_few_candidates_only_cross_validates(loans):
-    searcher = run_search("logistic_regression", parse_grid("C=0.1,1", "logistic_regression"),
+    grid = "C=" + ",".join(str(0.1 * (i + 1)) for i in range(SCREEN_KEEP))
+    searcher = run_search("logistic_regression", parse_grid(grid, "logistic_regression"),
                           loans, cv=3, search="screen", seed=3)
-    assert searcher.cv_results_["iter"] == [1, 1]
-    assert [r["round"] for r in candidate_results(searcher, "logistic_regression")] == [1, 1]
+    assert searcher.cv_results_["iter"] == [1] * SCREEN_KEEP
+    assert [r["round"] for r in candidate_results(searcher, "logistic_regression")] == [
+        1] * SCREEN_KEEP
 
 
 @pytest.mark.parametrize(
