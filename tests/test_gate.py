@@ -65,16 +65,21 @@ def test_first_version_with_a_red_calibration_light_is_refused(data_uri, runner)
     assert before["aliases"] == {} and before["stages"] == {"1": "None"}
 
 
-def test_better_challenger_with_green_lights_replaces_the_champion(data_uri, runner):
-    _train_and_register(runner, data_uri, *STUMP)
-    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
-    _train_and_register(runner, data_uri, *LOGISTIC)
+def _version_2_replaces_the_champion(runner) -> dict[str, str]:
+    """Promote version 2 over champion version 1; its tags once the registry agrees."""
     result = invoke(runner, promote, ["--version", 2])
     assert result.exit_code == 0, result.output
     state = _state()
     assert state["aliases"] == {"champion": "2"}
     assert state["stages"] == {"1": "Archived", "2": "Production"}
-    tags = state["tags"]["2"]
+    return state["tags"]["2"]
+
+
+def test_better_challenger_with_green_lights_replaces_the_champion(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    tags = _version_2_replaces_the_champion(runner)
     assert float(tags["gate.challenger_roc_auc"]) > float(tags["gate.champion_roc_auc"])
     assert "gate.champion_same_model" not in tags  # two models: the champion scored the rows
 
@@ -83,12 +88,7 @@ def test_same_model_registered_again_is_judged_without_reloading_the_champion(da
     run_id = _train_and_register(runner, data_uri, *LOGISTIC)
     assert invoke(runner, promote, ["--version", 1]).exit_code == 0
     assert invoke(runner, register, ["--run-id", run_id]).exit_code == 0  # main's rerun does this
-    result = invoke(runner, promote, ["--version", 2])
-    assert result.exit_code == 0, result.output
-    state = _state()
-    assert state["aliases"] == {"champion": "2"}
-    assert state["stages"] == {"1": "Archived", "2": "Production"}
-    tags = state["tags"]["2"]
+    tags = _version_2_replaces_the_champion(runner)
     source = MlflowClient().get_model_version(MODEL_NAME, "1").source
     assert tags["gate.champion_same_model"] == source
     assert tags["gate.champion_roc_auc"] == tags["gate.challenger_roc_auc"]
