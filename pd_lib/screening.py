@@ -10,9 +10,10 @@ round must be small to pay off (about n / 27 rows for 27 candidates, ~300 defaul
 100k loans). There ROC AUC is noise next to the 0.002 that separates good boosting
 candidates, and small samples favour the most regularised ones: on 100k synthetic loans it
 kept a slow learner that the full data did not favour (holdout AUC 0.0021 below the grid's
-choice) and took 0.45-0.56x the grid's time, since fits of boosting models on few rows
-are not proportionally cheaper. One split of 20,000 rows per candidate is both cheaper and
-a better judge (benchmarks/RESULTS.md, section 4).
+choice) in 0.53x the grid's time, since fits of boosting models on few rows are not
+proportionally cheaper. One split per candidate (15,000 rows to fit, 10,000 to score) is
+both cheaper and a better judge: 0.22x the grid's time, holdout AUC 0.0003 below its
+choice (benchmarks/RESULTS.md, section 4; 20,000 rows to fit took 0.28x for +0.0002).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from pd_lib.threads import fits_share_threads
 
 log = logging.getLogger("pd_pipeline")
 
-SCREEN_TRAIN_ROWS = 20_000
-SCREEN_VALID_ROWS = 20_000
+SCREEN_TRAIN_ROWS = 15_000
+SCREEN_VALID_ROWS = 10_000
 SCREEN_KEEP = 2
 
 

@@ -49,8 +49,9 @@ def test_screen_is_the_default():
 
 
 @pytest.mark.parametrize(("n_rows", "expected"), [
-    (80_000, (20_000, 20_000)),  # large: fixed samples, the cost does not grow with the data
-    (30_000, (15_000, 15_000)),
+    (80_000, (15_000, 10_000)),  # large: fixed samples, the cost does not grow with the data
+    (30_000, (15_000, 10_000)),
+    (20_000, (10_000, 10_000)),
     (1_501, (750, 751)),  # small: half to fit, the rest to score
 ])
 def test_screening_sample_sizes(n_rows, expected):
