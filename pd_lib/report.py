@@ -106,11 +106,31 @@ td.flag { background: #fdecea; color: #c62828; font-weight: bold; }
 """
 
 
-def figure_to_base64(figure: Figure) -> str:
-    """PNG bytes of ``figure`` as a base64 string."""
+FIGURE_DPI = 100
+
+
+def figure_png(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes: rendered once, logged as a plot and embedded in the report."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    return buffer.getvalue()
+
+
+def render_figures(figures: Mapping[str, Figure]) -> dict[str, bytes]:
+    """Each figure as PNG bytes, closing it (matplotlib keeps open figures alive)."""
+    import matplotlib.pyplot as plt
+
+    pngs = {}
+    for name, figure in figures.items():
+        pngs[name] = figure_png(figure)
+        plt.close(figure)
+    return pngs
+
+
+def figure_to_base64(figure: Figure | bytes) -> str:
+    """PNG bytes of ``figure`` (or the bytes themselves) as a base64 string."""
+    png = figure if isinstance(figure, bytes) else figure_png(figure)
+    return base64.b64encode(png).decode("ascii")
 
 
 def _fmt(value: object) -> str:
@@ -242,7 +262,7 @@ def csi_table(metrics: Mapping[str, float]) -> pd.DataFrame:
     return frame.sort_values(frame.columns[-1], ascending=False, ignore_index=True)
 
 
-def _figures_html(figures: Mapping[str, Figure], wide: bool = False) -> str:
+def _figures_html(figures: Mapping[str, Figure | bytes], wide: bool = False) -> str:
     blocks = []
     for name, figure in figures.items():
         caption = FIGURE_CAPTIONS.get(name, name.replace("_", " "))
@@ -258,10 +278,10 @@ def build_report(
     metrics: Mapping[str, float],
     lights: list[Light],
     grade_table: pd.DataFrame,
-    figures: Mapping[str, Figure],
+    figures: Mapping[str, Figure | bytes],
     title: str = "PD model validation report",
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string; figures as matplotlib figures or PNG bytes."""
     meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
                    "</tr>" for k, v in context.items())
     grade_figure = {k: v for k, v in figures.items() if k == "grade_table"}

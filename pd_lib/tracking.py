@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -30,9 +30,6 @@ from pd_lib.config import (
 )
 from pd_lib.errors import PipelineError
 from pd_lib.threads import limit_threads
-
-if TYPE_CHECKING:  # matplotlib costs ~1 s to import; register and promote never draw
-    from matplotlib.figure import Figure
 
 log = logging.getLogger("pd_pipeline")
 
@@ -190,13 +187,12 @@ def log_json(payload: dict, artifact_file: str) -> None:
     mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
 
 
-def log_figures(figures: dict[str, Figure], directory: str) -> None:
-    """Log each figure as ``<directory>/<name>.png`` and close it."""
-    import matplotlib.pyplot as plt
-
-    for name, figure in figures.items():
-        mlflow.log_figure(figure, f"{directory}/{name}.png")
-        plt.close(figure)
+def log_pngs(pngs: dict[str, bytes], directory: str) -> None:
+    """Log each PNG as ``<directory>/<name>.png``, all in one artifact upload."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, png in pngs.items():
+            (Path(tmp) / f"{name}.png").write_bytes(png)
+        mlflow.log_artifacts(tmp, directory)
 
 
 def run_uri(run_id: str, artifact_path: str) -> str:

@@ -31,9 +31,9 @@ from pd_lib.errors import PipelineError
 from pd_lib.evaluation import Evaluation, evaluate
 from pd_lib.lights import lights_csv
 from pd_lib.pd_model import PDModel
-from pd_lib.report import build_report
+from pd_lib.report import build_report, render_figures
 from pd_lib.splits import Samples, check_split, split_samples
-from pd_lib.tracking import download_artifact, log_dataframe, log_figures, run_uri
+from pd_lib.tracking import download_artifact, log_dataframe, log_pngs, run_uri
 
 log = logging.getLogger("pd_pipeline")
 
@@ -103,13 +103,14 @@ def run_context(params: dict[str, Any]) -> dict[str, str]:
 def log_evaluation(evaluation: Evaluation, context: dict[str, str]) -> None:
     """Log metrics in one batch, the validation report, tables, figures and scored samples."""
     mlflow.log_metrics(evaluation.metrics)
+    pngs = render_figures(evaluation.figures)
     report = build_report(context, evaluation.metrics, evaluation.lights,
-                          evaluation.grade_table, evaluation.figures)
+                          evaluation.grade_table, pngs)
     mlflow.log_text(report, REPORT_ARTIFACT)
     mlflow.log_text(evaluation.grade_table.to_csv(index=False), GRADE_TABLE_ARTIFACT)
     mlflow.log_text(evaluation.importance.to_csv(index=False), IMPORTANCE_ARTIFACT)
     mlflow.log_text(lights_csv(evaluation.lights), LIGHTS_ARTIFACT)
-    log_figures(evaluation.figures, PLOTS_DIR)
+    log_pngs(pngs, PLOTS_DIR)
     log_dataframe(evaluation.holdout_scored, HOLDOUT_ARTIFACT)
     if evaluation.oot_scored is not None:
         log_dataframe(evaluation.oot_scored, OOT_ARTIFACT)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -45,6 +48,10 @@ def _check_validation_artifacts(run_id: str, oot: bool) -> dict[str, float]:
     assert (OOT_ARTIFACT in _artifacts(run_id, "data")) == oot
     html = mlflow.artifacts.load_text(f"runs:/{run_id}/{REPORT_ARTIFACT}")
     assert html.count("data:image/png;base64,") == len(PLOTS)
+    for plot in PLOTS:  # each plot rendered once: the report embeds the logged PNG itself
+        png = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{plot}")).read_bytes()
+        assert png.startswith(b"\x89PNG")
+        assert f"base64,{base64.b64encode(png).decode('ascii')}" in html, plot
     grades = pd.read_csv(mlflow.artifacts.download_artifacts(
         f"runs:/{run_id}/{GRADE_TABLE_ARTIFACT}"))
     holdout = pd.read_parquet(mlflow.artifacts.download_artifacts(
