@@ -34,6 +34,16 @@ def load_book(source: str, n_samples: int, seed: int):
     return load_loans(source, n_samples, 10, 0.1, seed), source
 
 
+def load_samples(source: str, n_samples: int, seed: int):
+    """The loan book split as train splits it by default (20% random holdout): train and
+    holdout frames, and the source's name."""
+    from pd_lib.training import split_data
+
+    book, source = load_book(source, n_samples, seed)
+    samples = split_data(book, 0.2, seed)
+    return samples.train, samples.holdout, source
+
+
 def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int | None) -> dict:
     """Fit, score and save one model kind."""
     import mlflow
@@ -88,12 +98,8 @@ def main() -> None:
                         help="Fit this many RF trees and scale time and size to 100.")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    from pd_lib.training import split_data
-
     threads = limit_threads()
-    book, source = load_book(args.source, args.n_samples, args.seed)
-    samples = split_data(book, 0.2, args.seed)
-    train, holdout = samples.train, samples.holdout
+    train, holdout, source = load_samples(args.source, args.n_samples, args.seed)
     rows = [measure_kind(k, KINDS[k], train, holdout, args.seed, args.rf_trees or None)
             for k in args.kinds.split(",")]
     oracle = None

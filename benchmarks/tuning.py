@@ -15,7 +15,7 @@ import argparse
 import json
 import time
 
-from benchmarks.model_kinds import load_book
+from benchmarks.model_kinds import load_samples
 from pd_lib.threads import limit_threads
 
 DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,6,None;min_samples_leaf=20,100,400"
@@ -42,13 +42,10 @@ def main() -> None:
 
     from pd_lib.config import TARGET_COL
     from pd_lib.data import feature_columns
-    from pd_lib.training import split_data
     from pd_lib.tuning import best_params, parse_grid, run_search
 
     threads = limit_threads()
-    book, source = load_book(args.source, args.n_samples, args.seed)
-    samples = split_data(book, 0.2, args.seed)
-    train, holdout = samples.train, samples.holdout
+    train, holdout, source = load_samples(args.source, args.n_samples, args.seed)
     grid = parse_grid(args.grid, args.model)
     rows = []
     for method in args.methods.split(","):
