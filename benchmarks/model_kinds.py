@@ -29,7 +29,7 @@ KINDS = {
 
 def load_book(source: str, n_samples: int, seed: int):
     """The loan book as the generate step makes it, and the source's name."""
-    from pd_lib.data import load_loans
+    from pd_lib.data.sources import load_loans
 
     return load_loans(source, n_samples, 10, 0.1, seed), source
 
@@ -37,7 +37,7 @@ def load_book(source: str, n_samples: int, seed: int):
 def load_samples(source: str, n_samples: int, seed: int):
     """The loan book split as train splits it by default (20% random holdout): train and
     holdout frames, and the source's name."""
-    from pd_lib.training import split_data
+    from pd_lib.data.splits import split_data
 
     book, source = load_book(source, n_samples, seed)
     samples = split_data(book, 0.2, seed)
@@ -50,10 +50,10 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     from pd_lib.config import TARGET_COL
-    from pd_lib.data import feature_columns
-    from pd_lib.metrics import expected_calibration_error
-    from pd_lib.models import build_model
-    from pd_lib.training import model_save_kwargs
+    from pd_lib.data.schema import feature_columns
+    from pd_lib.mlflow_layer.training import model_save_kwargs
+    from pd_lib.modelling.kinds import build_model
+    from pd_lib.validation.metrics import expected_calibration_error
 
     model_name = "random_forest" if kind.startswith("random_forest") else kind
     params = dict(params)

@@ -102,9 +102,9 @@ def main() -> None:
     import mlflow
 
     from pd_lib.config import DEFAULT_MODEL, TARGET_COL
-    from pd_lib.data import feature_columns
-    from pd_lib.models import build_model
-    from pd_lib.training import model_save_kwargs
+    from pd_lib.data.schema import feature_columns
+    from pd_lib.mlflow_layer.training import model_save_kwargs
+    from pd_lib.modelling.kinds import build_model
 
     threads = limit_threads()
     book, source = load_book(args.source, args.n_rows, args.seed)

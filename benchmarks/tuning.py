@@ -41,8 +41,8 @@ def main() -> None:
     from sklearn.metrics import roc_auc_score
 
     from pd_lib.config import TARGET_COL
-    from pd_lib.data import feature_columns
-    from pd_lib.tuning import best_params, parse_grid, run_search
+    from pd_lib.data.schema import feature_columns
+    from pd_lib.modelling.search import best_params, parse_grid, run_search
 
     threads = limit_threads()
     train, holdout, source = load_samples(args.source, args.n_samples, args.seed)

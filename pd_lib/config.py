@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+# Where the code lives: the pd_lib package, and the project (MLproject, steps/, data/).
+PD_LIB_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PD_LIB_DIR.parent
 
 EXPERIMENT_NAME = "PD_Classification_Experiment"
 MODEL_NAME = "pd_model_v1"
@@ -49,7 +54,7 @@ GATE_AUC_MARGIN = 0.005
 # (benchmarks/RESULTS.md); random_forest stays available, as the tutorial uses it.
 DEFAULT_MODEL = "hist_gradient_boosting"
 # "screen": every candidate fitted once on a sample, the best 2 cross-validated on all
-# rows (pd_lib.screening; within 0.002 AUC of GridSearchCV at a fraction of its time,
+# rows (pd_lib.modelling.screening; within 0.002 AUC of GridSearchCV at a fraction of its time,
 # benchmarks/RESULTS.md section 4). "halving" is scikit-learn's HalvingGridSearchCV; "grid"
 # is GridSearchCV, as the tutorial teaches it.
 SEARCH_METHODS = ("screen", "halving", "grid")
@@ -61,23 +66,6 @@ DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,None"
 
 # Decision threshold on the PD for label metrics (accuracy, confusion matrix).
 DEFAULT_THRESHOLD = 0.5
-
-# Types that skops may load besides its own defaults. Every model we save is
-# checked against this list at save time, so a new type fails loudly there.
-SKOPS_TRUSTED_TYPES = [
-    "pd_lib.pd_model.PDModel",
-    "pd_lib.features.TreeEncoder",
-    "sklearn.tree._tree.Tree",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn._loss._loss.CyHalfBinomialLoss",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.compose._column_transformer._RemainderColsList",
-    "numpy.dtype",
-    "builtins.slice",
-]
 
 # --- Validation (issue 5): every threshold of the metrics, lights and gate lives here. ---
 
@@ -111,7 +99,7 @@ HL_SUBSAMPLE_SEED = 0
 # bounds. direction "lower" = smaller is better (green if value <= green, red if > red);
 # "higher" = larger is better (green if value >= green, red if < red); "abs" compares |value|
 # like "lower". Everything between is amber. Optional "loans": (low, high) limits a check to
-# samples of low < n_loans <= high loans (pd_lib.lights.applies).
+# samples of low < n_loans <= high loans (pd_lib.validation.lights.applies).
 LIGHT_THRESHOLDS = {
     "Discrimination (ROC AUC)": {
         "metric": "roc_auc", "category": "discrimination", "direction": "higher",

@@ -12,6 +12,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 USER_ERROR_EXIT_CODE = 2
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class PipelineError(Exception):
     """A problem the user can fix: bad input, unknown run or model, refused promotion.
 

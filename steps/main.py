@@ -4,31 +4,25 @@ from __future__ import annotations
 
 import click
 
-from pd_lib.config import DEFAULT_MODEL
 from pd_lib.errors import exit_on_user_error
-from pd_lib.pipeline import run_main
-from pd_lib.tracking import log_params_once, setup_logging, step_run
-from steps.options import data_options, model_options, promote_options, split_options, tune_options
+from pd_lib.mlflow_layer.pipeline import run_main
+from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+from pd_lib.params import check_params
+from steps import step_command
+from steps.options import entry_point_options
 
 
 @click.command(help=__doc__)
-@data_options
-@model_options
-@split_options
-@click.option("--tune-model", default=DEFAULT_MODEL, show_default=True,
-              help="Model kind the tune step searches.")
-@tune_options
-@promote_options
-@click.option("--env-manager", default="",
-              help="local, virtualenv, uv or conda for the steps; empty: main's own.")
+@entry_point_options("main")
 @exit_on_user_error
-def main(env_manager: str, **params) -> None:
+def main(env_manager: str, **values) -> None:
     setup_logging()
+    check_params(values)  # every step's parameters, before the first step runs
     with step_run("main"):
-        log_params_once({**params, "env_manager": env_manager})
-        result = run_main(params, env_manager)
+        log_params_once({**values, "env_manager": env_manager})
+        result = run_main(values, env_manager, step_command)
         click.echo(f"main: version {result['version']} from run {result['best']} promoted to "
-                   f"{params['stage']}")
+                   f"{values['stage']}")
 
 
 if __name__ == "__main__":

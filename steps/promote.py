@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import click
 
-from pd_lib import registry
 from pd_lib.errors import exit_on_user_error
-from pd_lib.tracking import log_params_once, setup_logging, step_run
-from steps.options import promote_options
+from pd_lib.mlflow_layer.promotion import promote as promote_version
+from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+from pd_lib.params import check_params
+from steps.options import entry_point_options
 
 
 @click.command(help=__doc__)
-@click.option("--version", default="", help="Version number; empty: the newest.")
-@promote_options
+@entry_point_options("promote")
 @exit_on_user_error
 def promote(model_name: str, version: str, stage: str, force: bool, reason: str) -> None:
     setup_logging()
+    check_params({"stage": stage, "force": force, "reason": reason})
     with step_run("promote"):
         log_params_once({"model_name": model_name, "version": version, "stage": stage,
                          "force": force, "reason": reason})
-        promoted = registry.promote(model_name, version, stage, force=force, reason=reason)
+        promoted = promote_version(model_name, version, stage, force=force, reason=reason)
         click.echo(f"{model_name} version {promoted.version} is now {promoted.current_stage} "
                    f"(aliases: {', '.join(promoted.aliases) or 'none'})")
 

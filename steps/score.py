@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import click
 
-from pd_lib import scoring
-from pd_lib.config import MODEL_NAME
 from pd_lib.errors import PipelineError, exit_on_user_error
-from pd_lib.tracking import setup_logging
+from pd_lib.mlflow_layer import scoring
+from pd_lib.mlflow_layer.tracking import setup_logging
+from steps.options import entry_point_options
 
 
 @click.command(help=__doc__)
-@click.option("--model-uri", default=f"models:/{MODEL_NAME}@champion", show_default=True,
-              help="models:/name@alias, models:/name/Production, models:/name/3 or runs:/id/model.")
-@click.option("--data-uri", default="",
-              help="runs:/<run id>/data/loans.parquet, or a .parquet/.csv path.")
-@click.option("--engine", default="pandas", show_default=True, help="pandas or spark.")
-@click.option("--spark-master", default="local[2]", show_default=True,
-              help="Spark master for engine=spark: local[n], spark://host:7077, yarn, k8s://...")
-@click.option("--output-path", default="",
-              help="engine=spark: write the scores here (hdfs://, s3a://, a directory) instead "
-                   "of logging data/scored.parquet; required on a cluster.")
+@entry_point_options("score")
 @exit_on_user_error
 def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
           output_path: str) -> None:

@@ -11,34 +11,31 @@ from __future__ import annotations
 
 import click
 
-from pd_lib import training
+from pd_lib import params
 from pd_lib.errors import exit_on_user_error
-from pd_lib.models import build_model, check_model_params
-from pd_lib.tracking import log_params_once, setup_logging, step_run
-from steps.options import model_options, split_options
+from pd_lib.mlflow_layer import training
+from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+from pd_lib.modelling.fitting import fit
+from pd_lib.modelling.kinds import build_model
+from steps.options import entry_point_options
 
 
 @click.command(help=__doc__)
-@click.option("--data-uri", default="", help="runs:/<generate run id>/data/loans.parquet; "
-              "empty: the newest default generate run, else data generated here.")
-@model_options
-@split_options
-@click.option("--seed", type=int, default=42, show_default=True, help="Split and model seed.")
+@entry_point_options("train")
 @exit_on_user_error
-def train(data_uri: str, model: str, n_estimators: int, max_depth: int, min_samples_leaf: int,
-          test_size: float, threshold: float, split: str, seed: int) -> None:
+def train(**values) -> None:
     setup_logging()
-    hyper = {"n_estimators": n_estimators, "max_depth": max_depth,
-             "min_samples_leaf": min_samples_leaf}
-    check_model_params(model, hyper)
+    params.check_params(values)
+    hyper = params.pick(values, params.MODEL[1:])
+    model, seed = values["model"], values["seed"]
     with step_run("train") as run:
-        log_params_once({"data_uri": data_uri, "model": model, **hyper, "test_size": test_size,
-                         "threshold": threshold, "split": split, "seed": seed})
-        samples = training.prepare_data(data_uri, test_size, seed, split)
-        fitted = training.fit(build_model(model, hyper, samples.train, seed=seed), samples.train)
+        log_params_once(values)
+        samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
+                                        values["split"])
+        fitted = fit(build_model(model, hyper, samples.train, seed=seed), samples.train)
         evaluation = training.evaluate_and_log(
-            fitted, samples, threshold, seed,
-            {"model": model, **hyper, "split": split, "threshold": threshold})
+            fitted, samples, values["threshold"], seed,
+            {"model": model, **hyper, "split": values["split"], "threshold": values["threshold"]})
         click.echo(f"train run {run.info.run_id}: holdout ROC AUC "
                    f"{evaluation.metrics['roc_auc']:.4f}, accuracy "
                    f"{evaluation.metrics['accuracy']:.4f}")

@@ -7,40 +7,34 @@ model and its evaluation exactly like train does.
 from __future__ import annotations
 
 import click
-import mlflow
 
-from pd_lib import training, tuning
-from pd_lib.config import DEFAULT_MODEL
 from pd_lib.errors import exit_on_user_error
-from pd_lib.tracking import log_params_once, setup_logging, step_run
-from steps.options import split_options, tune_options
+from pd_lib.mlflow_layer import training
+from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+from pd_lib.mlflow_layer.tuning import log_search
+from pd_lib.modelling.search import GRID_SYNTAX, parse_grid, run_search
+from pd_lib.params import check_params
+from steps.options import entry_point_options
 
 
-@click.command(help=__doc__ + "\n\nGrid syntax: " + tuning.GRID_SYNTAX)
-@click.option("--data-uri", default="", help="runs:/<generate run id>/data/loans.parquet.")
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Model kind to tune.")
-@tune_options
-@split_options
-@click.option("--seed", type=int, default=42, show_default=True, help="Split, CV and model seed.")
+@click.command(help=__doc__ + "\n\nGrid syntax: " + GRID_SYNTAX)
+@entry_point_options("tune")
 @exit_on_user_error
-def tune(data_uri: str, model: str, grid: str, cv: int, search: str, test_size: float,
-         threshold: float, split: str, seed: int) -> None:
+def tune(**values) -> None:
     setup_logging()
-    parsed = tuning.parse_grid(grid, model)
+    check_params(values)
+    model, seed = values["model"], values["seed"]
     with step_run("tune") as run:
-        log_params_once({"data_uri": data_uri, "model": model, "grid": grid, "cv": cv,
-                         "search": search, "test_size": test_size, "threshold": threshold,
-                         "split": split, "seed": seed})
-        samples = training.prepare_data(data_uri, test_size, seed, split)
-        searcher = tuning.run_search(model, parsed, samples.train, cv, search, seed)
-        tuning.log_candidates(searcher, model)
-        best = tuning.best_params(searcher, model)
-        mlflow.log_params({f"best_{k}": v for k, v in best.items()})
-        mlflow.log_metric("best_cv_roc_auc", float(searcher.best_score_))
+        log_params_once(values)
+        samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
+                                        values["split"])
+        searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
+                              values["cv"], values["search"], seed)
+        best = log_search(searcher, model)
         evaluation = training.evaluate_and_log(
-            searcher.best_estimator_, samples, threshold, seed,
-            {"model": model, **{f"best {k}": v for k, v in best.items()}, "split": split,
-             "threshold": threshold})
+            searcher.best_estimator_, samples, values["threshold"], seed,
+            {"model": model, **{f"best {k}": v for k, v in best.items()},
+             "split": values["split"], "threshold": values["threshold"]})
         click.echo(f"tune run {run.info.run_id}: best {best}, holdout ROC AUC "
                    f"{evaluation.metrics['roc_auc']:.4f}")
 

@@ -17,8 +17,8 @@ from steps.generate import generate
 from steps.promote import promote
 from steps.register import register
 from steps.train import train
-from tests.conftest import MLFLOW_ENV_VARS, invoke
-from tests.test_steps import SMALL, _only_run
+from tests.e2e.test_steps import SMALL, _only_run
+from tests.helpers import MLFLOW_ENV_VARS, invoke
 
 
 def make_champion(runner: CliRunner, *train_args, generate_args=tuple(SMALL)) -> str:

@@ -1,0 +1,89 @@
+"""Loan data: the tutorial's make_classification mode, the source dispatcher, summaries.
+
+Every source returns the canonical schema of :mod:`pd_lib.config`: ``loan_id``, the
+features, ``default`` (0/1) and, where known, ``origination_date`` and ``true_pd``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from pd_lib.config import NON_FEATURE_COLS, TARGET_COL
+from pd_lib.errors import PipelineError
+
+MIN_SAMPLES = 20
+
+
+def check_generate_params(n_samples: int, default_rate: float, n_features: int = 2) -> None:
+    """Refuse sizes and rates no model can be trained on."""
+    if n_samples < MIN_SAMPLES:
+        raise PipelineError(
+            f"n_samples must be at least {MIN_SAMPLES} so the data can be split into train and "
+            f"holdout; got {n_samples}. Pass a larger -P n_samples=..."
+        )
+    if not 0.0 < default_rate < 1.0:
+        raise PipelineError(
+            f"default_rate must be strictly between 0 and 1; got {default_rate}. "
+            "Pass e.g. -P default_rate=0.1"
+        )
+    if n_features < 2:
+        raise PipelineError(f"n_features must be at least 2; got {n_features}.")
+
+
+def integer_features_as_float(frame: pd.DataFrame) -> pd.DataFrame:
+    """Store integer features as float64, so a model's signature says ``double``.
+
+    MLflow's schema check refuses NaN in a ``long`` column, and a file that has a blank in an
+    integer column at scoring time would then be refused; ``double`` holds both.
+    """
+    numeric_ints = [c for c in feature_columns(frame)
+                    if pd.api.types.is_integer_dtype(frame[c].dtype)]
+    return frame.astype({c: "float64" for c in numeric_ints}) if numeric_ints else frame
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns a model may use: all but id, date, target, true PD and predicted PD."""
+    return [c for c in frame.columns if c not in NON_FEATURE_COLS]
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` deterministically: same frame, same bytes."""
+    frame.to_parquet(path, index=False, compression="snappy")
+
+
+def sha256_of_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_summary(frame: pd.DataFrame) -> dict:
+    """Rows, columns with dtypes and missing counts, and the default rate."""
+    return {
+        "rows": int(len(frame)),
+        "columns": {c: str(t) for c, t in frame.dtypes.items()},
+        "missing": {c: int(n) for c, n in frame.isna().sum().items() if n},
+        "default_rate": float(frame[TARGET_COL].mean()),
+    }
+
+
+def check_training_frame(frame: pd.DataFrame, where: str) -> None:
+    """Refuse data a PD model cannot be trained on, naming ``where`` it came from."""
+    if TARGET_COL not in frame.columns:
+        raise PipelineError(
+            f"{where}: no '{TARGET_COL}' column; run the generate step or pass data with it."
+        )
+    classes = sorted(frame[TARGET_COL].dropna().unique().tolist())
+    if classes != [0, 1]:
+        raise PipelineError(
+            f"{where}: column '{TARGET_COL}' must hold both 0 and 1; found {classes}. "
+            "A PD model needs defaulters and non-defaulters."
+        )
+    if not feature_columns(frame):
+        raise PipelineError(f"{where}: no feature columns besides id, date and target.")

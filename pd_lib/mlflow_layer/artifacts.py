@@ -1,0 +1,90 @@
+"""Artifacts by URI: download, read, and log data frames, JSON and PNGs in the active run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from pd_lib.config import DATA_SUMMARY_ARTIFACT, LOANS_ARTIFACT, TAG_DATA_SHA256, TAG_SOURCE_SHA256
+from pd_lib.data.schema import data_summary, sha256_of_file, write_parquet
+from pd_lib.data.sources import source_sha256
+from pd_lib.errors import PipelineError, first_line
+
+log = logging.getLogger("pd_pipeline")
+
+
+def download_artifact(uri: str, what: str) -> Path:
+    """Download ``uri`` (runs:/..., models:/..., a path) and return the local path."""
+    if not uri:
+        raise PipelineError(f"no {what} URI given.")
+    if "://" not in uri and ":/" not in uri:
+        path = Path(uri)
+        if not path.exists():
+            raise PipelineError(f"{what} '{uri}' does not exist; pass a runs:/<run_id>/... URI "
+                                "or an existing file path.")
+        return path
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except (MlflowException, OSError) as exc:
+        raise PipelineError(
+            f"{what} '{uri}' could not be resolved ({first_line(exc)}); check the run id and the "
+            "artifact path (mlflow ui lists both)."
+        ) from None
+
+
+def read_parquet_artifact(uri: str, what: str) -> pd.DataFrame:
+    """Download a Parquet artifact by URI and read it."""
+    path = download_artifact(uri, what)
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise PipelineError(f"{what} '{uri}' is not a readable Parquet file: {exc}") from None
+
+
+def log_dataframe(frame: pd.DataFrame, artifact_file: str) -> None:
+    """Log ``frame`` as a Parquet artifact at ``artifact_file`` (e.g. data/loans.parquet)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / Path(artifact_file).name
+        write_parquet(frame, local)
+        mlflow.log_artifact(str(local), artifact_path=str(Path(artifact_file).parent))
+
+
+def log_loans(frame: pd.DataFrame, source: str = "") -> dict:
+    """Log ``frame`` as data/loans.parquet with its summary; tag the run with its SHA-256
+    and, when the loans came from a user file ``source``, that file's SHA-256."""
+    if source_sha256(source):
+        mlflow.set_tag(TAG_SOURCE_SHA256, source_sha256(source))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(LOANS_ARTIFACT).name
+        write_parquet(frame, path)
+        summary = {**data_summary(frame), "sha256": sha256_of_file(path)}
+        mlflow.set_tag(TAG_DATA_SHA256, summary["sha256"])
+        mlflow.log_metrics({"rows": summary["rows"], "default_rate": summary["default_rate"]})
+        log_json(summary, DATA_SUMMARY_ARTIFACT)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(LOANS_ARTIFACT).parent))
+    log.info("logged %d loans, default rate %.4f", summary["rows"], summary["default_rate"])
+    return summary
+
+
+def log_json(payload: dict, artifact_file: str) -> None:
+    """Log a dict as a pretty JSON artifact."""
+    mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
+
+
+def log_pngs(pngs: dict[str, bytes], directory: str) -> None:
+    """Log each PNG as ``<directory>/<name>.png``, all in one artifact upload."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, png in pngs.items():
+            (Path(tmp) / f"{name}.png").write_bytes(png)
+        mlflow.log_artifacts(tmp, directory)
+
+
+def run_uri(run_id: str, artifact_path: str) -> str:
+    """``runs:/<run_id>/<artifact_path>``."""
+    return f"runs:/{run_id}/{artifact_path}"

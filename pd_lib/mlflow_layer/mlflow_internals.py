@@ -1,0 +1,152 @@
+"""Every non-public MLflow name the project uses, in one place (pinned: MLflow 3.17.2).
+
+An MLflow upgrade is the largest risk a maintainer inherits: these names are not part of
+MLflow's documented API and may move or change without notice. Nothing else in the project
+imports from ``mlflow.utils``, ``mlflow.store``, ``mlflow.projects.utils``, ``mlflow.server``
+or touches an underscore name of MLflow (``tests/unit/test_layers.py`` checks that), and
+``tests/unit/test_mlflow_internals.py`` pins the behaviour each one is relied on for, so an
+upgrade fails there, by name, before it fails anywhere else.
+
+For each name: why we use it, and what breaks if it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# Run tags that ``mlflow run`` and the fluent API write. Why: ``main`` finds finished runs by
+# their entry point, reads the env manager main ran under (mlflow issue 11849: it is not
+# passed on to children), and the in-process runner and the tune step's child runs write the
+# same tags as MLflow would. Breaks: run reuse finds nothing (every main recomputes), child
+# runs lose their parent in the UI.
+from mlflow.utils.mlflow_tags import (  # noqa: F401  (re-exported)
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_PROJECT_BACKEND,
+    MLFLOW_PROJECT_ENTRY_POINT,
+    MLFLOW_PROJECT_ENV,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_SOURCE_TYPE,
+    MLFLOW_USER,
+)
+
+# The minimum admin password length of ``mlflow server --app-name basic-auth``
+# (mlflow.utils.validation._validate_password). Why: the team server checks it before it
+# starts, so a short password is one clear line instead of a server that dies on start.
+# Breaks: a password MLflow accepts is refused, or the server dies on a password we passed.
+MIN_AUTH_PASSWORD_LENGTH = 12
+
+# The basic-auth app's request check, as its auth config file names it. Why: the team
+# server writes that file. Breaks: every request to the team server fails authentication.
+BASIC_AUTH_FUNCTION = "mlflow.server.auth:authenticate_request_basic_auth"
+
+
+def quote_param(value: str) -> str:
+    """A parameter value as ``mlflow run`` stores it: shell-quoted (``''`` for empty).
+
+    Why: run reuse compares a finished run's stored parameters with the ones ``main`` would
+    pass; ``mlflow run`` stores them through ``mlflow.utils.string_utils.quote``. Breaks:
+    every reuse check misses (the first cache attempt missed exactly on this quoting).
+    """
+    from mlflow.utils.string_utils import quote
+
+    return quote(value)
+
+
+def model_name_and_version(client: Any, models_uri: str) -> tuple[str, str] | tuple[str]:
+    """(name, version) that a ``models:/`` URI points at now (alias, stage or number).
+
+    Why: scoring pins ``models:/name@champion`` to one version before it reads anything, so
+    a promotion during scoring cannot mix two models. Breaks: score cannot resolve aliases
+    and stages (a clear "cannot find model" error).
+    """
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    return get_model_name_and_version(client, models_uri)
+
+
+def project_functions() -> tuple[Callable, Callable, Callable]:
+    """``fetch_and_validate_project``, ``load_project`` and ``get_or_create_run`` of
+    ``mlflow.projects.utils``.
+
+    Why: ``main`` runs its steps in its own process with the local env manager, but each
+    step must still be the child run ``mlflow run`` would create (same tags, validated and
+    logged parameters, the entry point's own command line). Breaks: ``main`` with the local
+    env manager (its default); ``PD_STEPS_IN_SUBPROCESS=1`` avoids these functions.
+    """
+    from mlflow.projects.utils import fetch_and_validate_project, get_or_create_run, load_project
+
+    return fetch_and_validate_project, load_project, get_or_create_run
+
+
+def create_sqlite_store(uri: str, artifact_root: str) -> None:
+    """Create and migrate a SQLite tracking store at ``uri`` now, then close it.
+
+    Why: tests copy one migrated store per test instead of migrating each (about 2 s).
+    Breaks: the end-to-end tests' store fixture.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(uri, artifact_root).engine.dispose()
+
+
+def forget_active_experiment() -> None:
+    """Drop the experiment id the fluent API cached from a previous tracking store.
+
+    Why: one test process switches between temporary stores; a cached id from the last one
+    makes ``start_run`` look for an experiment that does not exist in the new one. Breaks:
+    the end-to-end tests' store fixture.
+    """
+    import mlflow.tracking.fluent as fluent
+
+    fluent._active_experiment_id = None
+
+
+def get_app_client(app_name: str, tracking_uri: str) -> Any:
+    """The client of an ``mlflow server --app-name`` plug-in (``basic-auth``: users and
+    permissions). Why: the team server's tests create users and grant permissions. Breaks:
+    those tests (the server itself does not use it)."""
+    from mlflow.server import get_app_client as app_client
+
+    return app_client(app_name, tracking_uri=tracking_uri)
+
+
+@dataclass(frozen=True)
+class KubernetesBackend:
+    """What ``mlflow run --backend kubernetes`` does with our deploy/kubernetes files.
+
+    Why: the tests check the committed backend config, Docker project and Job template with
+    MLflow's own parser and Job builder, without a cluster. Breaks: those tests, and with them
+    the documented Kubernetes route.
+    """
+
+    parse_config: Callable[[dict], dict]
+    load_project: Callable[[str], Any]
+    validate_docker_env: Callable[[Any], None]
+    entry_point_command: Callable[..., str]
+    run_env_vars: Callable[..., dict]
+    job_definition: Callable[..., dict]
+    run_command: Callable[[str], list]
+
+
+def kubernetes_backend() -> KubernetesBackend:
+    """MLflow's Kubernetes backend functions (needs the kubernetes and docker packages)."""
+    from mlflow.projects import _parse_kubernetes_config
+    from mlflow.projects import kubernetes as kube
+    from mlflow.projects._project_spec import load_project
+    from mlflow.projects.docker import validate_docker_env
+    from mlflow.projects.utils import get_entry_point_command, get_run_env_vars
+
+    return KubernetesBackend(_parse_kubernetes_config, load_project, validate_docker_env,
+                             get_entry_point_command, get_run_env_vars,
+                             kube._get_kubernetes_job_definition, kube._get_run_command)
+
+
+def parse_kubernetes_config(config: dict) -> dict:
+    """``mlflow run``'s parse of a Kubernetes backend config (without importing the
+    kubernetes package); raises ExecutionException for a config MLflow refuses."""
+    from mlflow.projects import _parse_kubernetes_config
+
+    return _parse_kubernetes_config(config)

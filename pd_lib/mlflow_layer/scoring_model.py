@@ -1,0 +1,112 @@
+"""A model resolved to one version for scoring, and its input columns checked against the
+model's signature before anything is scored (for pandas and Spark alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import ID_COL, PD_COL
+from pd_lib.errors import PipelineError, first_line
+from pd_lib.mlflow_layer.mlflow_internals import model_name_and_version
+
+RATING_COL = "rating"
+
+
+MODEL_NAME_COL = "model_name"
+
+
+MODEL_VERSION_COL = "model_version"
+
+
+SCORED_COLUMNS = (ID_COL, PD_COL, RATING_COL, MODEL_NAME_COL, MODEL_VERSION_COL)
+
+
+# MLflow signature types -> the kind of column that satisfies them.
+SIGNATURE_KINDS = {
+    "double": "numeric", "float": "numeric", "long": "numeric", "integer": "numeric",
+    "boolean": "bool", "string": "string", "datetime": "datetime", "binary": "binary",
+}
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """A model resolved to one version: its pinned URI, name, version and signature."""
+
+    uri: str
+    name: str
+    version: str
+    signature: ModelSignature
+
+
+def resolve_model(model_uri: str) -> ScoringModel:
+    """Pin ``model_uri`` (models:/name@alias, models:/name/Stage, models:/name/3, runs:/...)
+    to one version and read its signature; a clear error if it does not exist or has none."""
+    uri, name, version = model_uri, model_uri, ""
+    try:
+        if model_uri.startswith("models:/"):
+            resolved = model_name_and_version(MlflowClient(), model_uri)
+            if len(resolved) == 2:
+                name, version = resolved
+                uri = f"models:/{name}/{version}"
+        info = mlflow.models.get_model_info(uri)
+    except (MlflowException, OSError) as exc:
+        raise PipelineError(
+            f"cannot find model '{model_uri}' ({first_line(exc)}); check the name, alias, stage "
+            "or run id in mlflow ui (the champion exists only after a promote to Production)."
+        ) from None
+    if info.signature is None or info.signature.inputs is None:
+        raise PipelineError(f"model '{model_uri}' has no input signature; score only models "
+                            "logged by the train or tune step.")
+    return ScoringModel(uri=uri, name=name, version=str(version), signature=info.signature)
+
+
+def input_columns(signature: ModelSignature) -> list[tuple[str, str, bool]]:
+    """(column, expected kind, required) per input of the signature."""
+    columns = []
+    for spec in signature.inputs.inputs:
+        type_name = getattr(spec.type, "name", str(spec.type))
+        columns.append((spec.name, SIGNATURE_KINDS.get(type_name, type_name),
+                        getattr(spec, "required", True)))
+    return columns
+
+
+def pandas_kind(dtype) -> str:
+    """numeric, bool, string, datetime or other, for a pandas dtype."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "string"
+    return "other"
+
+
+def check_columns(kinds: Mapping[str, str], signature: ModelSignature, where: str) -> None:
+    """Every required input of the signature is a column of ``kinds`` (column -> kind) of the
+    right kind; else one line naming the columns and what the model expects."""
+    missing = [name for name, _, required in input_columns(signature)
+               if required and name not in kinds]
+    if missing:
+        raise PipelineError(
+            f"{where} lacks column(s) {', '.join(missing)} that the model needs; score data with "
+            "the columns the model was trained on (its signature is in mlflow ui)."
+        )
+    wrong = [f"{name} is {kinds[name]}, model expects {kind}"
+             for name, kind, _ in input_columns(signature)
+             if name in kinds and kinds[name] != kind]
+    if wrong:
+        raise PipelineError(f"{where} has mistyped column(s): {'; '.join(wrong)}; fix their "
+                            "type in the file (e.g. numbers stored as text).")
+
+
+def as_scoring_model(model: str | ScoringModel) -> ScoringModel:
+    return model if isinstance(model, ScoringModel) else resolve_model(model)

@@ -1,0 +1,151 @@
+"""Scoring on Spark: a registered PD model applied through ``mlflow.pyfunc.spark_udf``.
+
+The same columns as pandas scoring (:mod:`pd_lib.mlflow_layer.scoring`), computed on the
+executors. pyspark is imported only when a Spark function runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import mlflow
+
+from pd_lib.config import ID_COL, MASTER_SCALE, PD_COL
+from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer.artifacts import download_artifact
+from pd_lib.mlflow_layer.scoring_model import (
+    MODEL_NAME_COL,
+    MODEL_VERSION_COL,
+    RATING_COL,
+    ScoringModel,
+    as_scoring_model,
+    check_columns,
+    input_columns,
+)
+from pd_lib.validation.master_scale import check_scale
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+
+
+def spark_session(master: str = "local[2]", app_name: str = "pd-score") -> SparkSession:
+    """A Spark session whose Python workers run this interpreter (PYSPARK_PYTHON), so they
+    have the same packages; ``master`` local[n], spark://..., yarn or k8s://..."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise PipelineError("engine=spark needs pyspark: pip install -r requirements-spark.txt"
+                            ) from None
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses
+               # ("Illegal Parquet type"); read such columns (origination_date, never a
+               # feature) as integers instead.
+               .config("spark.sql.legacy.parquet.nanosAsLong", "true"))
+    if master.startswith("local"):  # one machine: nothing listens beyond loopback
+        builder = (builder.config("spark.ui.enabled", "false")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
+    return builder.getOrCreate()
+
+
+def grade_column(pd_column):
+    """A Spark column with the master-scale grade of ``pd_column``: the first grade whose
+    upper bound is >= the PD (as :func:`pd_lib.validation.master_scale.assign_grades`)."""
+    from pyspark.sql import functions as F
+
+    check_scale(MASTER_SCALE)
+    clipped = F.least(F.greatest(pd_column, F.lit(0.0)), F.lit(1.0))
+    expression = None
+    for grade, upper in MASTER_SCALE:
+        condition = clipped <= F.lit(float(upper))
+        expression = (F.when(condition, F.lit(grade)) if expression is None
+                      else expression.when(condition, F.lit(grade)))
+    return expression.otherwise(F.lit(MASTER_SCALE[-1][0]))
+
+
+def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
+                spark: SparkSession) -> SparkDataFrame:
+    """Score a Spark DataFrame through ``mlflow.pyfunc.spark_udf``: the same columns as
+    :func:`pd_lib.mlflow_layer.scoring.score_loans`, computed on the executors."""
+    from pyspark.sql import functions as F
+
+    resolved = as_scoring_model(model_uri)
+    check_columns({f.name: spark_kind(f.dataType) for f in frame.schema.fields},
+                  resolved.signature, "the data")
+    names = [name for name, _, _ in input_columns(resolved.signature) if name in frame.columns]
+    udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double", env_manager="local")
+    ids = F.col(ID_COL) if ID_COL in frame.columns else F.monotonically_increasing_id()
+    with_pd = frame.select(ids.alias(ID_COL), udf(*[F.col(n) for n in names]).alias(PD_COL))
+    return with_pd.select(
+        ID_COL, PD_COL, grade_column(F.col(PD_COL)).alias(RATING_COL),
+        F.lit(resolved.name).alias(MODEL_NAME_COL),
+        F.lit(resolved.version).alias(MODEL_VERSION_COL),
+    )
+
+
+def score_parquet_spark(model_uri: str, input_path: str, output_path: str,
+                        spark: SparkSession) -> int:
+    """Read Parquet at ``input_path``, score it on Spark, write Parquet to ``output_path``
+    (a directory); returns the number of rows. Paths may be anything Spark reads (local,
+    hdfs://, s3a://)."""
+    frame = spark.read.parquet(input_path)
+    scored = score_spark(model_uri, frame, spark)
+    scored.write.mode("overwrite").parquet(output_path)
+    return spark.read.parquet(output_path).count()
+
+
+def local_input_path(data_uri: str) -> str:
+    """A path Spark can read: runs:/ and models:/ URIs are downloaded first; paths and URLs
+    Spark reads itself (hdfs://, s3a://) are passed on."""
+    if data_uri.startswith(("runs:/", "models:/", "mlflow-artifacts:/")):
+        return str(download_artifact(data_uri, "data_uri"))
+    if "://" not in data_uri and not Path(data_uri).exists():
+        raise PipelineError(f"data_uri '{data_uri}' does not exist; pass a runs:/ URI or a "
+                            "Parquet path.")
+    return data_uri
+
+
+def check_spark_paths(spark_master: str, data_uri: str, output_path: str) -> None:
+    """On a cluster, executors read the input and write the output themselves: both must be
+    paths the cluster shares, not files on this machine or MLflow artifacts."""
+    if spark_master.startswith("local"):
+        return
+    if data_uri.startswith(("runs:/", "models:/", "mlflow-artifacts:/")) or "://" not in data_uri:
+        raise PipelineError(
+            f"engine=spark on '{spark_master}' needs a data_uri the executors can read "
+            f"(hdfs://..., s3a://...); got '{data_uri}'. Copy the loans there first."
+        )
+    if not output_path:
+        raise PipelineError(
+            f"engine=spark on '{spark_master}' needs -P output_path=<hdfs://... or s3a://...> "
+            "to write the scores to; a cluster cannot write into this machine's temp dir."
+        )
+
+
+def write_spark(scored: SparkDataFrame, path: str, spark: SparkSession) -> tuple[int, float]:
+    """Write the scores as Parquet to ``path``; rows and mean PD, read back from there."""
+    from pyspark.sql import functions as F
+
+    scored.write.mode("overwrite").parquet(path)
+    summary = spark.read.parquet(path).agg(F.count(F.lit(1)).alias("rows"),
+                                           F.avg(PD_COL).alias("mean_pd")).collect()[0]
+    mean_pd = summary["mean_pd"]
+    return int(summary["rows"]), float("nan") if mean_pd is None else float(mean_pd)
+
+
+def spark_kind(data_type) -> str:
+    """numeric, bool, string, datetime or other, for a Spark SQL type."""
+    name = type(data_type).__name__
+    if name in ("DoubleType", "FloatType", "LongType", "IntegerType", "ShortType", "ByteType",
+                "DecimalType"):
+        return "numeric"
+    return {"BooleanType": "bool", "StringType": "string", "TimestampType": "datetime",
+            "TimestampNTZType": "datetime", "DateType": "datetime",
+            "BinaryType": "binary"}.get(name, "other")

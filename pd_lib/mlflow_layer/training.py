@@ -1,0 +1,160 @@
+"""Split, fit and log a PD model: the work shared by the train and tune steps."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import (
+    GRADE_TABLE_ARTIFACT,
+    HOLDOUT_ARTIFACT,
+    IMPORTANCE_ARTIFACT,
+    LIGHTS_ARTIFACT,
+    LOANS_ARTIFACT,
+    MODEL_ARTIFACT,
+    OOT_ARTIFACT,
+    PD_LIB_DIR,
+    PLOTS_DIR,
+    PROJECT_ROOT,
+    REPORT_ARTIFACT,
+    TAG_DATA_SHA256,
+)
+from pd_lib.data.schema import check_training_frame, feature_columns, sha256_of_file
+from pd_lib.data.sources import load_loans
+from pd_lib.data.splits import Samples, check_split, check_test_size, split_data
+from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe, log_pngs, run_uri
+from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
+from pd_lib.modelling.kinds import trusted_types
+from pd_lib.modelling.pd_model import PDModel
+from pd_lib.validation.evaluation import Evaluation, evaluate
+from pd_lib.validation.lights import lights_csv
+from pd_lib.validation.report import build_report, render_figures
+
+log = logging.getLogger("pd_pipeline")
+
+
+
+def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
+    """How every PD model is saved (log_model and the size benchmark use exactly this).
+
+    skops with our trusted types, signature and a 5-row input example, pd_lib as code, and
+    our pins instead of MLflow inferring them by loading the model in a subprocess.
+    """
+    X = sample[feature_columns(sample)].head(5)
+    return {
+        "serialization_format": "skops",
+        "skops_trusted_types": trusted_types(),
+        "signature": infer_signature(X, model.predict(X)),
+        "input_example": X,
+        "code_paths": [str(PD_LIB_DIR)],
+        "pip_requirements": str(PROJECT_ROOT / "requirements.txt"),
+    }
+
+
+def log_model(model: PDModel, sample: pd.DataFrame) -> None:
+    """Log ``model`` as ``model`` with signature and input example, saved with skops."""
+    mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, **model_save_kwargs(model, sample))
+
+
+def run_context(params: dict[str, Any]) -> dict[str, str]:
+    """What the report's header says about the run: id, entry point, data and parameters."""
+    run = mlflow.active_run()
+    context = {"Run": run.info.run_id if run else "(no active run)"}
+    if run:
+        tags = MlflowClient().get_run(run.info.run_id).data.tags
+        context["Entry point"] = tags.get(MLFLOW_PROJECT_ENTRY_POINT, "")
+        context["Data"] = MlflowClient().get_run(run.info.run_id).data.params.get(
+            "resolved_data_uri", "")
+    context.update({k: str(v) for k, v in params.items()})
+    return context
+
+
+def log_evaluation(evaluation: Evaluation, context: dict[str, str]) -> None:
+    """Log metrics in one batch, the validation report, tables, figures and scored samples."""
+    mlflow.log_metrics(evaluation.metrics)
+    pngs = render_figures(evaluation.figures)
+    report = build_report(context, evaluation.metrics, evaluation.lights,
+                          evaluation.grade_table, pngs)
+    mlflow.log_text(report, REPORT_ARTIFACT)
+    mlflow.log_text(evaluation.grade_table.to_csv(index=False), GRADE_TABLE_ARTIFACT)
+    mlflow.log_text(evaluation.importance.to_csv(index=False), IMPORTANCE_ARTIFACT)
+    mlflow.log_text(lights_csv(evaluation.lights), LIGHTS_ARTIFACT)
+    log_pngs(pngs, PLOTS_DIR)
+    log_dataframe(evaluation.holdout_scored, HOLDOUT_ARTIFACT)
+    if evaluation.oot_scored is not None:
+        log_dataframe(evaluation.oot_scored, OOT_ARTIFACT)
+
+
+def evaluate_and_log(
+    model: PDModel, samples: Samples, threshold: float, seed: int,
+    params: dict[str, Any] | None = None,
+) -> Evaluation:
+    """Evaluate the fitted model, then log its evaluation, its report and the model itself."""
+    evaluation = evaluate(model, samples.train, samples.holdout, threshold, samples.oot, seed)
+    log.info("holdout ROC AUC %.4f, accuracy %.4f; lights: %s",
+             evaluation.metrics["roc_auc"], evaluation.metrics["accuracy"],
+             ", ".join(f"{li.metric} {li.colour}" for li in evaluation.lights))
+    log_evaluation(evaluation, run_context(params or {}))
+    log_model(model, samples.train)
+    log.info("logged model, metrics, plots, tables, report and scored holdout")
+    return evaluation
+
+
+def resolve_data_uri(data_uri: str, experiment_id: str) -> tuple[str, str]:
+    """The loans to train on, and how they were chosen.
+
+    An empty ``data_uri`` means: the newest finished ``generate`` run with default parameters
+    in this experiment, else data generated here with those defaults and logged in this run.
+    """
+    from pd_lib.mlflow_layer.runs import find_finished_run, full_params
+
+    if data_uri:
+        return data_uri, "given"
+    found = find_finished_run(experiment_id, "generate", full_params("generate", {}))
+    if found is not None:
+        return run_uri(found.info.run_id, LOANS_ARTIFACT), f"generate run {found.info.run_id}"
+    defaults = full_params("generate", {})
+    frame = load_loans(
+        source=defaults["source"], n_samples=int(float(defaults["n_samples"])),
+        n_features=int(float(defaults["n_features"])),
+        default_rate=float(defaults["default_rate"]), seed=int(float(defaults["seed"])),
+    )
+    log_dataframe(frame, LOANS_ARTIFACT)
+    run_id = mlflow.active_run().info.run_id
+    return run_uri(run_id, LOANS_ARTIFACT), "generated here with generate's defaults"
+
+
+def load_training_data(data_uri: str) -> pd.DataFrame:
+    """Download the loans by URI, tag the run with their SHA-256, and check them."""
+    path = download_artifact(data_uri, "data_uri")
+    mlflow.set_tag(TAG_DATA_SHA256, sha256_of_file(path))
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet file ({exc}); "
+                            "pass the data/loans.parquet of a generate run.") from None
+    check_training_frame(frame, f"data_uri '{data_uri}'")
+    return frame
+
+
+def prepare_data(data_uri: str, test_size: float, seed: int, split: str = "random"
+                 ) -> Samples:
+    """Resolve, load and split the training data, logging which data was used."""
+    check_test_size(test_size)
+    check_split(split)
+    experiment_id = mlflow.active_run().info.experiment_id
+    resolved, how = resolve_data_uri(data_uri, experiment_id)
+    log.info("training data: %s (%s)", resolved, how)
+    mlflow.log_params({"resolved_data_uri": resolved})
+    mlflow.set_tag("pd.data_choice", how)
+    samples = split_data(load_training_data(resolved), test_size, seed, split)
+    log.info("split=%s: %d train, %d holdout%s rows", split, len(samples.train),
+             len(samples.holdout),
+             f", {len(samples.oot)} out-of-time" if samples.oot is not None else "")
+    return samples

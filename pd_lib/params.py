@@ -1,0 +1,180 @@
+"""The entry points' parameters, declared once: name, type, default, help, and their checks.
+
+``steps/`` builds its click options from these groups, ``main`` splits its parameters into
+the steps' by them, and a test holds MLproject to the same names, types and defaults.
+:func:`check_params` checks every value a step was given before it does anything, so a bad
+value fails at the boundary (``main`` checks all of them before its first step runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pd_lib.config import (
+    DEFAULT_GRID,
+    DEFAULT_MODEL,
+    DEFAULT_SEARCH,
+    DEFAULT_THRESHOLD,
+    MODEL_NAME,
+    SEARCH_METHODS,
+    SPLITS,
+    STAGES,
+)
+from pd_lib.data.splits import check_split, check_test_size
+from pd_lib.errors import PipelineError
+from pd_lib.modelling.kinds import check_model_params
+from pd_lib.modelling.search import check_search, parse_grid
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its name (snake_case everywhere; ``--kebab-case`` on the command line),
+    Python type, default and help text. ``choices`` limits a string to a few values."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    required: bool = False
+
+
+DATA = (
+    Param("source", str, "synthetic",
+          "synthetic (a loan book with a known true PD), make_classification (the tutorial's "
+          "data), or a path to a .csv/.parquet loan file."),
+    Param("n_samples", int, 10000, "Rows to generate (generators only)."),
+    Param("n_features", int, 10, "Features of the make_classification data (ignored otherwise)."),
+    Param("default_rate", float, 0.1, "Share of defaulters to generate, in (0, 1)."),
+    Param("seed", int, 42, "Seed of every random thing."),
+    Param("target", str, "default", "Label column of a user file; renamed to 'default'."),
+    Param("id_col", str, "", "Id column of a user file (optional)."),
+    Param("date_col", str, "", "Origination date column of a user file."),
+    Param("label_map", str, "",
+          "Map a user file's labels to 0/1: value=1 for default, e.g. 'bad=1,good=0'."),
+)
+
+DATA_URI = Param("data_uri", str, "",
+                 "runs:/<generate run id>/data/loans.parquet; empty: the newest default "
+                 "generate run, else data generated here.")
+SEED = Param("seed", int, 42, "Seed of the split, the folds and the model.")
+
+MODEL = (
+    Param("model", str, DEFAULT_MODEL,
+          "hist_gradient_boosting, random_forest (the tutorial's) or logistic_regression."),
+    Param("n_estimators", int, 100, "Trees (boosting iterations for hist_gradient_boosting)."),
+    Param("max_depth", int, 0, "Maximum tree depth; 0 means no limit."),
+    Param("min_samples_leaf", int, 0,
+          "Minimum rows in a leaf; 0 means the model's default (random_forest 1, "
+          "hist_gradient_boosting 20)."),
+)
+
+SPLIT = (
+    Param("test_size", float, 0.2, "Share of rows held out for evaluation."),
+    Param("threshold", float, DEFAULT_THRESHOLD,
+          "PD at or above which a loan counts as predicted default."),
+    Param("split", str, "random",
+          "random: stratified holdout; time: the latest origination_date vintages (test_size "
+          "of the loans) out of time, the rest split at random.", choices=SPLITS),
+)
+
+TUNE_MODEL = Param("tune_model", str, DEFAULT_MODEL, "Model kind the tune step searches.")
+TUNE = (
+    Param("grid", str, DEFAULT_GRID, "Search space: name=v1,v2;name=v1,v2 (None = no limit)."),
+    Param("cv", int, 3, "Cross-validation folds."),
+    Param("search", str, DEFAULT_SEARCH,
+          f"{', '.join(SEARCH_METHODS)}: screen every candidate on a sample and cross-validate "
+          "the best 2 (fast), scikit-learn's successive halving, or GridSearchCV (the "
+          "tutorial's)."),
+)
+
+MODEL_NAME_PARAM = Param("model_name", str, MODEL_NAME, "Registered model name.")
+PROMOTE = (
+    MODEL_NAME_PARAM,
+    Param("stage", str, "Production", "Staging, Production or Archived."),
+    Param("force", bool, False, "Override a refusing champion gate (needs --reason)."),
+    Param("reason", str, "", "Why the gate is overridden; recorded as a tag."),
+)
+ENV_MANAGER = Param("env_manager", str, "",
+                    "local, virtualenv, uv or conda for the steps; empty: main's own.")
+
+RUN_ID = Param("run_id", str, None, "Id (or runs:/ URI) of a train or tune run.", required=True)
+VERSION = Param("version", str, "", "Version number; empty: the newest.")
+SCORE = (
+    Param("model_uri", str, f"models:/{MODEL_NAME}@champion",
+          "models:/name@alias, models:/name/Production, models:/name/3 or runs:/id/model."),
+    Param("data_uri", str, "", "runs:/<run id>/data/loans.parquet, or a .parquet/.csv path."),
+    Param("engine", str, "pandas", "pandas or spark."),
+    Param("spark_master", str, "local[2]",
+          "Spark master for engine=spark: local[n], spark://host:7077, yarn, k8s://..."),
+    Param("output_path", str, "",
+          "engine=spark: write the scores here (hdfs://, s3a://, a directory) instead of "
+          "logging data/scored.parquet; required on a cluster."),
+)
+
+# Every entry point's parameters, in MLproject's order.
+ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
+    "generate": DATA,
+    "train": (DATA_URI, *MODEL, SPLIT[0], SEED, *SPLIT[1:]),
+    "tune": (DATA_URI, MODEL[0], *TUNE, SPLIT[0], SEED, *SPLIT[1:]),
+    "register": (RUN_ID, MODEL_NAME_PARAM),
+    "promote": (MODEL_NAME_PARAM, VERSION, *PROMOTE[1:]),
+    "score": SCORE,
+    "main": (*DATA, *MODEL, *SPLIT, TUNE_MODEL, *TUNE, *PROMOTE, ENV_MANAGER),
+}
+
+
+def names(group: tuple[Param, ...]) -> tuple[str, ...]:
+    """The parameter names of a group."""
+    return tuple(p.name for p in group)
+
+
+def pick(values: Mapping[str, Any], group: tuple[Param, ...]) -> dict[str, Any]:
+    """The values of ``group``'s parameters among ``values``."""
+    return {name: values[name] for name in names(group) if name in values}
+
+
+# --- checks at the boundary ------------------------------------------------------------------
+
+
+def check_threshold(threshold: float) -> None:
+    """A decision threshold on a PD lies strictly between 0 and 1."""
+    if not 0.0 < threshold < 1.0:
+        raise PipelineError(f"threshold must be between 0 and 1 (a PD, e.g. 0.5); got "
+                            f"{threshold}.")
+
+
+def check_stage(stage: str) -> str:
+    """The stage, spelled as MLflow wants it, or a clear error."""
+    for known in STAGES:
+        if stage.strip().lower() == known.lower():
+            return known
+    raise PipelineError(f"unknown stage '{stage}'; choose one of {', '.join(STAGES)}.")
+
+
+def check_force(force: bool, reason: str) -> None:
+    """Overriding the gate needs a reason that is recorded with the promotion."""
+    if force and not str(reason).strip():
+        raise PipelineError("force needs a reason: add -P reason='why this version must win'.")
+
+
+def check_params(values: Mapping[str, Any]) -> None:
+    """Check every known parameter in ``values``; the first bad one raises PipelineError."""
+    if "model" in values:
+        check_model_params(values["model"], pick(values, MODEL[1:]))
+    if "test_size" in values:
+        check_test_size(float(values["test_size"]))
+    if "split" in values:
+        check_split(values["split"])
+    if "threshold" in values:
+        check_threshold(float(values["threshold"]))
+    if "search" in values:
+        check_search(values["search"], int(values.get("cv", 2)))
+    if "grid" in values:
+        parse_grid(values["grid"], values.get("tune_model", values.get("model", DEFAULT_MODEL)))
+    if "stage" in values:
+        check_stage(values["stage"])
+    if "force" in values:
+        check_force(values["force"], values.get("reason", ""))

@@ -1,0 +1,117 @@
+"""Evaluate a fitted PD model on its training, holdout and (optional) out-of-time samples.
+
+Metric names: holdout unprefixed (``roc_auc``, ``ks``, ``hosmer_lemeshow_pvalue``, ``psi``
+of the PD train -> holdout, ``csi_<feature>`` train -> holdout, the master scale's
+``grade_*`` and ``jeffreys_pvalue_portfolio``), training sample ``train_*``, out-of-time
+sample ``oot_*`` (``oot_psi`` of the PD holdout -> out-of-time, ``oot_csi_<feature>``
+train -> out-of-time). See :func:`pd_lib.validation.metrics.pd_metrics` for the per-sample list.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pd_lib.config import PD_COL, TARGET_COL, TRUE_PD_COL
+from pd_lib.data.schema import feature_columns
+from pd_lib.modelling.pd_model import PDModel
+from pd_lib.validation import master_scale, metrics, plots
+from pd_lib.validation.importance import permutation_importance_table
+from pd_lib.validation.lights import Light, traffic_lights
+
+log = logging.getLogger("pd_pipeline")
+
+
+@dataclass
+class Evaluation:
+    """What a train or tune run logs about its model."""
+
+    metrics: dict[str, float]
+    figures: dict[str, Figure] = field(default_factory=dict)
+    holdout_scored: pd.DataFrame | None = None
+    oot_scored: pd.DataFrame | None = None
+    grade_table: pd.DataFrame | None = None
+    importance: pd.DataFrame | None = None
+    lights: list[Light] = field(default_factory=list)
+
+
+def with_pd(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the model's PD added as column ``pd``."""
+    scored = frame.copy()
+    scored[PD_COL] = model.predict_pd(frame[feature_columns(frame)])
+    return scored
+
+
+def _true_pd(frame: pd.DataFrame) -> np.ndarray | None:
+    return frame[TRUE_PD_COL].to_numpy() if TRUE_PD_COL in frame.columns else None
+
+
+def sample_metrics(scored: pd.DataFrame, threshold: float, prefix: str = "") -> dict[str, float]:
+    """pd_metrics of a scored sample, names prefixed."""
+    values = metrics.pd_metrics(scored[TARGET_COL].to_numpy(), scored[PD_COL].to_numpy(),
+                                threshold, _true_pd(scored))
+    return {f"{prefix}{k}": v for k, v in values.items()}
+
+
+def stability(pd_reference: pd.DataFrame, feature_reference: pd.DataFrame,
+              actual: pd.DataFrame, prefix: str = "") -> dict:
+    """PSI of the PD from ``pd_reference`` and CSI per feature from ``feature_reference``
+    to ``actual``."""
+    values = metrics.stability_metrics(pd_reference[PD_COL].to_numpy(),
+                                       actual[PD_COL].to_numpy(), feature_reference, actual,
+                                       feature_columns(feature_reference))
+    return {f"{prefix}{k}": v for k, v in values.items()}
+
+
+def evaluate(
+    model: PDModel,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    threshold: float,
+    oot: pd.DataFrame | None = None,
+    seed: int = 42,
+) -> Evaluation:
+    """Every metric, the master scale, the traffic lights and the figures of a fitted model."""
+    started = time.perf_counter()
+    train_scored = with_pd(model, train)
+    holdout_scored = with_pd(model, holdout)
+    oot_scored = with_pd(model, oot) if oot is not None else None
+    y, pd_holdout = holdout_scored[TARGET_COL].to_numpy(), holdout_scored[PD_COL].to_numpy()
+
+    results = sample_metrics(holdout_scored, threshold)
+    results.update(sample_metrics(train_scored, threshold, "train_"))
+    # PSI train -> holdout compares in-sample with out-of-sample PDs: on a random split the
+    # populations are the same, so it measures how much fitting distorted the PDs.
+    results.update(stability(train_scored, train_scored, holdout_scored))
+    if oot_scored is not None:
+        results.update(sample_metrics(oot_scored, threshold, "oot_"))
+        # Out of time, the PDs are compared out-of-sample to out-of-sample (holdout -> OOT):
+        # population drift only; the features from the development sample (train -> OOT).
+        results.update(stability(holdout_scored, train_scored, oot_scored, "oot_"))
+    table = master_scale.grade_table(y, pd_holdout)
+    results.update(master_scale.master_scale_metrics(table, y, pd_holdout))
+    results.update(metrics.derived_metrics(results))
+
+    features = feature_columns(holdout)
+    importance = permutation_importance_table(model, holdout[features], y, seed)
+    oracle = _true_pd(holdout)
+    figures = {
+        "roc_curve": plots.roc_curve_figure(y, pd_holdout, oracle),
+        "confusion_matrix": plots.confusion_matrix_figure(y, pd_holdout, threshold),
+        "calibration_curve": plots.calibration_curve_figure(y, pd_holdout, oracle_pd=oracle),
+        "ks_curve": plots.ks_curve_figure(y, pd_holdout),
+        "pd_distribution": plots.pd_distribution_figure(y, pd_holdout),
+        "grade_table": plots.grade_table_figure(table),
+        "feature_importance": plots.feature_importance_figure(importance),
+    }
+    log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train), len(holdout),
+             f", {len(oot)} out-of-time" if oot is not None else "",
+             time.perf_counter() - started)
+    return Evaluation(metrics=results, figures=figures, holdout_scored=holdout_scored,
+                      oot_scored=oot_scored, grade_table=table, importance=importance,
+                      lights=traffic_lights(results))

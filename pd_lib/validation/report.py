@@ -1,0 +1,327 @@
+"""The validation report: one self-contained HTML file per model run.
+
+Plots are embedded as base64 PNG, so the file opens anywhere (mlflow ui's artifact view,
+a browser, an e-mail attachment) without its neighbours.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pd_lib.config import (
+    GATE_BLOCKING_CATEGORIES,
+    HL_SUBSAMPLE_ALPHA,
+    HL_SUBSAMPLE_LOANS,
+    HL_SUBSAMPLES,
+)
+from pd_lib.validation.lights import Light, not_applied
+
+# (metric suffix, label, how to read it) per section; rows whose metric is absent are left out.
+METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "Discrimination": [
+        ("roc_auc", "ROC AUC", "0.5 random, 1 perfect ranking"),
+        ("gini", "Gini (2 AUC - 1)", "0 random, 1 perfect"),
+        ("ks", "Kolmogorov-Smirnov statistic", "largest gap of the PD CDFs, 0 to 1"),
+    ],
+    "Decisions at the threshold": [
+        ("accuracy", "Accuracy", "share of correct labels"),
+        ("precision", "Precision", "predicted defaulters who defaulted"),
+        ("recall", "Recall", "defaulters predicted as such"),
+        ("f1", "F1", "harmonic mean of precision and recall"),
+        ("true_negatives", "True negatives", "count"),
+        ("false_positives", "False positives", "count"),
+        ("false_negatives", "False negatives", "count"),
+        ("true_positives", "True positives", "count"),
+    ],
+    "Calibration": [
+        ("n_loans", "Loans", "count"),
+        ("n_defaults", "Defaults", "count"),
+        ("mean_pd", "Mean PD", "predicted default rate"),
+        ("observed_default_rate", "Observed default rate", ""),
+        ("calibration_in_the_large", "Calibration in the large", "mean PD - observed rate"),
+        ("calibration_in_the_large_relative", "Calibration in the large, relative",
+         "> 0 conservative, < 0 PDs too low"),
+        ("calibration_slope", "Calibration slope", "1 ideal; < 1 PDs too extreme"),
+        ("calibration_intercept", "Calibration intercept", "0 ideal"),
+        ("brier_score", "Brier score", "lower is better"),
+        ("log_loss", "Log loss", "lower is better"),
+        ("expected_calibration_error", "Expected calibration error", "10 equal-count bins"),
+        ("hosmer_lemeshow_stat", "Hosmer-Lemeshow statistic", "10 equal-count groups"),
+        ("hosmer_lemeshow_pvalue", "Hosmer-Lemeshow p-value", "small = PDs do not fit"),
+        ("hosmer_lemeshow_subsample_reject_share", "Hosmer-Lemeshow, share of subsamples "
+         "rejecting", f"{HL_SUBSAMPLES} random {HL_SUBSAMPLE_LOANS:,}-loan subsamples with "
+         f"p < {HL_SUBSAMPLE_ALPHA:g}; ~{HL_SUBSAMPLE_ALPHA:g} when calibrated"),
+    ],
+    "Against the true PD (synthetic data only)": [
+        ("oracle_roc_auc", "ROC AUC of the true PD", "the best any model can do"),
+        ("roc_auc_gap_to_oracle", "AUC shortfall to the true PD", "0 = as good as the truth"),
+        ("pd_mae_vs_true_pd", "Mean |PD - true PD|", ""),
+        ("pd_bias_vs_true_pd", "Mean (PD - true PD)", "> 0 conservative"),
+    ],
+    "Stability": [
+        ("psi", "PSI of the PD",
+         "holdout: from train (in-sample PDs); out-of-time: from the holdout"),
+        ("csi_max", "Largest CSI of a feature", "from train; per feature below"),
+    ],
+}
+
+FIGURE_CAPTIONS = {
+    "roc_curve": "ROC curve: how well the PD ranks defaulters above non-defaulters.",
+    "ks_curve": "KS curve: the PD distributions of defaulters and non-defaulters.",
+    "calibration_curve": "Reliability: observed default rate against predicted PD per bin.",
+    "pd_distribution": "PD distribution of defaulters and non-defaulters.",
+    "grade_table": "Master scale: predicted vs observed default rate per grade.",
+    "confusion_matrix": "Confusion matrix at the decision threshold.",
+    "feature_importance": "Permutation importance: AUC lost when a feature is shuffled.",
+}
+
+LIGHT_STYLE = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
+
+CSS = """
+body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 24px auto;
+       max-width: 1150px; color: #222; line-height: 1.4; }
+h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 4px;
+       margin-top: 32px; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
+th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
+.nowrap { white-space: nowrap; }
+.light { display: inline-block; width: 14px; height: 14px; border-radius: 7px;
+         vertical-align: middle; margin-right: 6px; }
+.summary { font-size: 16px; margin: 12px 0; }
+.figures { display: flex; flex-wrap: wrap; gap: 16px; }
+figure { margin: 0; width: 540px; } figure.wide { width: 100%; }
+figure img { width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 13px; color: #555; }
+.meta td { text-align: left; } .note { font-size: 13px; color: #555; }
+.red-row td { background: #fdecea; }
+td.flag { background: #fdecea; color: #c62828; font-weight: bold; }
+"""
+
+
+FIGURE_DPI = 100
+
+
+def figure_png(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes: rendered once, logged as a plot and embedded in the report."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    return buffer.getvalue()
+
+
+def render_figures(figures: Mapping[str, Figure]) -> dict[str, bytes]:
+    """Each figure as PNG bytes, closing it (matplotlib keeps open figures alive)."""
+    import matplotlib.pyplot as plt
+
+    pngs = {}
+    for name, figure in figures.items():
+        pngs[name] = figure_png(figure)
+        plt.close(figure)
+    return pngs
+
+
+def figure_to_base64(figure: Figure | bytes) -> str:
+    """PNG bytes of ``figure`` (or the bytes themselves) as a base64 string."""
+    png = figure if isinstance(figure, bytes) else figure_png(figure)
+    return base64.b64encode(png).decode("ascii")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        if value.is_integer():
+            return f"{value:,.0f}"
+        return f"{value:.4g}" if abs(value) < 1e-3 and value != 0 else f"{value:.4f}"
+    return html.escape(str(value))
+
+
+def _light_dot(colour: str) -> str:
+    return (f'<span class="light" style="background:{LIGHT_STYLE.get(colour, "#999")}">'
+            f'</span>{colour}')
+
+
+def set_aside_html(metrics: Mapping[str, float]) -> str:
+    """A note naming the checks whose rule is for other sample sizes, and why."""
+    items = "".join(f"<li>{html.escape(check)} = {_fmt(value)}: not judged ({html.escape(why)})"
+                    "</li>" for check, value, why in not_applied(metrics))
+    return (f'<p class="note">Checks for other sample sizes:</p><ul class="note">{items}</ul>'
+            if items else "")
+
+
+def lights_section(lights: list[Light], metrics: Mapping[str, float] | None = None) -> str:
+    """The traffic-light table, with a one-line verdict above it and, below, the checks left
+    out at this sample size."""
+    blocking = [li for li in lights if li.colour == "red" and li.category in
+                GATE_BLOCKING_CATEGORIES]
+    counts = {c: sum(li.colour == c for li in lights) for c in ("green", "amber", "red")}
+    verdict = (f"<b>{len(blocking)} red light(s) in {' / '.join(GATE_BLOCKING_CATEGORIES)} "
+               "checks: the promotion gate will refuse this model.</b>" if blocking else
+               "No red calibration or stability light: the gate's own checks pass.")
+    rows = "".join(
+        f'<tr class="{"red-row" if li in blocking else ""}"><td class="text">'
+        f'{html.escape(li.check)}</td><td class="text">{html.escape(li.category)}</td>'
+        f'<td>{_fmt(li.value)}</td><td class="text nowrap">{_light_dot(li.colour)}</td>'
+        f'<td class="text">{html.escape(li.thresholds)}</td>'
+        f'<td class="text">{html.escape(li.applies)}</td>'
+        f'<td class="text">{"yes" if li.category in GATE_BLOCKING_CATEGORIES else "no"}</td></tr>'
+        for li in lights
+    )
+    return (
+        f'<p class="summary">{counts["green"]} green, {counts["amber"]} amber, '
+        f'{counts["red"]} red. {verdict}</p>'
+        '<table><tr><th class="text">Check</th><th class="text">Category</th><th>Value</th>'
+        '<th class="text">Light</th><th class="text">Thresholds</th>'
+        '<th class="text">Applies to this sample</th>'
+        '<th class="text">Red blocks promotion</th></tr>' + rows + "</table>"
+        + set_aside_html(metrics or {})
+    )
+
+
+def metrics_section(metrics: Mapping[str, float]) -> str:
+    """One table per section: holdout, train and (when present) out-of-time columns."""
+    samples = [("Holdout", ""), ("Train", "train_")]
+    if any(k.startswith("oot_") for k in metrics):
+        samples.append(("Out-of-time", "oot_"))
+    parts = []
+    for section, rows in METRIC_SECTIONS.items():
+        keys = [key for key, _, _ in rows if key in metrics]
+        shown = [(name, prefix) for name, prefix in samples
+                 if any(prefix + key in metrics for key in keys)]
+        header = "".join(f"<th>{name}</th>" for name, _ in shown)
+        body = ""
+        for key, label, hint in rows:
+            if key not in metrics:
+                continue
+            cells = "".join(f"<td>{_fmt(metrics.get(prefix + key, float('nan')))}</td>"
+                            for _, prefix in shown)
+            body += (f'<tr><td class="text">{html.escape(label)}</td>{cells}'
+                     f'<td class="text note">{html.escape(hint)}</td></tr>')
+        if body:
+            parts.append(f'<h3>{html.escape(section)}</h3><table><tr><th class="text">Metric'
+                         f'</th>{header}<th class="text">How to read</th></tr>{body}</table>')
+    return "".join(parts)
+
+
+def table_html(
+    frame: pd.DataFrame,
+    percent: tuple[str, ...] = (),
+    flag: Callable[[str, object], bool] | None = None,
+) -> str:
+    """A DataFrame as an HTML table: ``percent`` columns as percentages, cells for which
+    ``flag(column, value)`` is true highlighted."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = ""
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, row, strict=True):
+            css = ' class="flag"' if flag is not None and flag(column, value) else ""
+            if isinstance(value, str):
+                css = ' class="text flag"' if "flag" in css else ' class="text"'
+                cells.append(f"<td{css}>{html.escape(value)}</td>")
+            elif column in percent and isinstance(value, float) and not math.isnan(value):
+                cells.append(f"<td{css}>{value:.2%}</td>")
+            else:
+                cells.append(f"<td{css}>{_fmt(value)}</td>")
+        body += "<tr>" + "".join(cells) + "</tr>"
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+GRADE_HEADERS = {"grade": "Grade", "pd_lower": "PD from", "pd_upper": "PD to", "count": "Loans",
+                 "share": "Share", "defaults": "Defaults", "mean_pd": "Mean PD",
+                 "observed_default_rate": "Observed default rate",
+                 "jeffreys_pvalue": "Jeffreys p-value", "binomial_pvalue": "Binomial p-value"}
+
+
+def grade_table_html(table: pd.DataFrame, flag_below: float = 0.01) -> str:
+    """The master-scale table, readable headers, p-values below ``flag_below`` in red."""
+    percent = ("PD from", "PD to", "Share", "Mean PD", "Observed default rate")
+    pvalues = (GRADE_HEADERS["jeffreys_pvalue"], GRADE_HEADERS["binomial_pvalue"])
+
+    def too_low(column: str, value: object) -> bool:
+        return column in pvalues and isinstance(value, float) and value < flag_below
+
+    return table_html(table.rename(columns=GRADE_HEADERS), percent=percent, flag=too_low)
+
+
+def csi_table(metrics: Mapping[str, float]) -> pd.DataFrame:
+    """CSI per feature, train -> holdout (and -> out-of-time), largest first."""
+    names = sorted(k[len("csi_"):] for k in metrics if k.startswith("csi_") and k != "csi_max")
+    frame = pd.DataFrame({"feature": names,
+                          "CSI train -> holdout": [metrics[f"csi_{n}"] for n in names]})
+    if any(f"oot_csi_{n}" in metrics for n in names):
+        frame["CSI train -> out-of-time"] = [metrics.get(f"oot_csi_{n}", float("nan"))
+                                             for n in names]
+    return frame.sort_values(frame.columns[-1], ascending=False, ignore_index=True)
+
+
+def _figures_html(figures: Mapping[str, Figure | bytes], wide: bool = False) -> str:
+    blocks = []
+    for name, figure in figures.items():
+        caption = FIGURE_CAPTIONS.get(name, name.replace("_", " "))
+        css_class = ' class="wide"' if wide else ""
+        source = f"data:image/png;base64,{figure_to_base64(figure)}"
+        blocks.append(f'<figure{css_class}><img alt="{html.escape(name)}" src="{source}">'
+                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return '<div class="figures">' + "".join(blocks) + "</div>"
+
+
+def build_report(
+    context: Mapping[str, str],
+    metrics: Mapping[str, float],
+    lights: list[Light],
+    grade_table: pd.DataFrame,
+    figures: Mapping[str, Figure | bytes],
+    title: str = "PD model validation report",
+) -> str:
+    """The whole report as one HTML string; figures as matplotlib figures or PNG bytes."""
+    meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
+                   "</tr>" for k, v in context.items())
+    grade_figure = {k: v for k, v in figures.items() if k == "grade_table"}
+    other_figures = {k: v for k, v in figures.items() if k != "grade_table"}
+    portfolio = (
+        f"<p>Portfolio Jeffreys test p-value: <b>{_fmt(metrics.get('jeffreys_pvalue_portfolio', float('nan')))}"  # noqa: E501
+        f"</b> (mean PD {_fmt(metrics.get('mean_pd', float('nan')))} vs observed "
+        f"{_fmt(metrics.get('observed_default_rate', float('nan')))}); Herfindahl index of "
+        f"grade shares: <b>{_fmt(metrics.get('herfindahl_index', float('nan')))}</b> "
+        f"({_fmt(metrics.get('grades_used', float('nan')))} grades used; 1 = all loans in one "
+        "grade).</p>"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<table class="meta">{meta}</table>
+<h2 id="lights">Traffic lights</h2>
+{lights_section(lights, metrics)}
+<p class="note">Thresholds are set in one place, <code>LIGHT_THRESHOLDS</code> in
+pd_lib/config.py. A red light in a blocking category stops <code>promote</code> to Production
+unless it is forced with a reason. The Hosmer-Lemeshow test, like any significance test,
+rejects ever smaller misfits as the sample grows; above {HL_SUBSAMPLE_LOANS:,} loans its light
+reads the share of {HL_SUBSAMPLES} random {HL_SUBSAMPLE_LOANS:,}-loan subsamples with p &lt;
+{HL_SUBSAMPLE_ALPHA:g} instead of the full-sample p-value (Bartley 2014; Paul, Pennell &amp;
+Lemeshow 2013).</p>
+<h2 id="metrics">Metrics</h2>
+{metrics_section(metrics)}
+<h2 id="master-scale">Master scale (holdout)</h2>
+{portfolio}
+{grade_table_html(grade_table)}
+<p class="note">Jeffreys p-value: the Beta(D + 1/2, N - D + 1/2) posterior CDF at the grade's mean
+PD (ECB IRB validation reporting); binomial p-value: P(X &ge; D), X ~ Binomial(N, mean PD).
+Small values in either mean the grade's PD is too low for its defaults (red below 0.01).
+A mean PD of exactly 0 always fails the Jeffreys test, defaults or not: no default rate lies
+below 0, which is why regulators floor PDs (e.g. 0.03% in CRR Article 160).</p>
+{_figures_html(grade_figure, wide=True)}
+<h2 id="plots">Plots (holdout)</h2>
+{_figures_html(other_figures)}
+<h2 id="stability">Stability per feature (CSI)</h2>
+{table_html(csi_table(metrics))}
+</body></html>
+"""

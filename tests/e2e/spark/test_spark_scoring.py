@@ -1,0 +1,98 @@
+"""Spark scoring through mlflow.pyfunc.spark_udf on a real local[2] Spark: the same PDs,
+grades, model name and version as pandas, on the same rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import ID_COL, MASTER_SCALE, MODEL_NAME, PD_COL, SCORED_ARTIFACT
+from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer import scoring, scoring_model
+from pd_lib.mlflow_layer.spark import grade_column, score_parquet_spark, score_spark
+from steps.score import score
+from tests.helpers import invoke
+
+CHAMPION = f"models:/{MODEL_NAME}@champion"
+
+
+def test_spark_pds_equal_pandas_pds(spark, champion_store, tmp_path):
+    path, loans = champion_store
+    rows = score_parquet_spark(CHAMPION, str(path), str(tmp_path / "scored"), spark)
+    assert rows == len(loans)
+    on_spark = pd.read_parquet(tmp_path / "scored").sort_values(ID_COL, ignore_index=True)
+    on_pandas = scoring.score_loans(CHAMPION, loans).sort_values(ID_COL, ignore_index=True)
+    assert list(on_spark.columns) == list(scoring_model.SCORED_COLUMNS)
+    np.testing.assert_array_equal(on_spark[ID_COL].to_numpy(), on_pandas[ID_COL].to_numpy())
+    np.testing.assert_allclose(on_spark[PD_COL].to_numpy(), on_pandas[PD_COL].to_numpy(),
+                               rtol=0, atol=1e-12)
+    assert on_spark["rating"].tolist() == on_pandas["rating"].tolist()
+    assert set(on_spark["model_name"]) == {MODEL_NAME}
+    assert set(on_spark["model_version"]) == {"1"}
+
+
+def test_spark_grades_follow_the_master_scale(spark):
+    scale = MASTER_SCALE
+    from pyspark.sql import functions as F
+
+    bounds = [b for _, b in scale]
+    probes = sorted({0.0, 1.0, *bounds, *[b + 1e-9 for b in bounds[:-1]],
+                     *[b - 1e-9 for b in bounds]})
+    frame = spark.createDataFrame([(p,) for p in probes], ["pd"])
+    graded = frame.select("pd", grade_column(F.col("pd")).alias("g")).toPandas()
+    assert graded["g"].tolist() == scoring.rating_grades(graded["pd"].to_numpy()).tolist()
+
+
+def _score_runs() -> list:
+    experiments = [e.experiment_id for e in MlflowClient().search_experiments()]
+    return MlflowClient().search_runs(experiments, "tags.`mlflow.project.entryPoint` = 'score'")
+
+
+def test_score_step_with_spark_logs_scored_parquet(spark, champion_store):
+    path, loans = champion_store
+    before = {r.info.run_id for r in _score_runs()}
+    result = invoke(CliRunner(), score, ["--data-uri", str(path), "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    import mlflow
+
+    (run,) = [r for r in _score_runs() if r.info.run_id not in before]
+    logged = pd.read_parquet(mlflow.artifacts.download_artifacts(
+        f"runs:/{run.info.run_id}/{SCORED_ARTIFACT}"))
+    assert len(logged) == len(loans)
+    assert run.data.metrics["rows_scored"] == len(loans)
+    assert run.data.params["engine"] == "spark"
+    expected = scoring.score_loans(CHAMPION, loans).set_index(ID_COL)[PD_COL]
+    np.testing.assert_allclose(logged.set_index(ID_COL)[PD_COL].loc[expected.index], expected,
+                               rtol=0, atol=1e-12)
+
+
+def test_spark_refuses_a_missing_column_before_anything_is_logged(spark, champion_store,
+                                                                 tmp_path):
+    _, loans = champion_store
+    broken = tmp_path / "broken.parquet"
+    loans.drop(columns=["feature_1"]).to_parquet(broken, index=False)
+    with pytest.raises(PipelineError, match="lacks column.*feature_1"):
+        score_spark(CHAMPION, spark.read.parquet(str(broken)), spark)
+    before = len(_score_runs())
+    result = invoke(CliRunner(), score, ["--data-uri", str(broken), "--engine", "spark"])
+    assert result.exit_code == 2
+    assert result.stderr.count("error:") == 1 and "feature_1" in result.stderr
+    assert len(_score_runs()) == before  # no run started, nothing logged
+
+
+def test_output_path_gets_the_scores_instead_of_an_artifact(spark, champion_store, tmp_path):
+    path, loans = champion_store
+    before = {r.info.run_id for r in _score_runs()}
+    out = tmp_path / "lake" / "scored"
+    result = invoke(CliRunner(), score, ["--data-uri", str(path), "--engine", "spark",
+                                         "--output-path", str(out)])
+    assert result.exit_code == 0, result.output
+    (run,) = [r for r in _score_runs() if r.info.run_id not in before]
+    assert run.data.params["output_path"] == str(out)
+    assert MlflowClient().list_artifacts(run.info.run_id, "data") == []
+    written = pd.read_parquet(out)
+    assert sorted(written[ID_COL]) == sorted(loans[ID_COL])
+    assert run.data.metrics["mean_pd"] == pytest.approx(written[PD_COL].mean(), abs=1e-12)

@@ -1,0 +1,68 @@
+"""The benchmarks' measuring helpers measure what they claim (no timing assertions)."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks.common import markdown_table, result_line, run_measured
+from pd_lib.modelling.screening import SCREEN_KEEP
+
+ALLOCATE = ("import time; block = bytearray({mib} * 1024 * 1024); block[::4096] = b'x' * "
+            "len(block[::4096]); time.sleep(0.5); print('RESULT {{\"ok\": 1}}')")
+
+
+def test_peak_memory_of_a_process_and_of_its_tree():
+    grandchild = ALLOCATE.format(mib=150)
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    done = run_measured([sys.executable, "-c", child])
+    assert done.returncode == 0
+    assert done.peak_process_mib >= 150  # the grandchild, reported through wait4
+    assert done.peak_tree_mib >= 150  # sampled from /proc while it slept
+    assert result_line(done.stdout) == {"ok": 1}
+
+
+def test_a_failing_command_reports_its_exit_code():
+    done = run_measured([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert done.returncode == 3
+
+
+def test_markdown_table_shape():
+    table = markdown_table(["a", "b"], [[1, 0.5], ["x", 1234.5]])
+    assert table.splitlines() == ["| a | b |", "|---|---|", "| 1 | 0.5000 |", "| x | 1,234.5 |"]
+
+
+# The benchmark scripts themselves, at tiny sizes: they import and call pd_lib as the steps do,
+# so a change of a pd_lib signature must fail here, not in the next hour-long benchmark run.
+
+
+def _benchmark(*args: str) -> dict:
+    done = run_measured([sys.executable, "-m", *args])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return result_line(done.stdout)
+
+
+def test_tuning_benchmark_runs_each_search_on_the_same_grid():
+    found = _benchmark("benchmarks.tuning", "--n-samples", "3000", "--grid",
+                       "learning_rate=0.1,0.2;max_depth=2,3", "--methods", "screen,halving,grid")
+    rows = {r["method"]: r for r in found["rows"]}
+    assert set(rows) == {"screen", "halving", "grid"}
+    assert rows["grid"]["fits"] == 4 * 3 + 1  # every candidate on every fold, and the refit
+    # screening, the best SCREEN_KEEP on 3 folds, the refit
+    assert rows["screen"]["fits"] == 4 + SCREEN_KEEP * 3 + 1
+    for row in rows.values():
+        assert 0.5 < row["holdout_roc_auc"] <= 1.0
+        assert set(row["best_params"]) == {"learning_rate", "max_depth"}
+
+
+def test_model_kinds_benchmark_reports_each_kind():
+    found = _benchmark("benchmarks.model_kinds", "--n-samples", "3000", "--kinds",
+                       "hist_gradient_boosting,logistic_regression")
+    assert [r["kind"] for r in found["rows"]] == ["hist_gradient_boosting", "logistic_regression"]
+    assert all(r["size_mib"] > 0 and 0.5 < r["roc_auc"] <= 1.0 for r in found["rows"])
+
+
+def test_scoring_benchmark_compares_pyfunc_with_raw_scores():
+    found = _benchmark("benchmarks.scoring", "--n-rows", "3000", "--train-rows", "2000",
+                       "--repeat", "1", "--calls", "5")
+    assert found["raw_rows_per_s"] > 0 and found["pyfunc_rows_per_s"] > 0
+    assert found["one_row_pyfunc"]["p50_ms"] > 0

@@ -1,0 +1,206 @@
+"""The promotion gate on a real temporary registry: AUC against the champion and the
+challenger's own traffic lights; refusals leave the registry exactly as it was."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT
+from pd_lib.data.splits import split_data
+from pd_lib.mlflow_layer import training
+from pd_lib.mlflow_layer.registry import register as register_run
+from pd_lib.modelling.fitting import fit
+from pd_lib.modelling.kinds import build_model
+from pd_lib.validation import metrics
+from pd_lib.validation.master_scale import grade_table, master_scale_metrics
+from steps.generate import generate
+from steps.promote import promote
+from steps.register import register
+from tests.e2e.test_registry import _state, _train_and_register
+from tests.e2e.test_steps import SMALL, _only_run
+from tests.helpers import invoke
+from tests.unit.test_metrics import _calibrated_sample, _too_extreme
+
+# On SMALL data (800 loans, 160 in the holdout) these three models have known lights:
+# AUC ~0.84, every blocking light green:
+STUMP = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 1]
+LOGISTIC = ["--model", "logistic_regression"]  # AUC ~0.94, every blocking light green
+# PDs of exactly 0 or 1: Hosmer-Lemeshow red:
+FULL_TREE = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 0]
+
+
+@pytest.fixture
+def data_uri(tracking_uri, runner) -> str:
+    assert invoke(runner, generate, SMALL).exit_code == 0
+    return f"runs:/{_only_run('generate').info.run_id}/{LOANS_ARTIFACT}"
+
+
+def _refusal_lines(result) -> list[str]:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "Production refused (validation report: runs:/" in lines[0]
+    assert REPORT_ARTIFACT in lines[0]
+    return lines[1:]
+
+
+def test_first_version_with_green_lights_becomes_champion(data_uri, runner):
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    result = invoke(runner, promote, ["--version", 1])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "1"}
+    assert state["tags"]["1"]["gate.red_lights"] in ("none", "train_holdout_roc_auc_gap")
+    assert "green" in state["tags"]["1"]["gate.lights"]
+
+
+def test_first_version_with_a_red_calibration_light_is_refused(data_uri, runner):
+    _train_and_register(runner, data_uri, *FULL_TREE)
+    before = _state()
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert failures == [
+        line for line in failures if line.startswith("error: red calibration light for version 1")
+    ]
+    assert any("Hosmer-Lemeshow p-value" in line and "red < 0.001" in line for line in failures)
+    assert _state() == before
+    assert before["aliases"] == {} and before["stages"] == {"1": "None"}
+
+
+def _version_2_replaces_the_champion(runner) -> dict[str, str]:
+    """Promote version 2 over champion version 1; its tags once the registry agrees."""
+    result = invoke(runner, promote, ["--version", 2])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "2"}
+    assert state["stages"] == {"1": "Archived", "2": "Production"}
+    return state["tags"]["2"]
+
+
+def test_better_challenger_with_green_lights_replaces_the_champion(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    tags = _version_2_replaces_the_champion(runner)
+    assert float(tags["gate.challenger_roc_auc"]) > float(tags["gate.champion_roc_auc"])
+    assert "gate.champion_same_model" not in tags  # two models: the champion scored the rows
+
+
+def test_same_model_registered_again_is_judged_without_reloading_the_champion(data_uri, runner):
+    run_id = _train_and_register(runner, data_uri, *LOGISTIC)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    assert invoke(runner, register, ["--run-id", run_id]).exit_code == 0  # main's rerun does this
+    tags = _version_2_replaces_the_champion(runner)
+    source = MlflowClient().get_model_version(MODEL_NAME, "1").source
+    assert tags["gate.champion_same_model"] == source
+    assert tags["gate.champion_roc_auc"] == tags["gate.challenger_roc_auc"]
+
+
+def test_worse_challenger_is_refused_and_nothing_changes(data_uri, runner):
+    _train_and_register(runner, data_uri, *LOGISTIC)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    assert invoke(runner, promote, ["--version", 1, "--stage", "Production"]).exit_code == 0
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 2, "--stage", "Staging"]).exit_code == 0
+    before = _state()
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 2]))
+    assert len(failures) == 1
+    assert "below champion version 1's" in failures[0]
+    assert _state() == before  # champion, challenger alias, stages and tags all unchanged
+    assert before["aliases"] == {"champion": "1", "challenger": "2"}
+
+
+def test_challenger_with_a_red_light_is_refused_even_with_a_better_auc(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *FULL_TREE)
+    before = _state()
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 2]))
+    assert any(line.startswith("error: red calibration light for version 2: Hosmer-Lemeshow")
+               for line in failures)
+    assert not any("below champion" in line for line in failures)
+    assert _state() == before
+
+
+def test_force_overrides_red_lights_and_records_who_and_why(data_uri, runner):
+    _train_and_register(runner, data_uri, *STUMP)
+    assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+    _train_and_register(runner, data_uri, *FULL_TREE)
+    before = _state()
+    result = invoke(runner, promote, ["--version", 2, "--force", "true"])
+    assert result.exit_code == 2 and "force needs a reason" in result.stderr
+    assert _state() == before
+    result = invoke(runner, promote, ["--version", 2, "--force", "true", "--reason",
+                                      "interim model while the scorecard is rebuilt"])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "2"}
+    tags = state["tags"]["2"]
+    assert tags["gate.forced"] == "true"
+    assert tags["gate.forced_reason"] == "interim model while the scorecard is rebuilt"
+    assert tags["gate.forced_by"]
+    assert "red calibration light for version 2" in tags["gate.overridden_failures"]
+    assert "hosmer_lemeshow_pvalue" in tags["gate.red_lights"]
+
+
+def _register_small_model(small_loans, logged_metrics: dict[str, float]) -> str:
+    """Register a small logistic model whose run logged ``logged_metrics`` (none: a run from
+    before validation existed); returns the run id."""
+    with mlflow.start_run() as run:
+        samples = split_data(small_loans, 0.2, seed=1)
+        model = fit(build_model("logistic_regression", {}, samples.train),
+                             samples.train)
+        training.log_model(model, samples.train)
+        if logged_metrics:
+            mlflow.log_metrics(logged_metrics)
+    register_run(run.info.run_id, MODEL_NAME)
+    return run.info.run_id
+
+
+def _large_holdout_metrics(factor: float) -> dict[str, float]:
+    """What train logs for a 20,000-loan holdout whose PDs are the true PDs with the logit
+    stretched by ``factor`` around the same mean PD (calibration in the large stays exact):
+    a large holdout without training on a large book."""
+    y, pd_true = _calibrated_sample(20_000, seed=1)
+    pd_pred = _too_extreme(pd_true, factor)
+    return {**metrics.pd_metrics(y, pd_pred, 0.5),
+            **master_scale_metrics(grade_table(y, pd_pred), y, pd_pred)}
+
+
+def test_large_holdout_with_a_significant_full_sample_hl_test_but_few_rejecting_subsamples(
+        tracking_uri, runner, small_loans):
+    """20,000 loans: the full-sample HL p-value is far below 0.001, which the p-value rule
+    would refuse, but fewer than 90% of 5,000-loan subsamples reject: promoted."""
+    logged = _large_holdout_metrics(1.2)
+    _register_small_model(small_loans, logged)
+    assert logged["hosmer_lemeshow_pvalue"] < 0.001
+    assert 0.10 < logged["hosmer_lemeshow_subsample_reject_share"] <= 0.90
+    result = invoke(runner, promote, ["--version", 1])
+    assert result.exit_code == 0, result.output
+    state = _state()
+    assert state["aliases"] == {"champion": "1"}
+    assert "hosmer_lemeshow" not in state["tags"]["1"]["gate.red_lights"]
+
+
+def test_large_holdout_with_clearly_miscalibrated_pds_is_still_refused(
+        tracking_uri, runner, small_loans):
+    """PDs much too extreme, mean PD exact: calibration in the large and Jeffreys pass, the
+    subsample share is red."""
+    _register_small_model(small_loans, _large_holdout_metrics(1.5))
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert len(failures) == 1
+    assert failures[0].startswith("error: red calibration light for version 1: "
+                                  "Hosmer-Lemeshow, share of 5,000-loan subsamples")
+    assert "red > 0.9; for samples of more than 5,000 loans" in failures[0]
+    assert _state()["aliases"] == {}
+
+
+def test_version_without_validation_metrics_is_refused(data_uri, runner, small_loans):
+    """A run logged before validation existed (a model, no metrics) cannot be judged."""
+    mlflow.set_experiment("older runs")
+    run_id = _register_small_model(small_loans, {})
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert failures == [f"error: version 1's run {run_id} logged no calibration or "
+                        "stability metrics to judge it by; train or tune it again with this code"]
+    assert MlflowClient().get_model_version(MODEL_NAME, "1").current_stage == "None"

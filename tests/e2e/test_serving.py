@@ -1,0 +1,83 @@
+"""REST serving: ``mlflow models serve`` of the champion gives batch scoring's PDs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+from click.testing import CliRunner
+
+from pd_lib.config import MODEL_NAME, PD_COL
+from pd_lib.data.schema import feature_columns
+from pd_lib.mlflow_layer import scoring
+from tests.champion import make_champion, sqlite_tracking
+from tests.servers import LOOPBACK, exit_with_parent, free_port, stop, wait_for_http
+
+CHAMPION = f"models:/{MODEL_NAME}@champion"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The champion of a fresh SQLite store, served on a free loopback port; its loans."""
+    workdir = tmp_path_factory.mktemp("serving")
+    with sqlite_tracking(workdir) as uri:
+        import mlflow
+
+        data_uri = make_champion(CliRunner())
+        loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
+        port = free_port()
+        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        log = workdir / "serve.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mlflow", "models", "serve", "-m", CHAMPION,
+                 "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)],
+                cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=exit_with_parent())
+        url = f"http://{LOOPBACK}:{port}"
+        try:
+            wait_for_http(f"{url}/ping", process, log)
+            yield url, loans
+        finally:
+            stop(process)
+
+
+def _post(url: str, rows: pd.DataFrame) -> requests.Response:
+    payload = {"dataframe_split": rows.to_dict(orient="split", index=False)}
+    return requests.post(f"{url}/invocations", json=payload, timeout=60)
+
+
+def test_served_pds_equal_batch_scoring(served):
+    url, loans = served
+    rows = loans.head(200)
+    response = _post(url, rows[feature_columns(rows)])
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert all(set(p) == {PD_COL} for p in predictions)  # one named column: the PD
+    served_pd = np.array([p[PD_COL] for p in predictions])
+    batch = scoring.score_loans(CHAMPION, rows)
+    np.testing.assert_allclose(served_pd, batch[PD_COL].to_numpy(), rtol=0, atol=1e-12)
+    assert ((served_pd >= 0) & (served_pd <= 1)).all()
+
+
+def test_one_row_is_served(served):
+    url, loans = served
+    row = loans[feature_columns(loans)].iloc[[7]]
+    response = _post(url, row)
+    assert response.status_code == 200
+    batch = scoring.score_loans(CHAMPION, loans.iloc[[7]])
+    assert abs(response.json()["predictions"][0][PD_COL] - batch[PD_COL].iloc[0]) <= 1e-12
+
+
+def test_row_without_a_feature_is_refused(served):
+    url, loans = served
+    rows = loans[feature_columns(loans)].head(3).drop(columns=["feature_0"])
+    response = _post(url, rows)
+    assert response.status_code == 400
+    assert "feature_0" in response.text

@@ -1,0 +1,108 @@
+"""Master scale: grade assignment, Jeffreys and binomial tests, Herfindahl index."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.special import beta as beta_function
+
+from pd_lib.config import MASTER_SCALE
+from pd_lib.validation import master_scale
+
+SCALE = (("A", 0.01), ("B", 0.05), ("C", 1.0))
+
+
+def test_grades_include_their_upper_bound():
+    pds = np.array([0.0, 0.01, 0.010001, 0.05, 0.5, 1.0])
+    assert list(master_scale.assign_grades(pds, SCALE)) == ["A", "A", "B", "B", "C", "C"]
+
+
+def test_default_scale_has_seven_to_ten_grades_and_is_valid():
+    assert 7 <= len(MASTER_SCALE) <= 10
+    master_scale.check_scale(MASTER_SCALE)
+
+
+@pytest.mark.parametrize("scale", [(), (("A", 0.5), ("B", 0.4), ("C", 1.0)),
+                                   (("A", 0.5), ("B", 0.9)), (("A", 0.0), ("B", 1.0))])
+def test_bad_scales_are_refused(scale):
+    with pytest.raises(ValueError, match="master scale bounds"):
+        master_scale.check_scale(scale)
+
+
+def _beta_cdf_by_integration(x: float, a: float, b: float) -> float:
+    value, _ = integrate.quad(lambda t: t ** (a - 1) * (1 - t) ** (b - 1), 0, x, limit=200)
+    return value / beta_function(a, b)
+
+
+@pytest.mark.parametrize("defaults,count,pd_value", [(3, 100, 0.02), (10, 200, 0.08),
+                                                      (0, 50, 0.01)])
+def test_jeffreys_p_value_is_the_posterior_cdf_at_the_pd(defaults, count, pd_value):
+    expected = _beta_cdf_by_integration(pd_value, defaults + 0.5, count - defaults + 0.5)
+    assert master_scale.jeffreys_pvalue(defaults, count, pd_value) == pytest.approx(expected,
+                                                                                    rel=1e-6)
+
+
+def test_jeffreys_p_value_tiny_when_the_observed_rate_far_exceeds_the_pd():
+    assert master_scale.jeffreys_pvalue(defaults=30, count=200, pd_value=0.02) < 1e-8
+
+
+def test_jeffreys_p_value_large_when_the_pd_is_conservative():
+    assert master_scale.jeffreys_pvalue(defaults=1, count=200, pd_value=0.05) > 0.99
+
+
+def test_binomial_p_value_is_the_upper_tail_sum():
+    defaults, count, pd_value = 4, 60, 0.03
+    expected = sum(math.comb(count, k) * pd_value ** k * (1 - pd_value) ** (count - k)
+                   for k in range(defaults, count + 1))
+    assert master_scale.binomial_pvalue(defaults, count, pd_value) == pytest.approx(expected)
+
+
+def test_empty_grade_has_no_p_values():
+    assert math.isnan(master_scale.jeffreys_pvalue(0, 0, 0.01))
+    assert math.isnan(master_scale.binomial_pvalue(0, 0, 0.01))
+
+
+def test_herfindahl_index_known_cases():
+    assert master_scale.herfindahl_index(np.full(4, 0.25)) == pytest.approx(0.25)
+    assert master_scale.herfindahl_index(np.array([1.0, 0.0, 0.0])) == 1.0
+
+
+def test_grade_table_counts_rates_and_tests():
+    y = np.array([0, 1, 0, 0, 1, 1, 0, 0])
+    pds = np.array([0.005, 0.005, 0.03, 0.04, 0.04, 0.5, 0.6, 0.7])
+    table = master_scale.grade_table(y, pds, SCALE)
+    assert list(table["grade"]) == ["A", "B", "C"]
+    assert list(table["count"]) == [2, 3, 3]
+    assert list(table["defaults"]) == [1, 1, 1]
+    assert table["share"].sum() == pytest.approx(1.0)
+    assert table.loc[1, "mean_pd"] == pytest.approx((0.03 + 0.04 + 0.04) / 3)
+    assert table.loc[0, "observed_default_rate"] == 0.5
+    assert table.loc[0, "jeffreys_pvalue"] == pytest.approx(
+        master_scale.jeffreys_pvalue(1, 2, 0.005))
+    assert list(table["pd_lower"]) == [0.0, 0.01, 0.05]
+
+
+def test_grade_table_keeps_empty_grades():
+    table = master_scale.grade_table(np.array([0, 1]), np.array([0.5, 0.6]), SCALE)
+    assert list(table["count"]) == [0, 0, 2]
+    assert math.isnan(table.loc[0, "mean_pd"])
+
+
+def test_master_scale_metrics_portfolio_and_per_grade():
+    rng = np.random.default_rng(3)
+    pds = rng.uniform(0.001, 0.2, 1000)
+    y = rng.binomial(1, pds)
+    table = master_scale.grade_table(y, pds, SCALE)
+    result = master_scale.master_scale_metrics(table, y, pds)
+    assert result["jeffreys_pvalue_portfolio"] == pytest.approx(
+        master_scale.jeffreys_pvalue(int(y.sum()), 1000, float(pds.mean())))
+    assert result["herfindahl_index"] == pytest.approx(float((table["share"] ** 2).sum()))
+    assert result["grades_used"] == 3.0
+    assert result["grade_C_count"] == float(table.loc[2, "count"])
+    # PDs doubled on the same defaults: conservative, portfolio p-value near 1;
+    # PDs a fifth: far too low, tiny p-value
+    assert master_scale.master_scale_metrics(table, y, 2 * pds)["jeffreys_pvalue_portfolio"] > 0.99
+    assert master_scale.master_scale_metrics(table, y, pds / 5)["jeffreys_pvalue_portfolio"] < 1e-6

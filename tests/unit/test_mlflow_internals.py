@@ -1,0 +1,105 @@
+"""Contract of pd_lib.mlflow_layer.mlflow_internals: what each non-public MLflow name must
+still be and do. A failure here after an MLflow upgrade names the internal that moved;
+re-check it (and its "Breaks:" note) before changing anything else."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sqlite3
+
+import mlflow
+import pytest
+
+from pd_lib.mlflow_layer import mlflow_internals as internals
+
+VERIFIED_MLFLOW = "3.17.2"  # requirements.txt's pin, the version the internals were read in
+
+
+def test_the_internals_were_verified_against_this_mlflow():
+    assert mlflow.__version__ == VERIFIED_MLFLOW, (
+        f"MLflow is {mlflow.__version__}, but mlflow_internals was verified against "
+        f"{VERIFIED_MLFLOW}: re-read each name in pd_lib/mlflow_layer/mlflow_internals.py in "
+        "the new MLflow, then update VERIFIED_MLFLOW here")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("MLFLOW_PROJECT_ENTRY_POINT", "mlflow.project.entryPoint"),
+    ("MLFLOW_PROJECT_ENV", "mlflow.project.env"),
+    ("MLFLOW_PROJECT_BACKEND", "mlflow.project.backend"),
+    ("MLFLOW_PARENT_RUN_ID", "mlflow.parentRunId"),
+    ("MLFLOW_GIT_COMMIT", "mlflow.source.git.commit"),
+    ("MLFLOW_USER", "mlflow.user"),
+    ("MLFLOW_SOURCE_NAME", "mlflow.source.name"),
+    ("MLFLOW_SOURCE_TYPE", "mlflow.source.type"),
+])
+def test_run_tags_keep_their_names(name, value):
+    """Run reuse searches finished runs by these tags; runs logged before an upgrade carry
+    the old names, so a rename would silently stop every reuse."""
+    assert getattr(internals, name) == value, f"MLflow renamed the tag {name}"
+
+
+@pytest.mark.parametrize(("value", "stored"), [
+    ("", "''"), ("abc", "abc"), ("a;b", "'a;b'"), ("a b", "'a b'"), ("x=1,2", "x=1,2"),
+    ("it's", "'it'\"'\"'s'"),
+])
+def test_parameters_are_quoted_as_mlflow_run_stores_them(value, stored):
+    assert internals.quote_param(value) == stored
+
+
+def _parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_project_functions_take_what_the_in_process_runner_passes():
+    fetch, load, get_or_create = internals.project_functions()
+    assert _parameters(fetch) == ["uri", "version", "entry_point", "parameters"]
+    assert _parameters(load) == ["work_dir"]
+    assert _parameters(get_or_create) == ["run_id", "uri", "experiment_id", "work_dir",
+                                          "version", "entry_point", "parameters"]
+
+
+def test_models_uri_resolution_takes_a_client_and_a_uri():
+    from mlflow.store.artifact.utils import models
+
+    assert _parameters(models.get_model_name_and_version) == ["client", "models_uri"]
+
+
+def test_a_sqlite_store_is_created_and_migrated(tmp_path):
+    db = tmp_path / "mlflow.db"
+    internals.create_sqlite_store(f"sqlite:///{db}", str(tmp_path / "artifacts"))
+    tables = {row[0] for row in sqlite3.connect(db).execute(
+        "select name from sqlite_master where type = 'table'")}
+    assert {"experiments", "runs", "registered_models", "model_versions",
+            "alembic_version"} <= tables
+
+
+def test_the_fluent_api_caches_the_active_experiment_where_we_reset_it():
+    import mlflow.tracking.fluent as fluent
+
+    assert hasattr(fluent, "_active_experiment_id")
+    internals.forget_active_experiment()
+    assert fluent._active_experiment_id is None
+
+
+def test_the_admin_password_length_matches_mlflows_check():
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_password
+
+    _validate_password("x" * internals.MIN_AUTH_PASSWORD_LENGTH)
+    with pytest.raises(MlflowException):
+        _validate_password("x" * (internals.MIN_AUTH_PASSWORD_LENGTH - 1))
+
+
+def test_the_basic_auth_function_exists():
+    module, _, function = internals.BASIC_AUTH_FUNCTION.partition(":")
+    if importlib.util.find_spec("flask_wtf") is None:
+        pytest.skip("mlflow's auth extra (requirements-team.txt) is not installed")
+    assert callable(getattr(importlib.import_module(module), function))
+
+
+def test_the_kubernetes_backend_functions_exist():
+    if importlib.util.find_spec("kubernetes") is None:
+        pytest.skip("the kubernetes package (requirements-team.txt) is not installed")
+    backend = internals.kubernetes_backend()
+    assert all(callable(getattr(backend, field)) for field in backend.__dataclass_fields__)

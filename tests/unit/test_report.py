@@ -1,0 +1,135 @@
+"""The evaluation bundle and the HTML validation report, without MLflow."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from pd_lib.config import DATE_COL, HL_SUBSAMPLE_LOANS, LIGHT_THRESHOLDS, TRUE_PD_COL
+from pd_lib.data.splits import split_samples
+from pd_lib.modelling.fitting import fit
+from pd_lib.modelling.kinds import build_model
+from pd_lib.validation.evaluation import evaluate
+from pd_lib.validation.lights import Light, applies, traffic_lights
+from pd_lib.validation.report import build_report
+
+FIGURES = {"roc_curve", "confusion_matrix", "calibration_curve", "ks_curve", "pd_distribution",
+           "grade_table", "feature_importance"}
+
+
+@pytest.fixture(scope="module")
+def dated_loans(small_loans) -> pd.DataFrame:
+    """The small loans with twelve monthly vintages and a known 'true PD' column."""
+    loans = small_loans.copy()
+    months = pd.date_range("2021-01-01", periods=12, freq="MS")
+    loans[DATE_COL] = np.repeat(months, len(loans) // 12 + 1)[: len(loans)]
+    loans[TRUE_PD_COL] = np.clip(loans["default"] * 0.6 + 0.2, 0, 1)
+    return loans
+
+
+@pytest.fixture(scope="module")
+def evaluation(dated_loans):
+    samples = split_samples(dated_loans, 0.2, seed=3, split="time")
+    model = fit(build_model("logistic_regression", {}, samples.train), samples.train)
+    result = evaluate(model, samples.train, samples.holdout, 0.5, samples.oot, seed=3)
+    yield result
+    plt.close("all")
+
+
+def test_evaluation_has_every_metric_family_and_figure(evaluation):
+    names = set(evaluation.metrics)
+    for name in ("roc_auc", "ks", "f1", "hosmer_lemeshow_pvalue", "calibration_slope",
+                 "expected_calibration_error", "psi", "csi_max", "jeffreys_pvalue_portfolio",
+                 "herfindahl_index", "oracle_roc_auc", "pd_mae_vs_true_pd",
+                 "train_holdout_roc_auc_gap", "oot_roc_auc_drop"):
+        assert name in names, name
+    for prefix in ("train_", "oot_"):
+        assert f"{prefix}roc_auc" in names and f"{prefix}ks" in names
+    assert "oot_psi" in names and "oot_csi_max" in names
+    assert set(evaluation.figures) == FIGURES
+    assert evaluation.metrics["roc_auc"] == pytest.approx(
+        evaluation.metrics["gini"] / 2 + 0.5)
+
+
+def test_every_light_of_the_config_is_evaluated_on_a_time_split(evaluation):
+    """No light reads a metric that evaluate() never produces (a typo would hide a check);
+    on this small holdout, every rule but those for larger samples."""
+    small = {"n_loans": evaluation.metrics["n_loans"]}
+    assert evaluation.metrics["n_loans"] <= HL_SUBSAMPLE_LOANS
+    assert {li.metric for li in evaluation.lights} == {
+        rule["metric"] for rule in LIGHT_THRESHOLDS.values() if applies(rule, small)}
+
+
+def test_evaluation_is_deterministic(dated_loans, evaluation):
+    samples = split_samples(dated_loans, 0.2, seed=3, split="time")
+    model = fit(build_model("logistic_regression", {}, samples.train), samples.train)
+    again = evaluate(model, samples.train, samples.holdout, 0.5, samples.oot, seed=3)
+    plt.close("all")
+    assert again.metrics == pytest.approx(evaluation.metrics, nan_ok=True)
+    pd.testing.assert_frame_equal(again.importance, evaluation.importance)
+
+
+def test_grade_table_counts_the_holdout(evaluation):
+    assert evaluation.grade_table["count"].sum() == len(evaluation.holdout_scored)
+
+
+@pytest.fixture(scope="module")
+def report(evaluation) -> str:
+    return build_report({"Run": "abc123", "model": "logistic_regression"},
+                        evaluation.metrics, evaluation.lights, evaluation.grade_table,
+                        evaluation.figures)
+
+
+def test_report_has_its_sections(report):
+    for anchor in ("lights", "metrics", "master-scale", "plots", "stability"):
+        assert f'id="{anchor}"' in report
+    assert report.startswith("<!DOCTYPE html>") and report.rstrip().endswith("</html>")
+    assert "abc123" in report and "Out-of-time" in report and "Jeffreys p-value" in report
+
+
+def test_report_embeds_every_figure_as_a_png(report):
+    images = re.findall(r'<img alt="([a-z_]+)" src="data:image/png;base64,([^"]+)"', report)
+    assert {name for name, _ in images} == FIGURES
+    for _, data in images:
+        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "src=\"http" not in report and "<script" not in report  # self-contained
+
+
+def test_report_writes_thresholds_next_to_each_light(report, evaluation):
+    for light in evaluation.lights:
+        assert light.check.replace("&", "&amp;").replace(">", "&gt;") in report
+        assert light.thresholds.replace(">", "&gt;").replace("<", "&lt;") in report
+
+
+def test_report_says_when_the_gate_will_refuse(evaluation):
+    red = Light("PSI of the PD, train -> holdout", "psi", 0.4, "red",
+                "green <= 0.1 / amber 0.1-0.25 / red > 0.25", "stability")
+    page = build_report({}, evaluation.metrics, [red], evaluation.grade_table, {})
+    assert "the promotion gate will refuse this model" in page
+    assert 'class="red-row"' in page
+    calm = build_report({}, evaluation.metrics, [], evaluation.grade_table, {})
+    assert "the gate's own checks pass" in calm
+
+
+def test_report_says_which_hosmer_lemeshow_rule_judged_a_large_sample(evaluation):
+    large = {**evaluation.metrics, "n_loans": 20000.0, "hosmer_lemeshow_pvalue": 1.2e-5,
+             "hosmer_lemeshow_subsample_reject_share": 0.41}
+    found = traffic_lights(large)
+    page = build_report({}, large, found, evaluation.grade_table, {})
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.split('id="metrics"')[0])
+    (share_row,) = [row for row in rows if "subsamples with p &lt; 0.05" in row]
+    assert "amber" in share_row and "20,000 loans; rule for more than 5,000 loans" in share_row
+    assert not any(">Hosmer-Lemeshow p-value<" in row for row in rows)
+    assert ("Hosmer-Lemeshow p-value = 1.2e-05: not judged (20,000 loans; rule for at most "
+            "5,000 loans)") in page
+
+
+def test_report_escapes_html_in_names(evaluation):
+    page = build_report({"model": "<b>x</b>"}, evaluation.metrics, [], evaluation.grade_table,
+                        {})
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page

@@ -1,0 +1,158 @@
+"""tune's search methods: screening (default), successive halving and GridSearchCV, and their
+child runs."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from pd_lib.config import TARGET_COL
+from pd_lib.data.schema import feature_columns
+from pd_lib.data.sources import make_classification_loans
+from pd_lib.errors import PipelineError
+from pd_lib.modelling.screening import SCREEN_KEEP, screen_sizes
+from pd_lib.modelling.search import (
+    DEFAULT_SEARCH,
+    best_params,
+    candidate_results,
+    halving_min_resources,
+    parse_grid,
+    run_search,
+    search_n_jobs,
+)
+
+GRID = "n_estimators=15;learning_rate=0.05,0.1,0.3;max_depth=2,3,None"
+
+
+@pytest.fixture(scope="module")
+def loans():
+    return make_classification_loans(1500, 6, 0.2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def halving(loans):
+    return run_search("hist_gradient_boosting", parse_grid(GRID, "hist_gradient_boosting"),
+                      loans, cv=3, search="halving", seed=3)
+
+
+@pytest.fixture(scope="module")
+def screen(loans):
+    return run_search("hist_gradient_boosting", parse_grid(GRID, "hist_gradient_boosting"),
+                      loans, cv=3, search="screen", seed=3)
+
+
+def test_screen_is_the_default():
+    assert DEFAULT_SEARCH == "screen"
+
+
+@pytest.mark.parametrize(("n_rows", "expected"), [
+    (80_000, (15_000, 10_000)),  # large: fixed samples, the cost does not grow with the data
+    (30_000, (15_000, 10_000)),
+    (20_000, (10_000, 10_000)),
+    (1_501, (750, 751)),  # small: half to fit, the rest to score
+])
+def test_screening_sample_sizes(n_rows, expected):
+    assert screen_sizes(n_rows) == expected
+
+
+def _by_round(searcher, round_: int) -> dict[str, float]:
+    results = searcher.cv_results_
+    return {repr(sorted(p.items())): score for p, score, r in zip(
+        results["params"], results["mean_test_score"], results["iter"], strict=True)
+        if r == round_}
+
+
+def test_screen_cross_validates_the_best_of_the_screening_round(screen):
+    screened, final = _by_round(screen, 0), _by_round(screen, 1)
+    assert len(screened) == 9 and len(final) == SCREEN_KEEP < 9
+    assert set(final) == set(sorted(screened, key=screened.get, reverse=True)[:SCREEN_KEEP])
+    assert screen.best_score_ == max(final.values())
+    results = screen.cv_results_
+    assert {n for n, r in zip(results["n_splits"], results["iter"], strict=True)
+            if r == 1} == {3}
+
+
+def test_screen_cv_scores_equal_gridsearchcv_on_the_same_folds(screen, loans):
+    survivors = [p for p, r in zip(screen.cv_results_["params"], screen.cv_results_["iter"],
+                                   strict=True) if r == 1]
+    reference = GridSearchCV(
+        screen.estimator, [{k: [v] for k, v in p.items()} for p in survivors],
+        scoring="roc_auc", cv=StratifiedKFold(3, shuffle=True, random_state=3)).fit(
+        loans[feature_columns(loans)], loans[TARGET_COL].to_numpy())
+    expected = {repr(sorted(p.items())): s for p, s in zip(
+        reference.cv_results_["params"], reference.cv_results_["mean_test_score"], strict=True)}
+    assert _by_round(screen, 1) == pytest.approx(expected)
+
+
+def test_screen_refits_the_best_on_all_rows_and_is_reproducible(screen, loans):
+    X, y = loans[feature_columns(loans)], loans[TARGET_COL].to_numpy()
+    refit = clone(screen.estimator).set_params(**screen.best_params_).fit(X, y)
+    assert screen.best_estimator_.predict_pd(X) == pytest.approx(refit.predict_pd(X))
+    again = run_search("hist_gradient_boosting", parse_grid(GRID, "hist_gradient_boosting"),
+                       loans, cv=3, search="screen", seed=3)
+    assert again.cv_results_["mean_test_score"] == screen.cv_results_["mean_test_score"]
+
+
+def test_screen_with_few_candidates_only_cross_validates(loans):
+    grid = "C=" + ",".join(str(0.1 * (i + 1)) for i in range(SCREEN_KEEP))
+    searcher = run_search("logistic_regression", parse_grid(grid, "logistic_regression"),
+                          loans, cv=3, search="screen", seed=3)
+    assert searcher.cv_results_["iter"] == [1] * SCREEN_KEEP
+    assert [r["round"] for r in candidate_results(searcher, "logistic_regression")] == [
+        1] * SCREEN_KEEP
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_candidates", "minority", "cv", "expected"),
+    [
+        (90_000, 27, 9_000, 3, 90_000 // 27),  # 4 rounds; the last uses all rows
+        (90_000, 4, 9_000, 3, 90_000 // 3),  # 4 candidates: 2 rounds (4 -> 2)
+        (1_500, 9, 300, 3, 300),  # 20 defaulters per fold need 300 rows at a 20% rate
+        (200, 9, 20, 3, 200),  # too few defaulters to halve: one round on all rows
+    ],
+)
+def test_first_round_rows(n_rows, n_candidates, minority, cv, expected):
+    assert halving_min_resources(n_rows, n_candidates, minority, cv) == expected
+
+
+def test_random_forest_searches_one_fit_at_a_time():
+    assert search_n_jobs("random_forest") == 1
+    assert search_n_jobs("hist_gradient_boosting", cores=2) == 2
+    assert search_n_jobs("logistic_regression") >= 1
+
+
+def test_unknown_search_and_too_few_folds_are_refused(loans):
+    grid = parse_grid("C=0.1,1", "logistic_regression")
+    with pytest.raises(PipelineError, match="unknown search 'optuna'.*screen, halving, grid"):
+        run_search("logistic_regression", grid, loans, cv=3, search="optuna", seed=0)
+    with pytest.raises(PipelineError, match="at least 2 folds"):
+        run_search("logistic_regression", grid, loans, cv=1, search="grid", seed=0)
+
+
+def test_halving_scores_every_candidate_once_best_first(halving):
+    records = candidate_results(halving, "hist_gradient_boosting")
+    assert len(records) == 9
+    assert [r["rank"] for r in records] == list(range(1, 10))
+    assert len({repr(r["params"]) for r in records}) == 9
+    assert records[0]["params"] == best_params(halving, "hist_gradient_boosting")
+    rounds = [r["round"] for r in records]
+    assert rounds == sorted(rounds, reverse=True) and rounds[0] > 0  # more than one round
+    survivors = [r for r in records if r["round"] == rounds[0]]
+    assert all(r["n_resources"] == max(x["n_resources"] for x in records) for r in survivors)
+    assert survivors[0]["cv_roc_auc"] == pytest.approx(halving.best_score_)
+
+
+def test_grid_search_records_match_gridsearchcv(loans):
+    searcher = run_search("logistic_regression", parse_grid("C=0.01,0.1,1", "logistic_regression"),
+                          loans, cv=3, search="grid", seed=3)
+    assert isinstance(searcher, GridSearchCV)
+    records = candidate_results(searcher, "logistic_regression")
+    assert [r["params"]["C"] for r in records] == [
+        searcher.cv_results_["params"][i]["pipeline__classifier__C"]
+        for i in sorted(range(3), key=lambda i: -searcher.cv_results_["mean_test_score"][i])
+    ]
+    assert records[0]["cv_roc_auc"] == pytest.approx(searcher.best_score_)
+    assert all(r["round"] == 0 and r["n_resources"] is None for r in records)
+
+
