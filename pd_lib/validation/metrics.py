@@ -28,18 +28,17 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from pd_lib import probability
 from pd_lib.config import (
     HL_SUBSAMPLE_ALPHA,
     HL_SUBSAMPLE_LOANS,
     HL_SUBSAMPLE_SEED,
     HL_SUBSAMPLES,
 )
+from pd_lib.probability import DEFAULT_BINS, PD_CLIP, quantile_groups
 
-# PDs are clipped into [PD_CLIP, 1 - PD_CLIP] wherever a logit or a log is taken.
-PD_CLIP = 1e-6
 # Share added to empty bins in PSI/CSI so ln(a/r) stays finite.
 PSI_EPSILON = 1e-4
-DEFAULT_BINS = 10
 
 
 def _arrays(y_true: np.ndarray, pd_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,11 +47,6 @@ def _arrays(y_true: np.ndarray, pd_pred: np.ndarray) -> tuple[np.ndarray, np.nda
     if y.shape != p.shape:
         raise ValueError(f"y_true and pd_pred must have the same length; got {y.size}, {p.size}.")
     return y, p
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, PD_CLIP, 1.0 - PD_CLIP)
-    return np.log(p / (1.0 - p))
 
 
 # --- discrimination ------------------------------------------------------------------------
@@ -140,14 +134,8 @@ def calibration_slope_intercept(y_true: np.ndarray, pd_pred: np.ndarray) -> tupl
     """
     y, p = _arrays(y_true, pd_pred)
     fit = LogisticRegression(C=np.inf, max_iter=1000, tol=1e-10)
-    fit.fit(_logit(p).reshape(-1, 1), y)
+    fit.fit(probability.logit(p).reshape(-1, 1), y)
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
-
-
-def _quantile_groups(pd_pred: np.ndarray, n_groups: int) -> list[np.ndarray]:
-    """Row indices in ``n_groups`` groups of (almost) equal size by ascending PD."""
-    order = np.argsort(pd_pred, kind="mergesort")
-    return [g for g in np.array_split(order, min(n_groups, len(order))) if g.size]
 
 
 def expected_calibration_error(
@@ -159,8 +147,7 @@ def expected_calibration_error(
     would put nearly every loan into the first one.
     """
     y, p = _arrays(y_true, pd_pred)
-    groups = _quantile_groups(p, n_bins)
-    return float(sum(g.size * abs(p[g].mean() - y[g].mean()) for g in groups) / y.size)
+    return probability.expected_calibration_error(y, p, n_bins)
 
 
 def hosmer_lemeshow(
@@ -176,7 +163,7 @@ def hosmer_lemeshow(
     """
     y, p = _arrays(y_true, pd_pred)
     p = np.clip(p, PD_CLIP, 1.0 - PD_CLIP)
-    groups = _quantile_groups(p, n_groups)
+    groups = quantile_groups(p, n_groups)
     statistic = 0.0
     for g in groups:
         expected, observed, n = p[g].sum(), y[g].sum(), g.size
