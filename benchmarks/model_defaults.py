@@ -153,7 +153,14 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(table, indent=2))
     columns = ["book", "kind", "sample", "chosen", "calibration", "auc", "auc_vs_oracle",
                "brier", "log_loss", "slope", "ece", "ece_true_pd", "hl", "light", "fit_seconds"]
-    print(markdown_table(columns, [[r.get(c, "") for c in columns] for r in table]))
+    print(markdown_table(columns, [[_cell(r.get(c, "")) for c in columns] for r in table]))
+
+
+def _cell(value: object) -> str:
+    """Four decimals for metrics (1.0 stays 1.0000), one for seconds, text as it is."""
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return "" if value is None else str(value)
 
 
 if __name__ == "__main__":

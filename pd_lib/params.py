@@ -74,7 +74,8 @@ MONOTONE = Param("monotone", str, "",
 MODEL = (
     Param("model", str, DEFAULT_MODEL,
           "auto (cross-validate the kinds by log loss, keep the best), "
-          "hist_gradient_boosting, random_forest (the tutorial's) or logistic_regression."),
+          "hist_gradient_boosting, random_forest (the tutorial's), logistic_regression or "
+          "spline_logistic_regression (additive, a spline per numeric feature)."),
     Param("n_estimators", int, 0,
           "Trees, or for hist_gradient_boosting the most boosting iterations (early stopping "
           "on the log loss usually ends sooner); 0 means the kind's default."),
@@ -97,8 +98,8 @@ SPLIT = (
 
 TUNE_MODEL = Param("tune_model", str, DEFAULT_TUNE_MODEL, "Model kind the tune step searches.")
 TUNE_KIND = Param("model", str, DEFAULT_TUNE_MODEL,
-                  "Model kind to tune: hist_gradient_boosting, random_forest or "
-                  "logistic_regression.")
+                  "Model kind to tune: hist_gradient_boosting, random_forest, "
+                  "logistic_regression or spline_logistic_regression.")
 TUNE = (
     Param("grid", str, DEFAULT_GRID, "Search space: name=v1,v2;name=v1,v2 (None = no limit)."),
     Param("cv", int, 3, "Cross-validation folds."),

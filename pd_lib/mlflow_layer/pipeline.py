@@ -109,7 +109,8 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
     train = _step("train", {"data_uri": data_uri, **pick(values, params.MODEL), **split},
                   context)
     tune = _step("tune", {"data_uri": data_uri, "model": values["tune_model"],
-                          **pick(values, params.TUNE), **split}, context)
+                          **pick(values, (*params.TUNE, params.CALIBRATION, params.MONOTONE)),
+                          **split}, context)
 
     best = choose_candidate((train, tune))
     register = _step("register", {"run_id": best.info.run_id,

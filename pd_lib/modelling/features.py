@@ -8,7 +8,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    OneHotEncoder,
+    OrdinalEncoder,
+    SplineTransformer,
+    StandardScaler,
+)
 
 from pd_lib.data.schema import feature_columns
 
@@ -22,13 +27,24 @@ def split_feature_kinds(X: pd.DataFrame) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_preprocessor(X: pd.DataFrame, scale: bool, one_hot: bool) -> ColumnTransformer:
+SPLINE_KNOTS = 5
+
+
+def build_preprocessor(X: pd.DataFrame, scale: bool, one_hot: bool, splines: bool = False
+                       ) -> ColumnTransformer:
     """Median-impute numeric columns (optionally scaled) and encode categorical ones.
 
-    Trees get ordinal codes (compact, fast); linear models get one-hot columns.
+    Trees get ordinal codes (compact, fast); linear models get one-hot columns. With
+    ``splines`` each numeric column becomes a cubic B-spline basis on SPLINE_KNOTS quantile
+    knots (flat beyond the data) plus an indicator of its missing values: an additive model
+    that bends where the log-odds bend (a hinge, a U shape, a logarithm).
     """
     numeric, categorical = split_feature_kinds(X)
-    numeric_steps = [SimpleImputer(strategy="median", keep_empty_features=True)]
+    numeric_steps = [SimpleImputer(strategy="median", keep_empty_features=True,
+                                   add_indicator=splines)]
+    if splines:
+        numeric_steps.append(SplineTransformer(n_knots=SPLINE_KNOTS, degree=3, knots="quantile",
+                                               extrapolation="constant"))
     if scale:
         numeric_steps.append(StandardScaler())
     if one_hot:

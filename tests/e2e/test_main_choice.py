@@ -1,0 +1,64 @@
+"""main registers only a candidate that passes the gate's blocking lights; with none, it stops
+before register and says why, leaving the registry untouched."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer.pipeline import run_main
+from pd_lib.mlflow_layer.runs import entry_point_defaults
+from steps import step_command
+
+# Ten fully grown trees give votes in tenths, not rates: without a calibration stage their
+# PDs (many exactly 0 or 1) are far too extreme for the Hosmer-Lemeshow light.
+OVERCONFIDENT = {"model": "random_forest", "n_estimators": "10", "min_samples_leaf": "1",
+                 "calibration": "none", "tune_model": "random_forest",
+                 "grid": "min_samples_leaf=1;n_estimators=10", "cv": "2"}
+
+
+def _main(experiment_id: str, **overrides: str) -> dict:
+    values = {k: v for k, v in entry_point_defaults("main").items() if k != "env_manager"}
+    values.update({"n_samples": "3000", **overrides})
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        run_main(values, "local", step_command)
+    return MlflowClient().get_run(run.info.run_id).data
+
+
+def test_no_candidate_passing_the_lights_stops_before_register(store):
+    with pytest.raises(PipelineError) as refused:
+        _main(store, **OVERCONFIDENT)
+    message = str(refused.value)
+    assert "nothing was registered" in message
+    assert "train run" in message and "tune run" in message and "red calibration light" in message
+    assert "try -P model=logistic_regression" in message
+    assert MlflowClient().search_registered_models() == []
+    assert not MlflowClient().search_runs(
+        [store], "tags.`mlflow.project.entryPoint` = 'register'")
+
+
+def test_a_red_candidate_is_passed_over_for_one_that_passes(store):
+    data = _main(store, **{**OVERCONFIDENT, "tune_model": "logistic_regression",
+                           "grid": "C=0.1,1"})
+    client = MlflowClient()
+    assert data.params["best_run_id"] == data.tags["pd.step.tune"]
+    train = client.get_run(data.tags["pd.step.train"]).data
+    assert train.metrics["log_loss"] < float("inf")  # judged, then passed over for its lights
+    assert client.get_model_version("pd_model_v1", "1").run_id == data.tags["pd.step.tune"]
+
+
+def test_the_default_candidates_pass_and_the_lower_log_loss_is_registered(store):
+    data = _main(store, grid="learning_rate=0.1;max_depth=3", cv="2")
+    client = MlflowClient()
+    train = client.get_run(data.tags["pd.step.train"]).data
+    tune = client.get_run(data.tags["pd.step.tune"]).data
+    expected = min((train, tune), key=lambda d: d.metrics["log_loss"])
+    best = client.get_run(data.params["best_run_id"]).data
+    assert best.metrics["log_loss"] == expected.metrics["log_loss"]
+    assert train.params["selected_model"] in ("logistic_regression", "hist_gradient_boosting",
+                                              "random_forest")
+    assert "calibration_method" in train.params
+    champion = client.get_model_version_by_alias("pd_model_v1", "champion")
+    assert champion.run_id == data.params["best_run_id"]
