@@ -24,6 +24,7 @@ KINDS = {
     "random_forest": {"n_estimators": 100},
     "random_forest_leaf50": {"n_estimators": 100, "min_samples_leaf": 50},
     "logistic_regression": {},
+    "spline_logistic_regression": {},
 }
 
 

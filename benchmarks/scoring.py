@@ -101,20 +101,19 @@ def main() -> None:
     args = parser.parse_args()
     import mlflow
 
-    from pd_lib.config import DEFAULT_MODEL, TARGET_COL
+    from benchmarks.model_defaults import fit_default
+    from pd_lib.config import DEFAULT_MODEL
     from pd_lib.data.schema import feature_columns
     from pd_lib.mlflow_layer.training import model_save_kwargs
-    from pd_lib.modelling.kinds import build_model
 
     threads = limit_threads()
     book, source = load_book(args.source, args.n_rows, args.seed)
     features = feature_columns(book)
     X = book[features]
     train = book.iloc[: args.train_rows]
-    model = build_model(DEFAULT_MODEL, {}, X, seed=args.seed)
-    model.fit(train[features], train[TARGET_COL].to_numpy())
+    model, kind = fit_default(DEFAULT_MODEL, train, seed=args.seed)  # what train would fit
     result: dict = {"n_rows": args.n_rows, "source": source, "threads": threads,
-                    "model": DEFAULT_MODEL}
+                    "model": f"{DEFAULT_MODEL}: {kind}"}
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "model"
         mlflow.sklearn.save_model(model, str(model_dir), **model_save_kwargs(model, train))

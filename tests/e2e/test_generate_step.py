@@ -125,8 +125,8 @@ def test_trained_model_never_sees_true_pd(tracking_uri, runner):
     result = invoke(runner, train, ["--data-uri", data_uri, "--n-estimators", 5])
     assert result.exit_code == 0, result.output
     experiment = MlflowClient().get_experiment_by_name(EXPERIMENT_NAME)
-    train_run = MlflowClient().search_runs([experiment.experiment_id],
-                                           order_by=["attributes.start_time DESC"])[0]
+    train_run, = MlflowClient().search_runs(
+        [experiment.experiment_id], "tags.`mlflow.project.entryPoint` = 'train'")
     info = mlflow.models.get_model_info(f"runs:/{train_run.info.run_id}/{MODEL_ARTIFACT}")
     inputs = info.signature.inputs.input_names()
     assert TRUE_PD_COL not in inputs
