@@ -48,6 +48,12 @@ TAG_THREADS = "pd.threads"
 # The champion/challenger gate: a challenger must be at least as good as the
 # champion on the same holdout, up to this AUC margin.
 GATE_AUC_MARGIN = 0.005
+# Issue 17: the margin is a one-sided non-inferiority bound, tested with DeLong's variance of
+# two correlated AUCs on the same holdout: the challenger passes when the one-sided
+# (1 - GATE_AUC_ALPHA) lower confidence bound of (its AUC - the champion's) is above -margin.
+GATE_AUC_ALPHA = 0.05
+# Confidence level of the logged AUC and Gini intervals (DeLong).
+AUC_CI_LEVEL = 0.95
 
 # Defaults of train and tune (MLproject declares the same; a test keeps them equal).
 # HistGradientBoosting: best AUC, calibration, fit time and size on the synthetic book
@@ -94,6 +100,16 @@ HL_SUBSAMPLE_LOANS = 5000
 HL_SUBSAMPLES = 100
 HL_SUBSAMPLE_ALPHA = 0.05
 HL_SUBSAMPLE_SEED = 0
+# Hosmer-Lemeshow groups (issue 17): cut at the PD values' deciles (tied PDs share a group),
+# then adjacent groups merged until each expects at least HL_MIN_EXPECTED defaults and as many
+# non-defaults, the chi-squared approximation's usual condition (Hosmer & Lemeshow 2013, 5.2.2).
+HL_GROUPS = 10
+HL_MIN_EXPECTED = 5.0
+
+# PD floor (issue 17): every validation statistic reads max(PD, PD_FLOOR), the 0.03% floor of
+# CRR Article 160(1). A PD of exactly 0 fails any calibration test whatever happens, and the
+# HL statistic of such a group scales with the clip constant, not with the data.
+PD_FLOOR = 0.0003
 
 # Traffic lights. For each check: the metric it reads, its category, and the green and red
 # bounds. direction "lower" = smaller is better (green if value <= green, red if > red);
