@@ -88,6 +88,17 @@ MASTER_SCALE = (
     ("8", 0.30),
     ("9", 1.0),
 )
+# Grading rule (issue 17): a PD is rounded to MASTER_SCALE_DECIMALS decimal places (half to
+# even: numpy.round, Spark rint of PD * 1e12 / 1e12, the same IEEE arithmetic) and then compared
+# exactly with the bounds. Floating-point noise (0.1 + 0.2 = 0.30000000000000004) is far below
+# 1e-12 and carries no credit information; without the rounding 0.1 + 0.2 fell into grade 9 and
+# 0.3 into grade 8.
+MASTER_SCALE_DECIMALS = 12
+# Per-grade Jeffreys lights (ECB IRB validation reporting): red below JEFFREYS_GRADE_RED, amber
+# below JEFFREYS_GRADE_GREEN. Shown in the grade table and the report, counted in metrics; not
+# a gate light (see docs/validation.md, section 7).
+JEFFREYS_GRADE_GREEN = 0.05
+JEFFREYS_GRADE_RED = 0.01
 
 # Hosmer-Lemeshow on large samples. Like every significance test its power grows with n: on
 # the 20,000-loan holdout of make_classification -P n_samples=100000 it rejected (p = 1.2e-5)
