@@ -120,6 +120,8 @@ def evaluate(
                                                                               "train_")}
     if oot_scored is not None:
         not_defined.update(sample_not_defined(oot_scored, "oot_"))
+    not_defined.update({k: "computed from an AUC that is not defined" for k in
+                        metrics.derived_metrics(results) if np.isnan(results[k])})
     log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train), len(holdout),
              f", {len(oot)} out-of-time" if oot is not None else "",
              time.perf_counter() - started)

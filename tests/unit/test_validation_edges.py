@@ -238,3 +238,26 @@ def test_pds_are_floored_for_every_statistic():
     floored = metrics.pd_metrics(y, np.array([0.0, 0.0001, 0.5, 0.2]), 0.5)
     assert floored["mean_pd"] == pytest.approx((2 * PD_FLOOR + 0.7) / 4)
     assert metrics.floor_pds(np.array([0.0, 0.01]), 0.001).tolist() == [0.001, 0.01]
+
+
+def test_evaluating_on_a_holdout_without_defaults_gives_grey_lights_and_reasons(small_loans):
+    """Item 5: a holdout with no defaults made the calibration fit raise and every metric
+    fail. Now: no crash, the undefined metrics are NaN with a reason, their lights grey (which
+    blocks promotion)."""
+    from pd_lib.data.splits import split_data
+    from pd_lib.modelling.fitting import fit
+    from pd_lib.modelling.kinds import build_model
+    from pd_lib.validation.evaluation import evaluate
+
+    samples = split_data(small_loans, 0.2, seed=1)
+    model = fit(build_model("logistic_regression", {}, samples.train), samples.train)
+    holdout = samples.holdout[samples.holdout["default"] == 0]
+    with pytest.warns(UserWarning):  # scikit-learn's ROC curve of one class, in the plots
+        evaluation = evaluate(model, samples.train, holdout, 0.5)
+    assert np.isnan(evaluation.metrics["roc_auc"])
+    assert evaluation.not_defined["roc_auc"] == "the sample has no defaults"
+    assert "train_holdout_roc_auc_gap" in evaluation.not_defined
+    grey = {li.metric for li in evaluation.lights if li.colour == "grey"}
+    assert {"roc_auc", "calibration_in_the_large_relative"} <= grey
+    assert {li.metric for li in lights.blocking_lights(evaluation.lights)} >= grey - {
+        "train_holdout_roc_auc_gap"}
