@@ -551,11 +551,15 @@ def discrimination_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     two-sided ks and its direction; all NaN (not defined) when a class is missing."""
     auc = roc_auc(y, p)
     low, high = roc_auc_interval(y, p)
+    ks, direction = float("nan"), float("nan")
+    if both_classes(y):  # one ROC curve for both (800,000 training rows: 0.3 s each)
+        gaps = _ks_gaps(y, p)
+        ks = float(np.max(np.abs(gaps)))
+        direction = 1.0 if gaps.max() >= -gaps.min() else -1.0
     return {"roc_auc": auc, "roc_auc_se": roc_auc_standard_error(y, p),
             "roc_auc_ci_lower": low, "roc_auc_ci_upper": high,
             "gini": 2.0 * auc - 1.0, "gini_ci_lower": 2.0 * low - 1.0,
-            "gini_ci_upper": 2.0 * high - 1.0,
-            "ks": ks_statistic(y, p), "ks_direction": ks_direction(y, p)}
+            "gini_ci_upper": 2.0 * high - 1.0, "ks": ks, "ks_direction": direction}
 
 
 def not_defined(y_true: np.ndarray, pd_pred: np.ndarray) -> dict[str, str]:

@@ -261,3 +261,30 @@ def test_evaluating_on_a_holdout_without_defaults_gives_grey_lights_and_reasons(
     assert {"roc_auc", "calibration_in_the_large_relative"} <= grey
     assert {li.metric for li in lights.blocking_lights(evaluation.lights)} >= grey - {
         "train_holdout_roc_auc_gap"}
+
+
+def test_ks_and_its_direction_in_the_bundle_match_the_single_functions():
+    y, pd_pred = _calibrated_sample(800, seed=12)
+    for p in (pd_pred, 1 - pd_pred):
+        bundle = metrics.discrimination_metrics(y, p)
+        assert bundle["ks"] == metrics.ks_statistic(y, p)
+        assert bundle["ks_direction"] == metrics.ks_direction(y, p)
+        assert bundle["ks"] == pytest.approx(stats.ks_2samp(p[y == 1], p[y == 0]).statistic)
+
+
+def test_master_scale_and_psi_are_invariant_to_row_order():
+    from pd_lib.validation import master_scale
+
+    y, pd_pred = _tied_book(2000, seed=5)
+    table = master_scale.grade_table(y, pd_pred)
+    reference = master_scale.master_scale_metrics(table, y, pd_pred)
+    psi = metrics.population_stability_index(pd_pred[:1000], pd_pred[1000:])
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        order = rng.permutation(y.size)
+        shuffled = master_scale.grade_table(y[order], pd_pred[order])
+        assert _same(master_scale.master_scale_metrics(shuffled, y[order], pd_pred[order]),
+                     reference)
+        reference_pds = pd_pred[:1000][rng.permutation(1000)]
+        actual_pds = pd_pred[1000:][rng.permutation(1000)]
+        assert metrics.population_stability_index(reference_pds, actual_pds) == psi
