@@ -57,9 +57,11 @@ GATE_AUC_ALPHA = 0.05
 AUC_CI_LEVEL = 0.95
 
 # Defaults of train and tune (MLproject declares the same; a test keeps them equal).
-# HistGradientBoosting: best AUC, calibration, fit time and size on the synthetic book
-# (benchmarks/RESULTS.md); random_forest stays available, as the tutorial uses it.
-DEFAULT_MODEL = "hist_gradient_boosting"
+# train: "auto" cross-validates the kinds by log loss and keeps the best (pd_lib.modelling.
+# selection; docs/model_defaults.md); random_forest stays available, as the tutorial uses it.
+# tune searches one kind: HistGradientBoosting, the kind with the most to tune.
+DEFAULT_MODEL = "auto"
+DEFAULT_TUNE_MODEL = "hist_gradient_boosting"
 # "screen": every candidate fitted once on a sample, the best 2 cross-validated on all
 # rows (pd_lib.modelling.screening; within 0.002 AUC of GridSearchCV at a fraction of its time,
 # benchmarks/RESULTS.md section 4). "halving" is scikit-learn's HalvingGridSearchCV; "grid"
@@ -200,6 +202,7 @@ PERMUTATION_REPEATS = 3
 GRADE_TABLE_ARTIFACT = "tables/grade_table.csv"
 IMPORTANCE_ARTIFACT = "tables/feature_importance.csv"
 LIGHTS_ARTIFACT = "tables/traffic_lights.csv"
+SELECTION_ARTIFACT = "tables/model_selection.csv"
 REPORT_ARTIFACT = "report/validation_report.html"
 OOT_ARTIFACT = "data/oot_scored.parquet"
 SPLITS = ("random", "time")

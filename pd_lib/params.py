@@ -17,6 +17,7 @@ from pd_lib.config import (
     DEFAULT_MODEL,
     DEFAULT_SEARCH,
     DEFAULT_THRESHOLD,
+    DEFAULT_TUNE_MODEL,
     MODEL_NAME,
     SEARCH_METHODS,
     SPLITS,
@@ -24,7 +25,8 @@ from pd_lib.config import (
 )
 from pd_lib.data.splits import check_split, check_test_size
 from pd_lib.errors import PipelineError
-from pd_lib.modelling.kinds import check_model_params
+from pd_lib.modelling.calibration import METHODS as CALIBRATION_METHODS
+from pd_lib.modelling.kinds import check_model_params, parse_monotone
 from pd_lib.modelling.search import check_search, parse_grid
 
 
@@ -61,15 +63,28 @@ DATA_URI = Param("data_uri", str, "",
                  "generate run, else data generated here.")
 SEED = Param("seed", int, 42, "Seed of the split, the folds and the model.")
 
+CALIBRATION = Param(
+    "calibration", str, "auto",
+    "auto: a calibration stage (sigmoid or isotonic, fitted on out-of-fold PDs) where it "
+    "lowers the cross-validated log loss; none, sigmoid or isotonic to choose yourself.",
+    choices=CALIBRATION_METHODS)
+MONOTONE = Param("monotone", str, "",
+                 "Monotone effects, e.g. 'debt_to_income=+1;annual_income=-1' (+1: PD rises "
+                 "with the feature): enforced by hist_gradient_boosting, reported otherwise.")
 MODEL = (
     Param("model", str, DEFAULT_MODEL,
+          "auto (cross-validate the kinds by log loss, keep the best), "
           "hist_gradient_boosting, random_forest (the tutorial's) or logistic_regression."),
-    Param("n_estimators", int, 100, "Trees (boosting iterations for hist_gradient_boosting)."),
-    Param("max_depth", int, 0, "Maximum tree depth; 0 means no limit."),
+    Param("n_estimators", int, 0,
+          "Trees, or for hist_gradient_boosting the most boosting iterations (early stopping "
+          "on the log loss usually ends sooner); 0 means the kind's default."),
+    Param("max_depth", int, 0, "Maximum tree depth; 0 means the kind's default."),
     Param("min_samples_leaf", int, 0,
-          "Minimum rows in a leaf; 0 means the model's default (random_forest 1, "
-          "hist_gradient_boosting 20)."),
+          "Minimum rows in a leaf; 0 means the kind's default, which grows with the data."),
+    CALIBRATION,
+    MONOTONE,
 )
+HYPER = MODEL[1:4]
 
 SPLIT = (
     Param("test_size", float, 0.2, "Share of rows held out for evaluation."),
@@ -80,7 +95,10 @@ SPLIT = (
           "of the loans) out of time, the rest split at random.", choices=SPLITS),
 )
 
-TUNE_MODEL = Param("tune_model", str, DEFAULT_MODEL, "Model kind the tune step searches.")
+TUNE_MODEL = Param("tune_model", str, DEFAULT_TUNE_MODEL, "Model kind the tune step searches.")
+TUNE_KIND = Param("model", str, DEFAULT_TUNE_MODEL,
+                  "Model kind to tune: hist_gradient_boosting, random_forest or "
+                  "logistic_regression.")
 TUNE = (
     Param("grid", str, DEFAULT_GRID, "Search space: name=v1,v2;name=v1,v2 (None = no limit)."),
     Param("cv", int, 3, "Cross-validation folds."),
@@ -118,7 +136,7 @@ SCORE = (
 ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
     "generate": DATA,
     "train": (DATA_URI, *MODEL, SPLIT[0], SEED, *SPLIT[1:]),
-    "tune": (DATA_URI, MODEL[0], *TUNE, SPLIT[0], SEED, *SPLIT[1:]),
+    "tune": (DATA_URI, TUNE_KIND, *TUNE, CALIBRATION, MONOTONE, SPLIT[0], SEED, *SPLIT[1:]),
     "register": (RUN_ID, MODEL_NAME_PARAM),
     "promote": (MODEL_NAME_PARAM, VERSION, *PROMOTE[1:]),
     "score": SCORE,
@@ -164,6 +182,8 @@ def check_params(values: Mapping[str, Any]) -> None:
     """Check every known parameter in ``values``; the first bad one raises PipelineError."""
     if "model" in values:
         check_model_params(values["model"], pick(values, MODEL[1:]))
+    if "monotone" in values:
+        parse_monotone(values["monotone"])
     if "test_size" in values:
         check_test_size(float(values["test_size"]))
     if "split" in values:
@@ -173,7 +193,7 @@ def check_params(values: Mapping[str, Any]) -> None:
     if "search" in values:
         check_search(values["search"], int(values.get("cv", 2)))
     if "grid" in values:
-        parse_grid(values["grid"], values.get("tune_model", values.get("model", DEFAULT_MODEL)))
+        parse_grid(values["grid"], values.get("tune_model", values.get("model")))
     if "stage" in values:
         check_stage(values["stage"])
     if "force" in values:

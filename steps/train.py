@@ -15,8 +15,6 @@ from pd_lib import params
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer import training
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from pd_lib.modelling.fitting import fit
-from pd_lib.modelling.kinds import build_model
 from steps.options import entry_point_options
 
 
@@ -26,16 +24,18 @@ from steps.options import entry_point_options
 def train(**values) -> None:
     setup_logging()
     params.check_params(values)
-    hyper = params.pick(values, params.MODEL[1:])
+    model_params = params.pick(values, params.MODEL[1:])
     model, seed = values["model"], values["seed"]
     with step_run("train") as run:
         log_params_once(values)
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])
-        fitted = fit(build_model(model, hyper, samples.train, seed=seed), samples.train)
+        fitted = training.fit_model(model, model_params, samples.train, seed)
         evaluation = training.evaluate_and_log(
-            fitted, samples, values["threshold"], seed,
-            {"model": model, **hyper, "split": values["split"], "threshold": values["threshold"]})
+            fitted.model, samples, values["threshold"], seed,
+            {"model": model if model == fitted.kind else f"{model}: {fitted.kind}",
+             **model_params, "split": values["split"], "threshold": values["threshold"]},
+            fitted.report_html())
         click.echo(f"train run {run.info.run_id}: holdout ROC AUC "
                    f"{evaluation.metrics['roc_auc']:.4f}, accuracy "
                    f"{evaluation.metrics['accuracy']:.4f}")

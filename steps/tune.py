@@ -29,12 +29,15 @@ def tune(**values) -> None:
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])
         searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
-                              values["cv"], values["search"], seed)
+                              values["cv"], values["search"], seed, values["calibration"],
+                              values["monotone"])
         best = log_search(searcher, model)
+        fitted = training.log_fitted(searcher.best_estimator_, model, values["monotone"])
         evaluation = training.evaluate_and_log(
-            searcher.best_estimator_, samples, values["threshold"], seed,
+            fitted.model, samples, values["threshold"], seed,
             {"model": model, **{f"best {k}": v for k, v in best.items()},
-             "split": values["split"], "threshold": values["threshold"]})
+             "split": values["split"], "threshold": values["threshold"]},
+            fitted.report_html())
         click.echo(f"tune run {run.info.run_id}: best {best}, holdout ROC AUC "
                    f"{evaluation.metrics['roc_auc']:.4f}")
 

@@ -1,4 +1,4 @@
-"""The ``main`` entry point: generate -> train -> tune -> register -> promote.
+"""The ``main`` entry point: generate -> train -> tune -> register the better -> promote.
 
 Each step is its own ``mlflow run`` (a nested child run of main); finished generate, train
 and tune runs with the same parameters and code are reused; register and promote never are
@@ -17,7 +17,7 @@ from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
 from pd_lib import params
-from pd_lib.config import LOANS_ARTIFACT, TAG_SOURCE_SHA256
+from pd_lib.config import LOANS_ARTIFACT, REPORT_ARTIFACT, TAG_SOURCE_SHA256
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import run_uri
@@ -25,6 +25,7 @@ from pd_lib.mlflow_layer.inprocess import CommandLoader
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_PROJECT_ENV
 from pd_lib.mlflow_layer.runs import full_params, get_or_run
 from pd_lib.params import pick
+from pd_lib.validation.lights import blocking_lights, traffic_lights
 
 log = logging.getLogger("pd_pipeline")
 
@@ -55,6 +56,36 @@ def _step(entry_point: str, overrides: dict[str, Any], context: MainContext,
     return run
 
 
+def _entry_point(run: Run) -> str:
+    return run.data.tags.get(MLFLOW_PROJECT_ENTRY_POINT, "step")
+
+
+def choose_candidate(candidates: tuple[Run, ...]) -> Run:
+    """The candidate to register: among those with no red light in a blocking category (the
+    gate's own rule), the lowest holdout log loss (model=auto's criterion). None passing:
+    PipelineError before anything is registered, one line per red light."""
+    red = {run.info.run_id: blocking_lights(traffic_lights(run.data.metrics))
+           for run in candidates}
+    passing = [run for run in candidates if not red[run.info.run_id]]
+    for run in candidates:
+        log.info("candidate %s run %s: holdout log loss %.4f, ROC AUC %.4f, %s",
+                 _entry_point(run), run.info.run_id,
+                 run.data.metrics.get("log_loss", float("nan")),
+                 run.data.metrics.get("roc_auc", float("nan")),
+                 "red: " + ", ".join(li.metric for li in red[run.info.run_id])
+                 if red[run.info.run_id] else "no blocking red light")
+    if not passing:
+        lines = [f"{_entry_point(run)} run {run.info.run_id}: red {li.category} light, "
+                 f"{li.check} = {li.value:.4g} ({li.thresholds})"
+                 for run in candidates for li in red[run.info.run_id]]
+        raise PipelineError("\n".join(
+            ["no candidate passes the promotion gate's blocking lights, so nothing was "
+             "registered:", *lines,
+             "try -P model=logistic_regression, -P calibration=isotonic, or more data; each "
+             f"run's {REPORT_ARTIFACT} says why."]))
+    return min(passing, key=lambda run: run.data.metrics.get("log_loss", float("inf")))
+
+
 @dataclass(frozen=True)
 class MainContext:
     """Where main's steps run: its experiment, their env manager, and how to find a step's
@@ -80,11 +111,7 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
     tune = _step("tune", {"data_uri": data_uri, "model": values["tune_model"],
                           **pick(values, params.TUNE), **split}, context)
 
-    best = max((train, tune), key=lambda r: r.data.metrics.get("roc_auc", float("-inf")))
-    log.info("better holdout ROC AUC: %s run %s (%.4f vs %.4f)",
-             best.data.tags.get(MLFLOW_PROJECT_ENTRY_POINT), best.info.run_id,
-             train.data.metrics.get("roc_auc", float("nan")),
-             tune.data.metrics.get("roc_auc", float("nan")))
+    best = choose_candidate((train, tune))
     register = _step("register", {"run_id": best.info.run_id,
                                   "model_name": values["model_name"]}, context, reuse=False)
     version = register.data.params["registered_version"]

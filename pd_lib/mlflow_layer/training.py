@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
@@ -22,8 +23,10 @@ from pd_lib.config import (
     PLOTS_DIR,
     PROJECT_ROOT,
     REPORT_ARTIFACT,
+    SELECTION_ARTIFACT,
     TAG_DATA_SHA256,
     TAG_NOT_DEFINED,
+    TARGET_COL,
 )
 from pd_lib.data.schema import check_training_frame, feature_columns, sha256_of_file
 from pd_lib.data.sources import load_loans
@@ -31,14 +34,23 @@ from pd_lib.data.splits import Samples, check_split, check_test_size, split_data
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
-from pd_lib.modelling.kinds import trusted_types
+from pd_lib.modelling.fitting import fit
+from pd_lib.modelling.kinds import (
+    AUTO,
+    KINDS,
+    build_model,
+    linear_coefficients,
+    monotone_violations,
+    parse_monotone,
+    trusted_types,
+)
 from pd_lib.modelling.pd_model import PDModel
+from pd_lib.modelling.selection import choose_kind
 from pd_lib.validation.evaluation import Evaluation, evaluate
 from pd_lib.validation.lights import lights_csv
-from pd_lib.validation.report import build_report, render_figures
+from pd_lib.validation.report import build_report, model_html, render_figures
 
 log = logging.getLogger("pd_pipeline")
-
 
 
 def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
@@ -76,7 +88,74 @@ def run_context(params: dict[str, Any]) -> dict[str, str]:
     return context
 
 
-def log_evaluation(evaluation: Evaluation, context: dict[str, str]) -> None:
+@dataclass
+class FittedModel:
+    """A fitted PDModel and what the report says about how it was chosen and calibrated."""
+
+    model: PDModel
+    kind: str
+    selection: pd.DataFrame | None = None
+    monotone_violations: dict[str, float] = field(default_factory=dict)
+
+    def report_html(self) -> str:
+        """The report's model section."""
+        return model_html(self.model.calibration_report_, self.selection,
+                          self.monotone_violations)
+
+
+def fit_model(model: str, params: dict[str, Any], train: pd.DataFrame, seed: int
+              ) -> FittedModel:
+    """Fit the named kind, or with model=auto the kind :func:`choose_kind` picks, and log
+    the choice (one nested child run per kind, tables/model_selection.csv), the calibration
+    stage (param calibration_method, metrics calibration_*) and contradicted monotone
+    constraints (tag pd.monotone_violations)."""
+    selection = None
+    kind = model
+    if model == AUTO:
+        X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
+        selection = choose_kind(X, y, params, seed).table
+        kind = str(selection.loc[selection["chosen"], "kind"].iloc[0])
+        log_selection(selection)
+    fitted = fit(build_model(kind, params, train, seed=seed), train)
+    return log_fitted(fitted, kind, str(params.get("monotone") or ""), selection)
+
+
+def log_fitted(model: PDModel, kind: str, monotone: str = "",
+               selection: pd.DataFrame | None = None) -> FittedModel:
+    """Log how a fitted model was calibrated (param calibration_method, metrics
+    calibration_*: slope, ECE and log loss of its out-of-fold PDs before and after) and, for
+    a linear kind, the monotone constraints its coefficients contradict."""
+    mlflow.log_params({"selected_model": kind, "calibration_method": model.calibration_method_})
+    mlflow.log_metrics({f"calibration_{k}": float(v)
+                        for k, v in model.calibration_report_.items()
+                        if isinstance(v, int | float) and k != "rows"})
+    violations = {}
+    if KINDS[kind].linear and monotone:
+        violations = monotone_violations(linear_coefficients(model), parse_monotone(monotone))
+        mlflow.set_tag("pd.monotone_violations",
+                       ", ".join(f"{k}={v:.4g}" for k, v in violations.items()) or "none")
+    return FittedModel(model, kind, selection, violations)
+
+
+def log_selection(selection: pd.DataFrame) -> None:
+    """model=auto's comparison: a table artifact and one nested child run per kind."""
+    mlflow.log_text(selection.to_csv(index=False), SELECTION_ARTIFACT)
+    parent = mlflow.active_run()
+    for row in selection.to_dict("records"):
+        with mlflow.start_run(run_name=f"select {row['kind']}", nested=True,
+                              experiment_id=parent.info.experiment_id):
+            mlflow.log_params({"model": row["kind"], "calibration": row["calibration"],
+                               "chosen": str(bool(row["chosen"])).lower()})
+            mlflow.log_metrics({k: float(row[k]) for k in
+                                ("cv_log_loss", "cv_log_loss_raw", "cv_roc_auc", "fit_seconds",
+                                 "rows")})
+    log.info("model=auto: %s", "; ".join(
+        f"{r['kind']} log loss {r['cv_log_loss']:.4f} AUC {r['cv_roc_auc']:.4f}"
+        + (" (chosen)" if r["chosen"] else "") for r in selection.to_dict("records")))
+
+
+def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_section: str = ""
+                   ) -> None:
     """Log metrics in one batch, the validation report, tables, figures and scored samples."""
     mlflow.log_metrics(evaluation.metrics)
     if evaluation.not_defined:  # logged as NaN; the tag says why
@@ -84,7 +163,8 @@ def log_evaluation(evaluation: Evaluation, context: dict[str, str]) -> None:
             f"{k}: {v}" for k, v in evaluation.not_defined.items())[:5000])
     pngs = render_figures(evaluation.figures)
     report = build_report(context, evaluation.metrics, evaluation.lights,
-                          evaluation.grade_table, pngs, not_defined=evaluation.not_defined)
+                          evaluation.grade_table, pngs, model_html=model_section,
+                          not_defined=evaluation.not_defined)
     mlflow.log_text(report, REPORT_ARTIFACT)
     mlflow.log_text(evaluation.grade_table.to_csv(index=False), GRADE_TABLE_ARTIFACT)
     mlflow.log_text(evaluation.importance.to_csv(index=False), IMPORTANCE_ARTIFACT)
@@ -97,14 +177,15 @@ def log_evaluation(evaluation: Evaluation, context: dict[str, str]) -> None:
 
 def evaluate_and_log(
     model: PDModel, samples: Samples, threshold: float, seed: int,
-    params: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None, model_section: str = "",
 ) -> Evaluation:
     """Evaluate the fitted model, then log its evaluation, its report and the model itself."""
     evaluation = evaluate(model, samples.train, samples.holdout, threshold, samples.oot, seed)
-    log.info("holdout ROC AUC %.4f, accuracy %.4f; lights: %s",
-             evaluation.metrics["roc_auc"], evaluation.metrics["accuracy"],
+    log.info("holdout ROC AUC %.4f, log loss %.4f, accuracy %.4f; lights: %s",
+             evaluation.metrics["roc_auc"], evaluation.metrics["log_loss"],
+             evaluation.metrics["accuracy"],
              ", ".join(f"{li.metric} {li.colour}" for li in evaluation.lights))
-    log_evaluation(evaluation, run_context(params or {}))
+    log_evaluation(evaluation, run_context(params or {}), model_section)
     log_model(model, samples.train)
     log.info("logged model, metrics, plots, tables, report and scored holdout")
     return evaluation

@@ -1,45 +1,108 @@
-"""PDModel: a scikit-learn pipeline whose ``predict`` returns the probability of default.
+"""PDModel: a scikit-learn pipeline whose ``predict`` returns the (calibrated) probability of
+default.
 
-MLflow's pyfunc flavour calls ``predict``; a plain classifier would give 0/1 labels there,
-and ``pyfunc_predict_fn="predict_proba"`` an unnamed two-column array (whose column 0,
-P(no default), is what ``spark_udf`` picks). PDModel returns one column named ``pd``, so
-batch scoring, ``mlflow models serve`` and Spark all give the same numbers under one name.
+MLflow's pyfunc flavour calls ``predict``; PDModel returns one column named ``pd``, so batch
+scoring, ``mlflow models serve`` and Spark all give the same numbers under one name.
+
+Calibration is part of the model: ``fit`` makes out-of-fold PDs of the training sample
+(:func:`pd_lib.modelling.calibration.calibration_plan`), chooses a map on them and keeps it
+as plain numbers (``calibration_method_``, ``calibration_params_``), so skops loads the model
+with no new trusted type. ``calibration_report_`` says what was chosen and why.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from pd_lib.config import PD_COL
+from pd_lib.modelling.calibration import (
+    apply_map,
+    calibration_plan,
+    check_method,
+    choose_calibration,
+)
 from pd_lib.threads import openmp_threads
 
 
 class PDModel(ClassifierMixin, BaseEstimator):
-    """Wraps a classifier pipeline; ``predict`` gives a ``pd`` column.
+    """Wraps a classifier pipeline and a calibration map; ``predict`` gives a ``pd`` column.
 
-    A ClassifierMixin, so scikit-learn's scorers (roc_auc in GridSearchCV) use predict_proba.
+    ``calibration``: "auto" (chosen by cross-validated log loss), "none", "sigmoid" or
+    "isotonic". ``random_state`` seeds the calibration folds. A ClassifierMixin, so
+    scikit-learn's scorers use predict_proba.
     """
 
-    def __init__(self, pipeline: Pipeline | None = None):
+    def __init__(self, pipeline: Pipeline | None = None, calibration: str = "none",
+                 random_state: int = 42):
         self.pipeline = pipeline
+        self.calibration = calibration
+        self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PDModel:
-        """Fit a clone of the pipeline on ``X``, ``y``."""
+        """Fit the pipeline on ``X``, ``y`` and, unless calibration="none", a calibration map
+        on out-of-fold PDs of the same rows."""
+        check_method(self.calibration)
+        y = np.asarray(y)
         with openmp_threads(len(X)):
-            self.pipeline_ = clone(self.pipeline).fit(X, y)
+            if self.calibration == "none":
+                self.pipeline_ = self._fit_pipeline(X, y)
+                method, params, report = "none", {}, {"method": "none", "rows": 0}
+            else:
+                raw, y_cal = self._out_of_fold(X, y)
+                method, params, report = choose_calibration(
+                    raw, y_cal, self.calibration, self.random_state)
         self.classes_ = self.pipeline_.classes_
+        self.calibration_method_ = method
+        self.calibration_params_ = params
+        self.calibration_report_ = report
         return self
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Class probabilities, columns (no default, default), as scikit-learn gives them."""
+    def _fit_pipeline(self, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
+        """A fitted clone of the pipeline that predicts in one thread: a forest summing its
+        trees' probabilities in parallel adds them in thread order, and the PDs then differ in
+        the last bit from call to call (fits keep their parallelism)."""
+        pipeline = clone(self.pipeline).fit(X, y)
+        if "n_jobs" in pipeline[-1].get_params():
+            pipeline[-1].set_params(n_jobs=1)
+        return pipeline
+
+    def _out_of_fold(self, X: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw PDs of rows the fitting pipeline did not see, and their flags; sets pipeline_."""
+        plan = calibration_plan(len(X))
+        if plan.folds == 1:
+            rows = np.arange(len(X))
+            fit_rows, cal_rows = train_test_split(rows, test_size=plan.holdout_share,
+                                                  stratify=y, random_state=self.random_state)
+            self.pipeline_ = self._fit_pipeline(X.iloc[fit_rows], y[fit_rows])
+            raw = self.pipeline_.predict_proba(X.iloc[cal_rows])[:, 1]
+            return raw, y[cal_rows]
+        raw = np.empty(len(X), dtype=float)
+        folds = StratifiedKFold(plan.folds, shuffle=True, random_state=self.random_state)
+        for fit_rows, score_rows in folds.split(np.zeros(len(X)), y):
+            fold_model = self._fit_pipeline(X.iloc[fit_rows], y[fit_rows])
+            raw[score_rows] = fold_model.predict_proba(X.iloc[score_rows])[:, 1]
+        self.pipeline_ = self._fit_pipeline(X, y)
+        return raw, y
+
+    def predict_raw_pd(self, X: pd.DataFrame) -> np.ndarray:
+        """The pipeline's PDs before calibration."""
         with openmp_threads(len(X)):
-            return self.pipeline_.predict_proba(X)
+            return self.pipeline_.predict_proba(X)[:, 1]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities, columns (no default, default)."""
+        pd_ = apply_map(getattr(self, "calibration_method_", "none"),
+                        getattr(self, "calibration_params_", {}), self.predict_raw_pd(X))
+        return np.column_stack([1.0 - pd_, pd_])
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
-        """The probability of default per row."""
+        """The calibrated probability of default per row."""
         return self.predict_proba(X)[:, 1]
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -50,3 +113,8 @@ class PDModel(ClassifierMixin, BaseEstimator):
     def estimator_(self) -> BaseEstimator:
         """The fitted classifier at the end of the pipeline."""
         return self.pipeline_[-1]
+
+    def calibration_metrics(self) -> dict[str, Any]:
+        """What the pipeline logs: calibration_* numbers and the chosen method."""
+        report = getattr(self, "calibration_report_", {"method": "none"})
+        return {f"calibration_{k}": v for k, v in report.items()}

@@ -65,12 +65,12 @@ class ScreenSearch:
     """
 
     def __init__(self, estimator: BaseEstimator, param_grid: dict[str, list[Any]], cv: Any,
-                 seed: int, n_jobs: int = 1, keep: int = SCREEN_KEEP):
+                 seed: int, n_jobs: int = 1, keep: int = SCREEN_KEEP, refit: bool = True):
         self.estimator, self.param_grid, self.cv = estimator, param_grid, cv
-        self.seed, self.n_jobs, self.keep = seed, n_jobs, keep
+        self.seed, self.n_jobs, self.keep, self.refit = seed, n_jobs, keep, refit
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ScreenSearch:
-        """Run both rounds on ``X``, ``y`` and refit the best candidate on all of them."""
+        """Run both rounds on ``X``, ``y`` and (``refit``) refit the best on all of them."""
         candidates = list(ParameterGrid(self.param_grid))
         records: list[dict[str, Any]] = []
         started = time.perf_counter()
@@ -89,10 +89,12 @@ class ScreenSearch:
         self.best_params_, self.best_score_ = best["params"], best["mean_test_score"]
         log.info("cross-validated %d candidates on %d rows in %.1f s", len(candidates), len(y),
                  time.perf_counter() - started)
-        started = time.perf_counter()  # one fit: all of this process's threads
-        self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
-        log.info("refitted the best on all %d rows in %.1f s", len(y),
-                 time.perf_counter() - started)
+        if self.refit:
+            started = time.perf_counter()  # one fit: all of this process's threads
+            self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(
+                X, y)
+            log.info("refitted the best on all %d rows in %.1f s", len(y),
+                     time.perf_counter() - started)
         return self
 
     def _screen(self, candidates: list[dict], X: pd.DataFrame, y: np.ndarray,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
@@ -28,7 +29,7 @@ from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
 )
 from pd_lib.data.schema import feature_columns
 from pd_lib.errors import PipelineError
-from pd_lib.modelling.kinds import KINDS, build_model, check_model_params
+from pd_lib.modelling.kinds import KINDS, build_model, check_model_params, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.screening import ScreenSearch
 from pd_lib.threads import fits_share_threads
@@ -61,6 +62,9 @@ def _parse_value(text: str, name: str) -> Any:
 def parse_grid(grid: str, model: str) -> dict[str, list[Any]]:
     """Parse the grid parameter into {name: [values]}, refusing malformed or unknown names."""
     check_model_params(model, {})
+    if model not in KINDS:
+        raise PipelineError(f"tune searches one model kind, not '{model}'; choose one of "
+                            f"{', '.join(KINDS)}.")
     tunable = KINDS[model].tunable
     parsed: dict[str, list[Any]] = {}
     for part in filter(None, (p.strip() for p in grid.split(";"))):
@@ -73,10 +77,19 @@ def parse_grid(grid: str, model: str) -> dict[str, list[Any]]:
                                 f"use {', '.join(tunable)}.")
         parsed[name] = [_parse_value(v, name) for v in values.split(",")]
         for value in parsed[name]:
-            check_model_params(model, {name: value})
+            check_grid_value(name, value)
     if not parsed:
         raise PipelineError(f"grid is empty; write it as {GRID_SYNTAX}.")
     return parsed
+
+
+def check_grid_value(name: str, value: Any) -> None:
+    """A grid value is set on the estimator as it is: sizes must be positive (None = no
+    limit, for max_depth only)."""
+    if value is None and name == "max_depth":
+        return
+    if value is None or value <= 0:
+        raise PipelineError(f"grid: {name} must be positive in a grid; got {value}.")
 
 
 def _sklearn_grid(grid: dict[str, list[Any]], model: str) -> dict[str, list[Any]]:
@@ -130,11 +143,11 @@ def make_searcher(
     check_search(search, cv)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     if search == "screen":
-        return ScreenSearch(estimator, grid, folds, seed, n_jobs=n_jobs)
+        return ScreenSearch(estimator, grid, folds, seed, n_jobs=n_jobs, refit=False)
     common = {
         "scoring": "roc_auc",
         "cv": folds,
-        "refit": True,
+        "refit": False,  # run_search refits the best once, with its calibration stage
         "n_jobs": n_jobs,
     }
     if search == "grid":
@@ -160,12 +173,22 @@ def check_search(search: str, cv: int) -> None:
 
 
 def run_search(
-    model: str, grid: dict[str, list[Any]], train: pd.DataFrame, cv: int, search: str, seed: int
+    model: str, grid: dict[str, list[Any]], train: pd.DataFrame, cv: int, search: str, seed: int,
+    calibration: str = "auto", monotone: str = "",
 ) -> Searcher:
-    """Cross-validated search over ``grid`` on ``train``, scored by ROC AUC, refit on all."""
+    """Cross-validated search over ``grid`` on ``train``, scored by ROC AUC; the best
+    candidate is refit on all rows with its calibration stage as ``best_estimator_``.
+
+    Candidates are compared without calibration (a calibration stage does not change the
+    ranking ROC AUC measures, and would cost each candidate its out-of-fold fits)."""
     check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
-    estimator = build_model(model, {}, X, seed=seed)
+    # A tunable parameter whose default is None (logistic regression's C: chosen by its own
+    # CV) must exist on the template for the grid to set it: start from the grid's first value.
+    defaults = KINDS[model].defaults(len(X))
+    firsts = {k: v[0] for k, v in grid.items() if defaults.get(k, 0) is None}
+    estimator = build_model(model, {"calibration": "none", "monotone": monotone, **firsts}, X,
+                            seed=seed)
     n_jobs = search_n_jobs(model)
     searcher = make_searcher(search, estimator, _sklearn_grid(grid, model), y, cv, seed, n_jobs)
     started = time.perf_counter()
@@ -179,6 +202,12 @@ def run_search(
     log.info("%s search: %d candidates x %d folds in %.1f s (%d parallel fits); best CV ROC "
              "AUC %.4f", search, len({str(p) for p in searcher.cv_results_["params"]}), cv,
              time.perf_counter() - started, n_jobs, searcher.best_score_)
+    started = time.perf_counter()  # one fit with all of this process's threads
+    best = clone(estimator).set_params(**searcher.best_params_,
+                                       calibration=effective_calibration(model, calibration))
+    searcher.best_estimator_ = best.fit(X, y)
+    log.info("refitted the best on all %d rows in %.1f s (calibration: %s)", len(y),
+             time.perf_counter() - started, best.calibration_method_)
     return searcher
 
 

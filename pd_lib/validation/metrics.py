@@ -28,6 +28,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from pd_lib import probability
 from pd_lib.config import (
     AUC_CI_LEVEL,
     HL_GROUPS,
@@ -39,12 +40,10 @@ from pd_lib.config import (
     PD_FLOOR,
 )
 from pd_lib.errors import PipelineError
+from pd_lib.probability import DEFAULT_BINS, PD_CLIP
 
-# PDs are clipped into [PD_CLIP, 1 - PD_CLIP] wherever a logit or a log is taken.
-PD_CLIP = 1e-6
 # Share added to empty bins in PSI/CSI so ln(a/r) stays finite.
 PSI_EPSILON = 1e-4
-DEFAULT_BINS = 10
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:
@@ -107,16 +106,11 @@ def perfectly_separated(y_true: np.ndarray, pd_pred: np.ndarray) -> bool:
     """Whether logit(PD) separates the classes (completely or quasi-completely): every
     defaulter's PD at or above every non-defaulter's, or the reverse. Then the maximum
     likelihood calibration slope does not exist (it runs to infinity)."""
-    y, z = np.asarray(y_true), _logit(np.asarray(pd_pred, dtype=float))
+    y, z = np.asarray(y_true), probability.logit(np.asarray(pd_pred, dtype=float))
     if not both_classes(y):
         return False
     bad, good = z[y == 1], z[y == 0]
     return bool(bad.min() >= good.max() or good.min() >= bad.max())
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, PD_CLIP, 1.0 - PD_CLIP)
-    return np.log(p / (1.0 - p))
 
 
 # --- discrimination ------------------------------------------------------------------------
@@ -287,7 +281,7 @@ def calibration_slope_intercept(y_true: np.ndarray, pd_pred: np.ndarray) -> tupl
     if not both_classes(y) or perfectly_separated(y, p):
         return float("nan"), float("nan")
     fit = LogisticRegression(C=np.inf, max_iter=1000, tol=1e-10)
-    fit.fit(_logit(p).reshape(-1, 1), y)
+    fit.fit(probability.logit(p).reshape(-1, 1), y)
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 

@@ -315,10 +315,11 @@ def build_report(
     grade_table: pd.DataFrame,
     figures: Mapping[str, Figure | bytes],
     title: str = "PD model validation report",
+    model_html: str = "",
     not_defined: Mapping[str, str] | None = None,
 ) -> str:
     """The whole report as one HTML string; figures as matplotlib figures or PNG bytes;
-    ``not_defined`` names the NaN metrics and why."""
+    ``model_html`` is the model section, ``not_defined`` names the NaN metrics and why."""
     meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
                    "</tr>" for k, v in context.items())
     grade_figure = {k: v for k, v in figures.items() if k == "grade_table"}
@@ -355,6 +356,7 @@ reads the share of {HL_SUBSAMPLES} random subsamples of min({HL_SUBSAMPLE_LOANS:
 with p &lt; {HL_SUBSAMPLE_ALPHA:g} instead of the full-sample p-value (Bartley 2014; Paul,
 Pennell &amp; Lemeshow 2013). A grey light (metric not defined) in a blocking category blocks
 too: a check that cannot be computed is not a pass.</p>
+{model_html}
 <h2 id="metrics">Metrics</h2>
 {metrics_section(metrics)}
 {not_defined_html(not_defined or {})}
@@ -373,3 +375,45 @@ below 0, which is why regulators floor PDs (e.g. 0.03% in CRR Article 160).</p>
 {table_html(csi_table(metrics))}
 </body></html>
 """
+
+
+CALIBRATION_ROWS = (("slope", "Calibration slope", "1 ideal"),
+                    ("ece", "Expected calibration error", "lower is better"),
+                    ("log_loss", "Log loss", "lower is better"))
+
+
+def model_html(calibration: Mapping[str, object], selection: pd.DataFrame | None = None,
+               monotone_violations: Mapping[str, float] | None = None) -> str:
+    """The report's model section: the calibration stage (chosen method, and slope, ECE and
+    log loss of the out-of-fold PDs before and after it), the model=auto comparison table,
+    and monotone constraints a linear model's coefficients contradict."""
+    parts = ['<h2 id="model">Model</h2>']
+    if selection is not None:
+        chosen = selection.loc[selection["chosen"], "kind"].iloc[0]
+        parts.append(f"<p>model=auto chose <b>{html.escape(str(chosen))}</b>: every kind "
+                     "cross-validated on the training sample, judged by the log loss after the "
+                     "calibration it would get; near ties (within one standard error) go to "
+                     "the simpler kind.</p>")
+        parts.append(table_html(selection.drop(columns=["chosen"])))
+    method = str(calibration.get("method", "none"))
+    rows = int(float(calibration.get("rows", 0) or 0))
+    if rows:
+        table = pd.DataFrame([
+            {"": label, "before (raw PDs)": calibration.get(f"{key}_before", float("nan")),
+             "after": calibration.get(f"{key}_after", float("nan")), "how to read": note}
+            for key, label, note in CALIBRATION_ROWS])
+        tried = ", ".join(f"{m.removeprefix('cv_log_loss_')} {_fmt(v)}"
+                          for m, v in calibration.items() if str(m).startswith("cv_log_loss_"))
+        parts.append(f"<p>Calibration stage: <b>{html.escape(method)}</b>, chosen on "
+                     f"{rows:,} out-of-fold PDs of the training sample by cross-validated log "
+                     f"loss ({html.escape(tried)}); a method more complex than none wins only "
+                     "by more than one standard error.</p>")
+        parts.append(table_html(table))
+    else:
+        parts.append(f"<p>Calibration stage: <b>{html.escape(method)}</b> (a maximum-likelihood "
+                     "fit needs none, or none was asked for).</p>")
+    if monotone_violations:
+        wrong = ", ".join(f"{html.escape(k)} ({_fmt(v)})" for k, v in monotone_violations.items())
+        parts.append(f"<p class='flag'>Monotone constraints contradicted by the coefficients: "
+                     f"{wrong}.</p>")
+    return "\n".join(parts)

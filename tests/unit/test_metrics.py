@@ -10,6 +10,7 @@ import pytest
 from scipy import optimize, stats
 
 from pd_lib.config import HL_SUBSAMPLE_LOANS
+from pd_lib.probability import logit
 from pd_lib.validation import metrics
 
 
@@ -211,7 +212,7 @@ def test_subsample_reject_share_is_about_one_when_pds_are_scaled_by_1_3():
 
 def _too_extreme(pd_pred: np.ndarray, factor: float) -> np.ndarray:
     """PDs with the logit stretched by ``factor``, shifted back to the same mean PD."""
-    z = factor * metrics._logit(pd_pred)
+    z = factor * logit(pd_pred)
     shift = optimize.brentq(lambda b: _sigmoid(z + b).mean() - pd_pred.mean(), -10, 10)
     return _sigmoid(z + shift)
 

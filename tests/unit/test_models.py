@@ -44,7 +44,9 @@ def test_same_seed_same_model(small_loans):
 @pytest.mark.parametrize(
     ("kind", "params", "needle"),
     [("boosted_lizard", {}, "unknown model 'boosted_lizard'"),
-     ("random_forest", {"n_estimators": 0}, "n_estimators must be a positive integer; got 0"),
+     ("random_forest", {"n_estimators": -1}, "n_estimators must be >= 0"),
+     ("random_forest", {"calibration": "platt"}, "calibration must be one of"),
+     ("auto", {}, "model=auto picks a kind first"),
      ("random_forest", {"min_samples_leaf": -1}, "min_samples_leaf must be >= 0"),
      ("random_forest", {"max_depth": -2}, "max_depth must be >= 0")],
 )
@@ -53,14 +55,19 @@ def test_bad_model_params_are_refused(kind, params, needle):
         build_model(kind, params, pd.DataFrame({"x": [1.0]}))
 
 
-def test_leaf_zero_gives_each_kind_its_own_default():
-    X = make_classification_loans(100, 4, 0.2, seed=0)
-    rf = build_model("random_forest", {"min_samples_leaf": 0}, X)
-    hgb = build_model("hist_gradient_boosting", {"min_samples_leaf": 0}, X)
-    assert rf.pipeline[-1].min_samples_leaf == 1  # scikit-learn's, the tutorial's
-    assert hgb.pipeline[-1].min_samples_leaf == 20
-    assert build_model("hist_gradient_boosting", {"min_samples_leaf": 7}, X).pipeline[-1] \
-        .min_samples_leaf == 7
+def test_zero_means_the_kinds_size_aware_default_and_explicit_values_win():
+    small, large = (make_classification_loans(n, 4, 0.2, seed=0) for n in (400, 40_000))
+    for kind in ("random_forest", "hist_gradient_boosting"):
+        leaf = [build_model(kind, {"min_samples_leaf": 0}, X).pipeline[-1].min_samples_leaf
+                for X in (small, large)]
+        assert leaf[0] < leaf[1], f"{kind}: leaves grow with the data"
+    hgb = build_model("hist_gradient_boosting", {"min_samples_leaf": 7, "n_estimators": 50,
+                                                 "max_depth": 2}, small).pipeline[-1]
+    assert (hgb.min_samples_leaf, hgb.max_iter, hgb.max_depth) == (7, 50, 2)
+    assert hgb.max_leaf_nodes is None  # an explicit depth is the user's tree size
+    default = build_model("hist_gradient_boosting", {}, small).pipeline[-1]
+    assert default.early_stopping is True and default.scoring == "loss"
+    assert build_model("logistic_regression", {"C": 0.5}, small).pipeline[-1].C == 0.5
 
 
 def test_negative_leaf_is_refused():

@@ -56,7 +56,10 @@ def test_main_is_the_union_of_its_steps():
 
 @pytest.mark.parametrize(("values", "message"), [
     ({"model": "xgboost"}, "unknown model 'xgboost'"),
-    ({"model": "random_forest", "n_estimators": 0}, "n_estimators must be a positive"),
+    ({"model": "random_forest", "n_estimators": -5}, "n_estimators must be >= 0"),
+    ({"model": "auto", "calibration": "platt"}, "calibration must be one of"),
+    ({"monotone": "dti=2"}, "monotone: cannot read 'dti=2'"),
+    ({"grid": "C=1", "model": "auto"}, "tune searches one model kind"),
     ({"test_size": 1.5}, "test_size must be between 0 and 1"),
     ({"split": "weekly"}, "unknown split 'weekly'"),
     ({"threshold": 2.0}, "threshold must be between 0 and 1"),

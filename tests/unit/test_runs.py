@@ -33,7 +33,7 @@ def test_params_are_compared_as_mlflow_run_stores_them():
     assert as_mlflow_param("n_estimators=5;max_depth=3") == "'n_estimators=5;max_depth=3'"
     assert as_mlflow_param(0.1) == "0.1"
     defaults = entry_point_defaults("train")
-    assert defaults["data_uri"] == "" and defaults["n_estimators"] == "100"
+    assert defaults["data_uri"] == "" and defaults["n_estimators"] == "0"
     assert full_params("train", {"n_estimators": 7})["n_estimators"] == "7"
 
 

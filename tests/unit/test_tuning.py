@@ -25,9 +25,13 @@ def test_grid_keeps_floats():
      ("=5", "'=5' is malformed"),
      ("n_estimators=ten", "value 'ten' of 'n_estimators' is not a number"),
      ("colour=red", "'colour' is not tunable for random_forest"),
-     ("n_estimators=0,10", "n_estimators must be a positive integer; got 0"),
+     ("n_estimators=0,10", "n_estimators must be positive in a grid; got 0"),
+     ("max_depth=None,3", None), ("min_samples_leaf=None", "min_samples_leaf must be positive"),
      ("", "grid is empty")],
 )
 def test_malformed_grids_are_refused(grid, needle):
+    if needle is None:
+        assert parse_grid(grid, "random_forest")["max_depth"] == [None, 3]
+        return
     with pytest.raises(PipelineError, match=needle):
         parse_grid(grid, "random_forest")
