@@ -9,6 +9,7 @@ import numpy as np
 from mlflow.entities.model_registry import ModelVersion
 
 from pd_lib.config import (
+    GATE_AUC_ALPHA,
     GATE_AUC_MARGIN,
     GATE_BLOCKING_CATEGORIES,
     HOLDOUT_ARTIFACT,
@@ -20,7 +21,7 @@ from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.tracking import get_run
 from pd_lib.threads import limit_threads
 from pd_lib.validation.lights import blocking_lights, traffic_lights
-from pd_lib.validation.metrics import roc_auc
+from pd_lib.validation.metrics import auc_noninferiority, floor_pds
 
 
 @dataclass
@@ -34,11 +35,12 @@ class GateResult:
 def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> GateResult:
     """Judge the challenger on its own traffic lights and against the champion.
 
-    Fails, one line per check, when the challenger's run has a red light in
-    config.GATE_BLOCKING_CATEGORIES (calibration, stability), and when its ROC AUC on its
-    holdout is below the champion's on the same rows by more than GATE_AUC_MARGIN (the
-    holdout with the challenger's PDs is scored by the champion model too). The first
-    version (no champion) is judged on its lights alone.
+    Fails, one line per check, when the challenger's run has a red or grey (not computable)
+    light in config.GATE_BLOCKING_CATEGORIES (discrimination, calibration, stability), and
+    when its ROC AUC on its holdout is not shown non-inferior to the champion's on the same
+    rows: DeLong's test of the difference against -GATE_AUC_MARGIN, one-sided at
+    GATE_AUC_ALPHA (the holdout with the challenger's PDs is scored by the champion model
+    too). The first version (no champion) is judged on its lights alone.
     """
     failures, comparison = lights_check(challenger)
     if champion is None or str(champion.version) == str(challenger.version):
@@ -48,32 +50,48 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
         run_uri(challenger.run_id, HOLDOUT_ARTIFACT), f"holdout of version {challenger.version}"
     )
     y = holdout[TARGET_COL].to_numpy()
-    challenger_auc = roc_auc(y, holdout[PD_COL].to_numpy())
+    challenger_pd = floor_pds(holdout[PD_COL].to_numpy())
     comparison.update({
         "gate.holdout_rows": str(len(holdout)),
-        "gate.challenger_roc_auc": f"{challenger_auc:.6f}",
         "gate.champion_version": champion.version,
         "gate.auc_margin": str(GATE_AUC_MARGIN),
+        "gate.auc_alpha": str(GATE_AUC_ALPHA),
     })
     if same_model(challenger, champion):
         # One logged model behind both versions (main registering the same run again): the
         # champion's PDs on these rows are the challenger's, scored by that very model.
         comparison["gate.champion_same_model"] = challenger.source
-        champion_pd = holdout[PD_COL].to_numpy()
+        champion_pd = challenger_pd
     else:
         try:
-            champion_pd = _champion_pd_on(champion, holdout)
+            champion_pd = floor_pds(_champion_pd_on(champion, holdout))
         except PipelineError as exc:  # a failed check, so that force can still override it
             return GateResult(failures + [str(exc)], comparison)
-    champion_auc = roc_auc(y, champion_pd)
-    comparison["gate.champion_roc_auc"] = f"{champion_auc:.6f}"
-    if challenger_auc < champion_auc - GATE_AUC_MARGIN:
+    try:
+        test = auc_noninferiority(y, challenger_pd, champion_pd, GATE_AUC_MARGIN, GATE_AUC_ALPHA)
+    except PipelineError as exc:  # NaN PDs, one class: a failed check, not a crash
+        return GateResult(failures + [f"AUC comparison with champion version "
+                                      f"{champion.version} not possible: {exc}"], comparison)
+    comparison.update(auc_comparison_tags(test))
+    if not test["passed"]:
         failures.append(
-            f"ROC AUC {challenger_auc:.4f} of version {challenger.version} is below champion "
-            f"version {champion.version}'s {champion_auc:.4f} on the same holdout "
-            f"({len(holdout)} rows) by more than the margin {GATE_AUC_MARGIN}"
+            f"ROC AUC {test['auc_new']:.4f} of version {challenger.version} may be below "
+            f"champion version {champion.version}'s {test['auc_old']:.4f} by more than the "
+            f"margin {GATE_AUC_MARGIN} on the same holdout ({len(holdout)} rows): DeLong "
+            f"difference {test['difference']:+.4f}, one-sided {1 - GATE_AUC_ALPHA:.0%} lower "
+            f"bound {test['lower_bound']:+.4f}, non-inferiority p = {test['pvalue']:.3g}"
         )
     return GateResult(failures, comparison)
+
+
+def auc_comparison_tags(test: dict[str, float]) -> dict[str, str]:
+    """The DeLong comparison as version tags."""
+    return {"gate.challenger_roc_auc": f"{test['auc_new']:.6f}",
+            "gate.champion_roc_auc": f"{test['auc_old']:.6f}",
+            "gate.auc_difference": f"{test['difference']:.6f}",
+            "gate.auc_difference_se": f"{test['se']:.6f}",
+            "gate.auc_difference_lower_bound": f"{test['lower_bound']:.6f}",
+            "gate.auc_noninferiority_pvalue": f"{test['pvalue']:.6g}"}
 
 
 def same_model(first: ModelVersion, second: ModelVersion) -> bool:
@@ -84,20 +102,26 @@ def same_model(first: ModelVersion, second: ModelVersion) -> bool:
 def lights_check(version: ModelVersion) -> tuple[list[str], dict[str, str]]:
     """Failure lines for the red blocking lights of the version's run, and summary tags."""
     found = traffic_lights(get_run(version.run_id).data.metrics)
-    if not any(li.category in GATE_BLOCKING_CATEGORIES for li in found):
+    # roc_auc alone (logged since the first version) is no validation to judge by
+    if not any(li.category in GATE_BLOCKING_CATEGORIES and li.category != "discrimination"
+               for li in found):
         return [
             f"version {version.version}'s run {version.run_id} logged no calibration or "
             "stability metrics to judge it by; train or tune it again with this code"
         ], {"gate.lights": "none logged"}
     failures = [
         f"red {li.category} light for version {version.version}: {li.check} = {li.value:.4g} "
-        f"(thresholds: {li.thresholds})"
+        f"(thresholds: {li.thresholds})" if li.colour == "red" else
+        f"grey {li.category} light for version {version.version}: {li.check} is not defined "
+        "(NaN) on its holdout; a check that cannot be computed is not a pass"
         for li in blocking_lights(found)
     ]
     counts = ", ".join(f"{sum(li.colour == c for li in found)} {c}"
                        for c in ("green", "amber", "red"))
     tags = {"gate.lights": counts,
             "gate.red_lights": ", ".join(li.metric for li in found if li.colour == "red")
+            or "none",
+            "gate.grey_lights": ", ".join(li.metric for li in found if li.colour == "grey")
             or "none"}
     return failures, tags
 

@@ -61,9 +61,10 @@ def _entry_point(run: Run) -> str:
 
 
 def choose_candidate(candidates: tuple[Run, ...]) -> Run:
-    """The candidate to register: among those with no red light in a blocking category (the
-    gate's own rule), the lowest holdout log loss (model=auto's criterion). None passing:
-    PipelineError before anything is registered, one line per red light."""
+    """The candidate to register: among those with no red or grey (not computable) light in a
+    blocking category (the gate's own rule), the lowest holdout log loss (model=auto's
+    criterion). None passing: PipelineError before anything is registered, one line per
+    blocking light."""
     red = {run.info.run_id: blocking_lights(traffic_lights(run.data.metrics))
            for run in candidates}
     passing = [run for run in candidates if not red[run.info.run_id]]
@@ -75,7 +76,7 @@ def choose_candidate(candidates: tuple[Run, ...]) -> Run:
                  "red: " + ", ".join(li.metric for li in red[run.info.run_id])
                  if red[run.info.run_id] else "no blocking red light")
     if not passing:
-        lines = [f"{_entry_point(run)} run {run.info.run_id}: red {li.category} light, "
+        lines = [f"{_entry_point(run)} run {run.info.run_id}: {li.colour} {li.category} light, "
                  f"{li.check} = {li.value:.4g} ({li.thresholds})"
                  for run in candidates for li in red[run.info.run_id]]
         raise PipelineError("\n".join(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import mlflow
 
-from pd_lib.config import ID_COL, MASTER_SCALE, PD_COL
+from pd_lib.config import ID_COL, MASTER_SCALE, MASTER_SCALE_DECIMALS, PD_COL
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import download_artifact
 from pd_lib.mlflow_layer.scoring_model import (
@@ -57,14 +57,19 @@ def spark_session(master: str = "local[2]", app_name: str = "pd-score") -> Spark
 
 def grade_column(pd_column):
     """A Spark column with the master-scale grade of ``pd_column``: the first grade whose
-    upper bound is >= the PD (as :func:`pd_lib.validation.master_scale.assign_grades`)."""
+    upper bound is >= the PD rounded to MASTER_SCALE_DECIMALS places, by the same IEEE
+    arithmetic as numpy.round (rint(PD * 10^d) / 10^d), as
+    :func:`pd_lib.validation.master_scale.assign_grades`. PDs outside [0, 1] are clipped
+    here (a model's output; the pandas path refuses them)."""
     from pyspark.sql import functions as F
 
     check_scale(MASTER_SCALE)
     clipped = F.least(F.greatest(pd_column, F.lit(0.0)), F.lit(1.0))
+    scale = F.lit(float(10 ** MASTER_SCALE_DECIMALS))
+    rounded = F.rint(clipped * scale) / scale
     expression = None
     for grade, upper in MASTER_SCALE:
-        condition = clipped <= F.lit(float(upper))
+        condition = rounded <= F.lit(float(upper))
         expression = (F.when(condition, F.lit(grade)) if expression is None
                       else expression.when(condition, F.lit(grade)))
     return expression.otherwise(F.lit(MASTER_SCALE[-1][0]))

@@ -25,6 +25,7 @@ from pd_lib.config import (
     REPORT_ARTIFACT,
     SELECTION_ARTIFACT,
     TAG_DATA_SHA256,
+    TAG_NOT_DEFINED,
     TARGET_COL,
 )
 from pd_lib.data.schema import check_training_frame, feature_columns, sha256_of_file
@@ -157,9 +158,13 @@ def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_sectio
                    ) -> None:
     """Log metrics in one batch, the validation report, tables, figures and scored samples."""
     mlflow.log_metrics(evaluation.metrics)
+    if evaluation.not_defined:  # logged as NaN; the tag says why
+        mlflow.set_tag(TAG_NOT_DEFINED, "; ".join(
+            f"{k}: {v}" for k, v in evaluation.not_defined.items())[:5000])
     pngs = render_figures(evaluation.figures)
     report = build_report(context, evaluation.metrics, evaluation.lights,
-                          evaluation.grade_table, pngs, model_html=model_section)
+                          evaluation.grade_table, pngs, model_html=model_section,
+                          not_defined=evaluation.not_defined)
     mlflow.log_text(report, REPORT_ARTIFACT)
     mlflow.log_text(evaluation.grade_table.to_csv(index=False), GRADE_TABLE_ARTIFACT)
     mlflow.log_text(evaluation.importance.to_csv(index=False), IMPORTANCE_ARTIFACT)

@@ -38,6 +38,7 @@ class Evaluation:
     grade_table: pd.DataFrame | None = None
     importance: pd.DataFrame | None = None
     lights: list[Light] = field(default_factory=list)
+    not_defined: dict[str, str] = field(default_factory=dict)
 
 
 def with_pd(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,6 +57,12 @@ def sample_metrics(scored: pd.DataFrame, threshold: float, prefix: str = "") -> 
     values = metrics.pd_metrics(scored[TARGET_COL].to_numpy(), scored[PD_COL].to_numpy(),
                                 threshold, _true_pd(scored))
     return {f"{prefix}{k}": v for k, v in values.items()}
+
+
+def sample_not_defined(scored: pd.DataFrame, prefix: str = "") -> dict[str, str]:
+    """Metric name (prefixed) -> why it is not defined on this sample (its value is NaN)."""
+    reasons = metrics.not_defined(scored[TARGET_COL].to_numpy(), scored[PD_COL].to_numpy())
+    return {f"{prefix}{k}": v for k, v in reasons.items()}
 
 
 def stability(pd_reference: pd.DataFrame, feature_reference: pd.DataFrame,
@@ -109,9 +116,15 @@ def evaluate(
         "grade_table": plots.grade_table_figure(table),
         "feature_importance": plots.feature_importance_figure(importance),
     }
+    not_defined = {**sample_not_defined(holdout_scored), **sample_not_defined(train_scored,
+                                                                              "train_")}
+    if oot_scored is not None:
+        not_defined.update(sample_not_defined(oot_scored, "oot_"))
+    not_defined.update({k: "computed from an AUC that is not defined" for k in
+                        metrics.derived_metrics(results) if np.isnan(results[k])})
     log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train), len(holdout),
              f", {len(oot)} out-of-time" if oot is not None else "",
              time.perf_counter() - started)
     return Evaluation(metrics=results, figures=figures, holdout_scored=holdout_scored,
                       oot_scored=oot_scored, grade_table=table, importance=importance,
-                      lights=traffic_lights(results))
+                      lights=traffic_lights(results), not_defined=not_defined)

@@ -121,8 +121,9 @@ def not_applied(
 def blocking_lights(
     lights: list[Light], categories: tuple[str, ...] = GATE_BLOCKING_CATEGORIES
 ) -> list[Light]:
-    """The red lights in the categories that stop a promotion."""
-    return [light for light in lights if light.colour == RED and light.category in categories]
+    """The lights that stop a promotion: red or grey (NaN, not computable) in ``categories``."""
+    return [light for light in lights
+            if light.colour in (RED, GREY) and light.category in categories]
 
 
 def lights_csv(lights: list[Light]) -> str:

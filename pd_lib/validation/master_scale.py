@@ -10,8 +10,13 @@ one-sided binomial test. Both ask whether the grade's PD underestimates its defa
   means the PD is too low.
 - Binomial: P(X >= D) for X ~ Binomial(N, PD) (scipy.stats.binomtest, alternative="greater").
 
+Each grade's Jeffreys p-value gets a light (red < 0.01, amber < 0.05) and a Holm-adjusted
+p-value across the non-empty grades (Holm 1979), so that nine tests at 1% do not flag a grade
+by chance one time in eleven.
+
 For the portfolio: the Jeffreys test of all loans against their mean PD, and the Herfindahl
-index of grade shares (1/number of grades for an even spread, 1 when all sit in one grade).
+index of grade shares, raw (sum of squared shares) and in the ECB's normalised form.
+PDs are floored at config.PD_FLOOR and checked (no NaN, none outside [0, 1]) first.
 """
 
 from __future__ import annotations
@@ -22,10 +27,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pd_lib.config import MASTER_SCALE
+from pd_lib.config import (
+    JEFFREYS_GRADE_GREEN,
+    JEFFREYS_GRADE_RED,
+    MASTER_SCALE,
+    MASTER_SCALE_DECIMALS,
+    PD_FLOOR,
+)
+from pd_lib.validation.metrics import check_flags, check_pds, floor_pds
 
 GRADE_COLUMNS = ("grade", "pd_lower", "pd_upper", "count", "share", "defaults", "mean_pd",
-                 "observed_default_rate", "jeffreys_pvalue", "binomial_pvalue")
+                 "observed_default_rate", "jeffreys_pvalue", "jeffreys_pvalue_holm",
+                 "jeffreys_light", "binomial_pvalue")
 
 
 def check_scale(scale: Sequence[tuple[str, float]]) -> None:
@@ -39,13 +52,14 @@ def check_scale(scale: Sequence[tuple[str, float]]) -> None:
 
 def assign_grades(pd_pred: np.ndarray, scale: Sequence[tuple[str, float]] = MASTER_SCALE
                   ) -> np.ndarray:
-    """The grade name of each PD: the first grade whose upper bound is >= the PD."""
+    """The grade name of each PD: the first grade whose upper bound is >= the PD rounded to
+    MASTER_SCALE_DECIMALS places (so 0.1 + 0.2 grades like 0.3). Missing PDs and PDs outside
+    [0, 1] are refused, not clipped."""
     check_scale(scale)
     bounds = np.array([b for _, b in scale])
     names = np.array([g for g, _ in scale], dtype=object)
-    index = np.searchsorted(bounds, np.clip(np.asarray(pd_pred, dtype=float), 0.0, 1.0),
-                            side="left")
-    return names[index]
+    rounded = np.round(check_pds(pd_pred), MASTER_SCALE_DECIMALS)
+    return names[np.searchsorted(bounds, rounded, side="left")]
 
 
 def jeffreys_pvalue(defaults: int, count: int, pd_value: float) -> float:
@@ -68,12 +82,48 @@ def herfindahl_index(shares: np.ndarray) -> float:
     return float(np.sum(np.square(np.asarray(shares, dtype=float))))
 
 
+def herfindahl_index_ecb(shares: np.ndarray) -> float:
+    """The ECB instructions' form over K grades: HI = 1 + ln((CV^2 + 1) / K) / ln(K), CV the
+    coefficient of variation (population) of the grade shares; 0 for an even spread, 1 when
+    every loan sits in one grade, comparable across scales of different K."""
+    s = np.asarray(shares, dtype=float)
+    k = s.size
+    if k < 2 or s.sum() <= 0:
+        return float("nan")
+    cv_squared = np.var(s) / np.mean(s) ** 2
+    return float(1.0 + np.log((cv_squared + 1.0) / k) / np.log(k))
+
+
+def holm_adjusted(pvalues: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and does not count as a test)."""
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="mergesort")]
+    m = order.size
+    steps = (m - np.arange(m)) * p[order]
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
+    return adjusted
+
+
+def jeffreys_light(pvalue: float) -> str:
+    """green / amber / red of one grade's Jeffreys p-value ('' for an empty grade)."""
+    if np.isnan(pvalue):
+        return ""
+    return ("red" if pvalue < JEFFREYS_GRADE_RED else
+            "amber" if pvalue < JEFFREYS_GRADE_GREEN else "green")
+
+
 def grade_table(
-    y_true: np.ndarray, pd_pred: np.ndarray, scale: Sequence[tuple[str, float]] = MASTER_SCALE
+    y_true: np.ndarray, pd_pred: np.ndarray, scale: Sequence[tuple[str, float]] = MASTER_SCALE,
+    pd_floor: float = PD_FLOOR,
 ) -> pd.DataFrame:
-    """One row per grade of ``scale`` (empty grades included) with counts, rates and tests."""
-    y = np.asarray(y_true, dtype=int)
-    p = np.asarray(pd_pred, dtype=float)
+    """One row per grade of ``scale`` (empty grades included) with counts, rates, tests,
+    each grade's Jeffreys light and its Holm-adjusted p-value; PDs floored at ``pd_floor``."""
+    y = check_flags(y_true)
+    p = floor_pds(check_pds(pd_pred), pd_floor)
+    if y.shape != p.shape:
+        raise ValueError(f"y_true and pd_pred must have the same length; got {y.size}, {p.size}.")
     grades = assign_grades(p, scale)
     rows = []
     lower = 0.0
@@ -89,19 +139,31 @@ def grade_table(
             "binomial_pvalue": binomial_pvalue(d, n, mean_pd),
         })
         lower = upper
-    return pd.DataFrame(rows, columns=list(GRADE_COLUMNS))
+    table = pd.DataFrame(rows)
+    table["jeffreys_pvalue_holm"] = holm_adjusted(table["jeffreys_pvalue"].to_numpy())
+    table["jeffreys_light"] = [jeffreys_light(v) for v in table["jeffreys_pvalue"]]
+    return table[list(GRADE_COLUMNS)]
 
 
-def master_scale_metrics(table: pd.DataFrame, y_true: np.ndarray, pd_pred: np.ndarray
-                         ) -> dict[str, float]:
-    """Portfolio Jeffreys p-value, Herfindahl index, and per non-empty grade: count, mean PD,
-    observed default rate and Jeffreys p-value as ``grade_<name>_<what>``."""
-    y = np.asarray(y_true, dtype=int)
-    p = np.asarray(pd_pred, dtype=float)
+def master_scale_metrics(table: pd.DataFrame, y_true: np.ndarray, pd_pred: np.ndarray,
+                         pd_floor: float = PD_FLOOR) -> dict[str, float]:
+    """Portfolio Jeffreys p-value (PDs floored at ``pd_floor``), Herfindahl index raw and
+    ECB, the count of red and amber grades by Jeffreys, the smallest Holm-adjusted grade
+    p-value and the grades it flags red, and per non-empty grade: count, mean PD, observed
+    default rate and Jeffreys p-value as ``grade_<name>_<what>``."""
+    y = check_flags(y_true)
+    p = floor_pds(check_pds(pd_pred), pd_floor)
+    holm = table["jeffreys_pvalue_holm"].to_numpy(dtype=float)
     result = {
         "jeffreys_pvalue_portfolio": jeffreys_pvalue(int(y.sum()), int(y.size), float(p.mean())),
         "herfindahl_index": herfindahl_index(table["share"].to_numpy()),
+        "herfindahl_index_ecb": herfindahl_index_ecb(table["share"].to_numpy()),
         "grades_used": float((table["count"] > 0).sum()),
+        "jeffreys_grades_red": float((table["jeffreys_light"] == "red").sum()),
+        "jeffreys_grades_amber": float((table["jeffreys_light"] == "amber").sum()),
+        "jeffreys_pvalue_grades_holm": float(np.nanmin(holm)) if np.any(~np.isnan(holm))
+        else float("nan"),
+        "jeffreys_grades_red_holm": float(np.sum(holm < JEFFREYS_GRADE_RED)),
     }
     for row in table[table["count"] > 0].itertuples(index=False):
         result[f"grade_{row.grade}_count"] = float(row.count)

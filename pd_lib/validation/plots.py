@@ -100,7 +100,7 @@ def calibration_curve_figure(
 
 def ks_curve_figure(y_true: np.ndarray, pd_pred: np.ndarray) -> Figure:
     """Cumulative shares of defaulters and non-defaulters against the share of all loans,
-    ranked from lowest to highest PD, with the KS gap marked."""
+    ranked from lowest to highest PD, with the KS gap (either way) marked."""
     y = np.asarray(y_true, dtype=int)
     p = np.asarray(pd_pred, dtype=float)
     grid = np.unique(p)
@@ -108,12 +108,13 @@ def ks_curve_figure(y_true: np.ndarray, pd_pred: np.ndarray) -> Figure:
     cdf_bad = np.searchsorted(np.sort(p[y == 1]), grid, side="right") / max((y == 1).sum(), 1)
     cdf_good = np.searchsorted(np.sort(p[y == 0]), grid, side="right") / max((y == 0).sum(), 1)
     gap = cdf_good - cdf_bad
-    at = int(np.argmax(gap))
+    at = int(np.argmax(np.abs(gap)))  # two-sided, as metrics.ks_statistic
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.plot(np.r_[0, share_all], np.r_[0, cdf_good], label="Non-defaulters")
     ax.plot(np.r_[0, share_all], np.r_[0, cdf_bad], label="Defaulters")
     ax.vlines(share_all[at], cdf_bad[at], cdf_good[at], colors="black", linestyles="--",
-              label=f"KS = {gap[at]:.3f} (at PD {grid[at]:.3f})")
+              label=f"KS = {abs(gap[at]):.3f} (at PD {grid[at]:.3f})"
+              + ("" if gap[at] >= 0 else ", ranking inverted"))
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="No discrimination")
     ax.set(
         xlabel="Share of all loans, ranked from lowest to highest PD",

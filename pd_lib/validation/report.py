@@ -21,14 +21,21 @@ from pd_lib.config import (
     HL_SUBSAMPLE_LOANS,
     HL_SUBSAMPLES,
 )
-from pd_lib.validation.lights import Light, not_applied
+from pd_lib.validation.lights import Light, blocking_lights, not_applied
 
 # (metric suffix, label, how to read it) per section; rows whose metric is absent are left out.
 METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     "Discrimination": [
         ("roc_auc", "ROC AUC", "0.5 random, 1 perfect ranking"),
+        ("roc_auc_ci_lower", "ROC AUC, 95% interval: lower", "DeLong"),
+        ("roc_auc_ci_upper", "ROC AUC, 95% interval: upper", "DeLong"),
         ("gini", "Gini (2 AUC - 1)", "0 random, 1 perfect"),
-        ("ks", "Kolmogorov-Smirnov statistic", "largest gap of the PD CDFs, 0 to 1"),
+        ("gini_ci_lower", "Gini, 95% interval: lower", "2 x AUC bound - 1"),
+        ("gini_ci_upper", "Gini, 95% interval: upper", "2 x AUC bound - 1"),
+        ("ks", "Kolmogorov-Smirnov statistic", "largest gap of the PD CDFs either way, 0 to 1"),
+        ("ks_direction", "KS direction", "+1 defaulters at higher PDs; -1 ranking inverted"),
+        ("perfect_separation", "Perfect separation", "1 = PDs separate the classes fully: "
+         "no calibration slope exists"),
     ],
     "Decisions at the threshold": [
         ("accuracy", "Accuracy", "share of correct labels"),
@@ -47,17 +54,19 @@ METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("observed_default_rate", "Observed default rate", ""),
         ("calibration_in_the_large", "Calibration in the large", "mean PD - observed rate"),
         ("calibration_in_the_large_relative", "Calibration in the large, relative",
-         "> 0 conservative, < 0 PDs too low"),
+         "> 0 conservative (shown, not blocked), < 0 PDs too low"),
         ("calibration_slope", "Calibration slope", "1 ideal; < 1 PDs too extreme"),
         ("calibration_intercept", "Calibration intercept", "0 ideal"),
         ("brier_score", "Brier score", "lower is better"),
         ("log_loss", "Log loss", "lower is better"),
         ("expected_calibration_error", "Expected calibration error", "10 equal-count bins"),
-        ("hosmer_lemeshow_stat", "Hosmer-Lemeshow statistic", "10 equal-count groups"),
+        ("hosmer_lemeshow_stat", "Hosmer-Lemeshow statistic",
+         "PD deciles, ties kept together, merged to >= 5 expected defaults and non-defaults"),
+        ("hosmer_lemeshow_groups", "Hosmer-Lemeshow groups used", "= degrees of freedom"),
         ("hosmer_lemeshow_pvalue", "Hosmer-Lemeshow p-value", "small = PDs do not fit"),
         ("hosmer_lemeshow_subsample_reject_share", "Hosmer-Lemeshow, share of subsamples "
-         "rejecting", f"{HL_SUBSAMPLES} random {HL_SUBSAMPLE_LOANS:,}-loan subsamples with "
-         f"p < {HL_SUBSAMPLE_ALPHA:g}; ~{HL_SUBSAMPLE_ALPHA:g} when calibrated"),
+         "rejecting", f"{HL_SUBSAMPLES} random subsamples of min({HL_SUBSAMPLE_LOANS:,}, n/2) "
+         f"loans with p < {HL_SUBSAMPLE_ALPHA:g}; ~{HL_SUBSAMPLE_ALPHA:g} when calibrated"),
     ],
     "Against the true PD (synthetic data only)": [
         ("oracle_roc_auc", "ROC AUC of the true PD", "the best any model can do"),
@@ -136,7 +145,7 @@ def figure_to_base64(figure: Figure | bytes) -> str:
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
-            return "n/a"
+            return "not defined"
         if value.is_integer():
             return f"{value:,.0f}"
         return f"{value:.4g}" if abs(value) < 1e-3 and value != 0 else f"{value:.4f}"
@@ -159,12 +168,12 @@ def set_aside_html(metrics: Mapping[str, float]) -> str:
 def lights_section(lights: list[Light], metrics: Mapping[str, float] | None = None) -> str:
     """The traffic-light table, with a one-line verdict above it and, below, the checks left
     out at this sample size."""
-    blocking = [li for li in lights if li.colour == "red" and li.category in
-                GATE_BLOCKING_CATEGORIES]
-    counts = {c: sum(li.colour == c for li in lights) for c in ("green", "amber", "red")}
-    verdict = (f"<b>{len(blocking)} red light(s) in {' / '.join(GATE_BLOCKING_CATEGORIES)} "
+    blocking = blocking_lights(lights)
+    counts = {c: sum(li.colour == c for li in lights) for c in ("green", "amber", "red", "grey")}
+    categories = " / ".join(GATE_BLOCKING_CATEGORIES)
+    verdict = (f"<b>{len(blocking)} red or grey (not defined) light(s) in {categories} "
                "checks: the promotion gate will refuse this model.</b>" if blocking else
-               "No red calibration or stability light: the gate's own checks pass.")
+               f"No red or grey {categories} light: the gate's own checks pass.")
     rows = "".join(
         f'<tr class="{"red-row" if li in blocking else ""}"><td class="text">'
         f'{html.escape(li.check)}</td><td class="text">{html.escape(li.category)}</td>'
@@ -176,13 +185,33 @@ def lights_section(lights: list[Light], metrics: Mapping[str, float] | None = No
     )
     return (
         f'<p class="summary">{counts["green"]} green, {counts["amber"]} amber, '
-        f'{counts["red"]} red. {verdict}</p>'
+        f'{counts["red"]} red, {counts["grey"]} grey. {verdict}</p>'
         '<table><tr><th class="text">Check</th><th class="text">Category</th><th>Value</th>'
         '<th class="text">Light</th><th class="text">Thresholds</th>'
         '<th class="text">Applies to this sample</th>'
         '<th class="text">Red blocks promotion</th></tr>' + rows + "</table>"
         + set_aside_html(metrics or {})
     )
+
+
+def not_defined_html(not_defined: Mapping[str, str]) -> str:
+    """A note listing the metrics that are not defined on their sample, and why."""
+    if not not_defined:
+        return ""
+    items = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
+                    for k, v in not_defined.items())
+    return (f'<p class="note">Not defined (logged as NaN, shown as "not defined"):</p>'
+            f'<ul class="note">{items}</ul>')
+
+
+def conservatism_html(metrics: Mapping[str, float]) -> str:
+    """A note when the mean PD is clearly above the default rate: conservative, not blocked."""
+    gap = metrics.get("calibration_in_the_large_relative", float("nan"))
+    if math.isnan(gap) or gap <= 0.10:
+        return ""
+    return (f'<p class="note">Conservatism: the mean PD is {gap:.0%} above the observed default '
+            "rate. The calibration-in-the-large light is one-sided (PDs too low), so this is "
+            "shown, not blocked; it overstates capital.</p>")
 
 
 def metrics_section(metrics: Mapping[str, float]) -> str:
@@ -200,8 +229,8 @@ def metrics_section(metrics: Mapping[str, float]) -> str:
         for key, label, hint in rows:
             if key not in metrics:
                 continue
-            cells = "".join(f"<td>{_fmt(metrics.get(prefix + key, float('nan')))}</td>"
-                            for _, prefix in shown)
+            cells = "".join(f"<td>{_fmt(metrics[prefix + key])}</td>" if prefix + key in
+                            metrics else "<td>n/a</td>" for _, prefix in shown)
             body += (f'<tr><td class="text">{html.escape(label)}</td>{cells}'
                      f'<td class="text note">{html.escape(hint)}</td></tr>')
         if body:
@@ -237,15 +266,21 @@ def table_html(
 GRADE_HEADERS = {"grade": "Grade", "pd_lower": "PD from", "pd_upper": "PD to", "count": "Loans",
                  "share": "Share", "defaults": "Defaults", "mean_pd": "Mean PD",
                  "observed_default_rate": "Observed default rate",
-                 "jeffreys_pvalue": "Jeffreys p-value", "binomial_pvalue": "Binomial p-value"}
+                 "jeffreys_pvalue": "Jeffreys p-value",
+                 "jeffreys_pvalue_holm": "Jeffreys p-value, Holm-adjusted",
+                 "jeffreys_light": "Jeffreys light", "binomial_pvalue": "Binomial p-value"}
 
 
 def grade_table_html(table: pd.DataFrame, flag_below: float = 0.01) -> str:
-    """The master-scale table, readable headers, p-values below ``flag_below`` in red."""
+    """The master-scale table, readable headers, p-values below ``flag_below`` and red
+    per-grade Jeffreys lights in red."""
     percent = ("PD from", "PD to", "Share", "Mean PD", "Observed default rate")
-    pvalues = (GRADE_HEADERS["jeffreys_pvalue"], GRADE_HEADERS["binomial_pvalue"])
+    pvalues = (GRADE_HEADERS["jeffreys_pvalue"], GRADE_HEADERS["jeffreys_pvalue_holm"],
+               GRADE_HEADERS["binomial_pvalue"])
 
     def too_low(column: str, value: object) -> bool:
+        if column == GRADE_HEADERS["jeffreys_light"]:
+            return value == "red"
         return column in pvalues and isinstance(value, float) and value < flag_below
 
     return table_html(table.rename(columns=GRADE_HEADERS), percent=percent, flag=too_low)
@@ -281,8 +316,10 @@ def build_report(
     figures: Mapping[str, Figure | bytes],
     title: str = "PD model validation report",
     model_html: str = "",
+    not_defined: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole report as one HTML string; figures as matplotlib figures or PNG bytes."""
+    """The whole report as one HTML string; figures as matplotlib figures or PNG bytes;
+    ``model_html`` is the model section, ``not_defined`` names the NaN metrics and why."""
     meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
                    "</tr>" for k, v in context.items())
     grade_figure = {k: v for k, v in figures.items() if k == "grade_table"}
@@ -293,7 +330,15 @@ def build_report(
         f"{_fmt(metrics.get('observed_default_rate', float('nan')))}); Herfindahl index of "
         f"grade shares: <b>{_fmt(metrics.get('herfindahl_index', float('nan')))}</b> "
         f"({_fmt(metrics.get('grades_used', float('nan')))} grades used; 1 = all loans in one "
-        "grade).</p>"
+        "grade); in the ECB's form, 1 + ln((CV&sup2; + 1) / K) / ln K over the K grades: "
+        f"<b>{_fmt(metrics.get('herfindahl_index_ecb', float('nan')))}</b> (0 = even spread, "
+        "1 = one grade).</p>"
+        f"<p>Per-grade Jeffreys lights: <b>{_fmt(metrics.get('jeffreys_grades_red', 0.0))} "
+        f"red</b>, {_fmt(metrics.get('jeffreys_grades_amber', 0.0))} amber (p &lt; 0.01 red, "
+        "&lt; 0.05 amber); across the grades (Holm), "
+        f"<b>{_fmt(metrics.get('jeffreys_grades_red_holm', 0.0))}</b> red, smallest adjusted "
+        f"p-value {_fmt(metrics.get('jeffreys_pvalue_grades_holm', float('nan')))} (the "
+        "traffic light above).</p>"
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -302,16 +347,19 @@ def build_report(
 <table class="meta">{meta}</table>
 <h2 id="lights">Traffic lights</h2>
 {lights_section(lights, metrics)}
+{conservatism_html(metrics)}
 <p class="note">Thresholds are set in one place, <code>LIGHT_THRESHOLDS</code> in
 pd_lib/config.py. A red light in a blocking category stops <code>promote</code> to Production
 unless it is forced with a reason. The Hosmer-Lemeshow test, like any significance test,
 rejects ever smaller misfits as the sample grows; above {HL_SUBSAMPLE_LOANS:,} loans its light
-reads the share of {HL_SUBSAMPLES} random {HL_SUBSAMPLE_LOANS:,}-loan subsamples with p &lt;
-{HL_SUBSAMPLE_ALPHA:g} instead of the full-sample p-value (Bartley 2014; Paul, Pennell &amp;
-Lemeshow 2013).</p>
+reads the share of {HL_SUBSAMPLES} random subsamples of min({HL_SUBSAMPLE_LOANS:,}, n/2) loans
+with p &lt; {HL_SUBSAMPLE_ALPHA:g} instead of the full-sample p-value (Bartley 2014; Paul,
+Pennell &amp; Lemeshow 2013). A grey light (metric not defined) in a blocking category blocks
+too: a check that cannot be computed is not a pass.</p>
 {model_html}
 <h2 id="metrics">Metrics</h2>
 {metrics_section(metrics)}
+{not_defined_html(not_defined or {})}
 <h2 id="master-scale">Master scale (holdout)</h2>
 {portfolio}
 {grade_table_html(grade_table)}

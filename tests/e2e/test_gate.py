@@ -4,10 +4,12 @@ challenger's own traffic lights; refusals leave the registry exactly as it was."
 from __future__ import annotations
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT
+from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT, TARGET_COL
+from pd_lib.data.sources import make_classification_loans
 from pd_lib.data.splits import split_data
 from pd_lib.mlflow_layer import training
 from pd_lib.mlflow_layer.registry import register as register_run
@@ -27,8 +29,12 @@ from tests.unit.test_metrics import _calibrated_sample, _too_extreme
 # AUC ~0.84, every blocking light green:
 STUMP = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 1]
 LOGISTIC = ["--model", "logistic_regression"]  # AUC ~0.94, every blocking light green
-# PDs of exactly 0 or 1: Hosmer-Lemeshow red:
-FULL_TREE = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 0]
+# PDs of exactly 0 or 1: the per-grade Jeffreys light is red (grade 1: loans at PD 0, floored
+# to 0.03%, with defaults). HL was red too until issue 17; its groups, merged to 5 expected
+# defaults and non-defaults, now pool PDs of 0 and 1 into one group.
+# Without a calibration stage (issue 12 gives every kind one by default, which smooths them):
+FULL_TREE = ["--model", "random_forest", "--n-estimators", 1, "--max-depth", 0,
+             "--calibration", "none"]
 
 
 @pytest.fixture
@@ -63,7 +69,7 @@ def test_first_version_with_a_red_calibration_light_is_refused(data_uri, runner)
     assert failures == [
         line for line in failures if line.startswith("error: red calibration light for version 1")
     ]
-    assert any("Hosmer-Lemeshow p-value" in line and "red < 0.001" in line for line in failures)
+    assert any("Jeffreys test per grade" in line and "red < 0.01" in line for line in failures)
     assert _state() == before
     assert before["aliases"] == {} and before["stages"] == {"1": "None"}
 
@@ -112,14 +118,18 @@ def test_worse_challenger_is_refused_and_nothing_changes(data_uri, runner):
 
 
 def test_challenger_with_a_red_light_is_refused_even_with_a_better_auc(data_uri, runner):
+    """The full tree's AUC is a little above the stump's (0.848 vs 0.836) on 160 rows. Since
+    issue 17 the margin is a non-inferiority bound under DeLong's sampling error, which 160
+    rows cannot establish for a gap of 0.01; the red light refuses it either way."""
     _train_and_register(runner, data_uri, *STUMP)
     assert invoke(runner, promote, ["--version", 1]).exit_code == 0
     _train_and_register(runner, data_uri, *FULL_TREE)
     before = _state()
     failures = _refusal_lines(invoke(runner, promote, ["--version", 2]))
-    assert any(line.startswith("error: red calibration light for version 2: Hosmer-Lemeshow")
+    assert any(line.startswith("error: red calibration light for version 2: Jeffreys test per")
                for line in failures)
-    assert not any("below champion" in line for line in failures)
+    auc_lines = [line for line in failures if "below champion" in line]
+    assert all("DeLong difference +" in line for line in auc_lines)  # higher, not shown
     assert _state() == before
 
 
@@ -141,7 +151,7 @@ def test_force_overrides_red_lights_and_records_who_and_why(data_uri, runner):
     assert tags["gate.forced_reason"] == "interim model while the scorecard is rebuilt"
     assert tags["gate.forced_by"]
     assert "red calibration light for version 2" in tags["gate.overridden_failures"]
-    assert "hosmer_lemeshow_pvalue" in tags["gate.red_lights"]
+    assert "jeffreys_pvalue_grades_holm" in tags["gate.red_lights"]
 
 
 def _register_small_model(small_loans, logged_metrics: dict[str, float]) -> str:
@@ -185,14 +195,17 @@ def test_large_holdout_with_a_significant_full_sample_hl_test_but_few_rejecting_
 
 def test_large_holdout_with_clearly_miscalibrated_pds_is_still_refused(
         tracking_uri, runner, small_loans):
-    """PDs much too extreme, mean PD exact: calibration in the large and Jeffreys pass, the
-    subsample share is red."""
+    """PDs much too extreme, mean PD exact: calibration in the large and the portfolio
+    Jeffreys test pass, the subsample share is red (and the per-grade Jeffreys light: the low
+    grades' PDs are far too low)."""
     _register_small_model(small_loans, _large_holdout_metrics(1.5))
     failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
-    assert len(failures) == 1
+    assert len(failures) == 2
     assert failures[0].startswith("error: red calibration light for version 1: "
                                   "Hosmer-Lemeshow, share of 5,000-loan subsamples")
     assert "red > 0.9; for samples of more than 5,000 loans" in failures[0]
+    assert failures[1].startswith("error: red calibration light for version 1: "
+                                  "Jeffreys test per grade")
     assert _state()["aliases"] == {}
 
 
@@ -204,3 +217,20 @@ def test_version_without_validation_metrics_is_refused(data_uri, runner, small_l
     assert failures == [f"error: version 1's run {run_id} logged no calibration or "
                         "stability metrics to judge it by; train or tune it again with this code"]
     assert MlflowClient().get_model_version(MODEL_NAME, "1").current_stage == "None"
+
+
+def test_first_version_of_a_book_of_pure_noise_is_refused(tracking_uri, runner, tmp_path):
+    """Issue 17: a first version with a red AUC (0.52) became champion, as discrimination
+    did not block. Flags shuffled at random: nothing to rank, the AUC light is red."""
+    loans = make_classification_loans(n_samples=2000, n_features=6, default_rate=0.2, seed=3)
+    loans[TARGET_COL] = np.random.default_rng(4).permutation(loans[TARGET_COL].to_numpy())
+    path = tmp_path / "noise.parquet"
+    loans.to_parquet(path)
+    _train_and_register(runner, str(path), *LOGISTIC)
+    logged = MlflowClient().get_run(_only_run("train").info.run_id).data.metrics
+    assert logged["roc_auc"] < 0.60 and logged["roc_auc_ci_lower"] < 0.5 < logged[
+        "roc_auc_ci_upper"]
+    failures = _refusal_lines(invoke(runner, promote, ["--version", 1]))
+    assert any(line.startswith("error: red discrimination light for version 1: "
+                               "Discrimination (ROC AUC)") for line in failures), failures
+    assert _state()["aliases"] == {}

@@ -55,7 +55,7 @@ def test_threshold_text_names_the_bounds():
 
 def test_config_thresholds_are_consistent():
     """Every rule has a known direction, green on the good side of red, a known category."""
-    assert set(GATE_BLOCKING_CATEGORIES) == {"calibration", "stability"}
+    assert set(GATE_BLOCKING_CATEGORIES) == {"discrimination", "calibration", "stability"}
     metrics_seen = set()
     for check, rule in LIGHT_THRESHOLDS.items():
         assert rule["direction"] in lights.DIRECTIONS, check
@@ -80,12 +80,23 @@ def test_traffic_lights_skip_missing_metrics_and_keep_config_order():
     assert result[1].thresholds == "green <= 0.1 / amber 0.1-0.25 / red > 0.25"
 
 
-def test_only_red_lights_in_blocking_categories_block():
+def test_red_and_grey_lights_in_blocking_categories_block():
+    """Issue 17: a first version with AUC 0.52 became champion, and a NaN metric (grey)
+    never blocked. Overfitting is still shown only."""
     result = lights.traffic_lights({"roc_auc": 0.55, "csi_max": 0.3, "psi": 0.4,
                                     "hosmer_lemeshow_pvalue": 0.02,
+                                    "jeffreys_pvalue_portfolio": float("nan"),
                                     "train_holdout_roc_auc_gap": 0.5})
     blocking = lights.blocking_lights(result)
-    assert [li.metric for li in blocking] == ["csi_max"]  # red AUC / overfitting do not block
+    assert [li.metric for li in blocking] == ["roc_auc", "jeffreys_pvalue_portfolio", "csi_max"]
+    assert [li.colour for li in blocking] == ["red", "grey", "red"]
+
+
+def test_calibration_in_the_large_is_judged_one_sided():
+    """PDs too low are red; conservative PDs (30% too high) are green, shown not blocked."""
+    colour = {v: lights.traffic_lights({"calibration_in_the_large_relative": v})[0].colour
+              for v in (-0.30, -0.20, -0.05, 0.30, 1.0)}
+    assert colour == {-0.30: "red", -0.20: "amber", -0.05: "green", 0.30: "green", 1.0: "green"}
 
 
 def test_lights_csv_round_trips_values():

@@ -9,7 +9,8 @@ import pytest
 from scipy import integrate
 from scipy.special import beta as beta_function
 
-from pd_lib.config import MASTER_SCALE
+from pd_lib.config import MASTER_SCALE, PD_FLOOR
+from pd_lib.errors import PipelineError
 from pd_lib.validation import master_scale
 
 SCALE = (("A", 0.01), ("B", 0.05), ("C", 1.0))
@@ -106,3 +107,62 @@ def test_master_scale_metrics_portfolio_and_per_grade():
     # PDs a fifth: far too low, tiny p-value
     assert master_scale.master_scale_metrics(table, y, 2 * pds)["jeffreys_pvalue_portfolio"] > 0.99
     assert master_scale.master_scale_metrics(table, y, pds / 5)["jeffreys_pvalue_portfolio"] < 1e-6
+
+
+# --- issue 17: grading rule, refused PDs, floor, ECB forms --------------------------------
+
+
+def test_floating_point_noise_does_not_move_a_pd_across_a_grade_bound():
+    """0.1 + 0.2 landed in grade 9 while 0.3 landed in grade 8."""
+    grades = master_scale.assign_grades(np.array([0.1 + 0.2, 0.35 - 0.05, 0.3, 0.3 + 1e-9]))
+    assert list(grades) == ["8", "8", "8", "9"]
+
+
+@pytest.mark.parametrize("pds,message", [(np.array([0.1, np.nan]), "1 of 2 PDs are missing"),
+                                         (np.array([-0.01, 1.2]), "2 of 2 PDs lie outside")])
+def test_missing_or_impossible_pds_are_refused_not_graded(pds, message):
+    """A missing PD raised IndexError; PDs < 0 or > 1 went silently to grades 1 and 9."""
+    with pytest.raises(PipelineError, match=message):
+        master_scale.assign_grades(pds)
+    with pytest.raises(PipelineError, match=message):
+        master_scale.grade_table(np.array([0, 1]), pds)
+
+
+def test_a_pd_of_zero_is_floored_so_no_defaults_pass_jeffreys():
+    """PDs of exactly 0 gave Jeffreys p = 0 with 0 defaults."""
+    table = master_scale.grade_table(np.zeros(200, dtype=int), np.zeros(200))
+    assert table.loc[0, "mean_pd"] == PD_FLOOR
+    assert table.loc[0, "jeffreys_pvalue"] > 0.05 and table.loc[0, "jeffreys_light"] == "green"
+
+
+def test_ecb_herfindahl_index_known_cases():
+    """HI = 1 + ln((CV^2 + 1) / K) / ln K: 0 even, 1 concentrated; = 1 + ln(sum s^2) / ln K."""
+    assert master_scale.herfindahl_index_ecb(np.full(9, 1 / 9)) == pytest.approx(0.0, abs=1e-12)
+    assert master_scale.herfindahl_index_ecb(np.array([1.0] + [0.0] * 8)) == pytest.approx(1.0)
+    shares = np.array([0.5, 0.3, 0.2, 0.0])
+    cv = np.std(shares) / np.mean(shares)
+    expected = 1 + math.log((cv ** 2 + 1) / 4) / math.log(4)
+    assert master_scale.herfindahl_index_ecb(shares) == pytest.approx(expected)
+    assert expected == pytest.approx(1 + math.log(0.38) / math.log(4))
+
+
+def test_holm_adjusted_p_values_by_hand():
+    adjusted = master_scale.holm_adjusted(np.array([0.01, np.nan, 0.04, 0.03, 0.2]))
+    # four tests: 4 * 0.01, max(0.04, 3 * 0.03), max(0.09, 2 * 0.04), max(0.09, 0.2)
+    np.testing.assert_allclose(adjusted, [0.04, np.nan, 0.09, 0.09, 0.2])
+
+
+def test_per_grade_jeffreys_lights_and_counts():
+    rng = np.random.default_rng(4)
+    pds = rng.uniform(0.001, 0.2, 4000)
+    y = rng.binomial(1, pds)
+    y[(pds > 0.05) & (pds <= 0.1)] = rng.binomial(1, 0.2, ((pds > 0.05) & (pds <= 0.1)).sum())
+    table = master_scale.grade_table(y, pds)
+    result = master_scale.master_scale_metrics(table, y, pds)
+    assert table.set_index("grade").loc["6", "jeffreys_light"] == "red"  # 6-10% grade, 20% rate
+    assert result["jeffreys_grades_red"] == float((table["jeffreys_light"] == "red").sum()) >= 1
+    assert result["jeffreys_grades_red_holm"] >= 1
+    assert result["jeffreys_pvalue_grades_holm"] == pytest.approx(
+        table["jeffreys_pvalue_holm"].min())
+    assert 0 < result["herfindahl_index_ecb"] < 1
+    assert set(table["jeffreys_light"]) <= {"green", "amber", "red", ""}

@@ -16,7 +16,7 @@ from pd_lib.modelling.fitting import fit
 from pd_lib.modelling.kinds import build_model
 from pd_lib.validation.evaluation import evaluate
 from pd_lib.validation.lights import Light, applies, traffic_lights
-from pd_lib.validation.report import build_report
+from pd_lib.validation.report import _fmt, build_report
 
 FIGURES = {"roc_curve", "confusion_matrix", "calibration_curve", "ks_curve", "pd_distribution",
            "grade_table", "feature_importance"}
@@ -133,3 +133,43 @@ def test_report_escapes_html_in_names(evaluation):
     page = build_report({"model": "<b>x</b>"}, evaluation.metrics, [], evaluation.grade_table,
                         {})
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+# --- issue 17: intervals, ECB forms, not-defined metrics, conservatism ---------------------
+
+
+def _metric_row(page: str, label: str) -> str:
+    (row,) = [r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", page) if f">{label}<" in r]
+    return row
+
+
+def test_report_shows_auc_intervals_the_ecb_herfindahl_and_per_grade_jeffreys_lights(report,
+                                                                                     evaluation):
+    m = evaluation.metrics
+    assert m["roc_auc_ci_lower"] < m["roc_auc"] <= m["roc_auc_ci_upper"]
+    for bound in ("lower", "upper"):
+        cell = f"<td>{_fmt(m[f'roc_auc_ci_{bound}'])}</td>"
+        assert cell in _metric_row(report, f"ROC AUC, 95% interval: {bound}")
+    assert "Gini, 95% interval: lower" in report
+    assert "in the ECB's form" in report and _fmt(m["herfindahl_index_ecb"]) in report
+    assert "Per-grade Jeffreys lights" in report and "Jeffreys light" in report
+    assert "Jeffreys p-value, Holm-adjusted" in report
+    assert set(evaluation.grade_table["jeffreys_light"]) <= {"green", "amber", "red", ""}
+
+
+def test_report_shows_not_defined_metrics_with_the_reason(evaluation):
+    values = {**evaluation.metrics, "roc_auc": float("nan")}
+    page = build_report({}, values, traffic_lights(values), evaluation.grade_table, {},
+                        not_defined={"roc_auc": "the sample has no defaults"})
+    assert "not defined" in _metric_row(page, "ROC AUC")
+    assert "<code>roc_auc</code>: the sample has no defaults" in page
+    assert "red or grey (not defined) light(s)" in page  # a grey AUC light blocks
+
+
+def test_report_shows_conservatism_without_blocking(evaluation):
+    values = {**evaluation.metrics, "calibration_in_the_large_relative": 0.30}
+    page = build_report({}, values, [], evaluation.grade_table, {})
+    assert "the mean PD is 30% above the observed default rate" in page
+    assert "Conservatism" not in build_report({}, {**values,
+                                                    "calibration_in_the_large_relative": 0.05},
+                                              [], evaluation.grade_table, {})

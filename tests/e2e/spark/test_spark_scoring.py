@@ -40,10 +40,13 @@ def test_spark_grades_follow_the_master_scale(spark):
 
     bounds = [b for _, b in scale]
     probes = sorted({0.0, 1.0, *bounds, *[b + 1e-9 for b in bounds[:-1]],
-                     *[b - 1e-9 for b in bounds]})
+                     *[b - 1e-9 for b in bounds], 0.1 + 0.2, 0.35 - 0.05,
+                     *[float(np.nextafter(b, 2.0)) for b in bounds[:-1]]})
     frame = spark.createDataFrame([(p,) for p in probes], ["pd"])
     graded = frame.select("pd", grade_column(F.col("pd")).alias("g")).toPandas()
     assert graded["g"].tolist() == scoring.rating_grades(graded["pd"].to_numpy()).tolist()
+    by_pd = dict(zip(graded["pd"], graded["g"], strict=True))
+    assert by_pd[0.1 + 0.2] == by_pd[0.35 - 0.05] == by_pd[0.3] == "8"  # the rounding rule
 
 
 def _score_runs() -> list:
