@@ -18,6 +18,15 @@ from pd_lib.threads import limit_threads
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fast loop (``-m "not e2e"``) does not even import tests/e2e: those modules need the
+    team and Spark extras (psycopg, pyspark), which the fast loop does not install."""
+    if config.getoption("markexpr") == "not e2e" and (
+            collection_path == E2E_DIR or E2E_DIR in collection_path.parents):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/e2e is an ``e2e`` test: a real MLflow store, ``mlflow run``,
     a server, Spark, PostgreSQL, or a whole script run in a subprocess."""
