@@ -71,7 +71,7 @@ def lock_lease_seconds() -> float:
     return _seconds_from_env(LEASE_ENV, LOCK_LEASE_SECONDS)
 
 
-def _process_start(pid: int) -> str:
+def process_start(pid: int) -> str:
     """The start time of a process in clock ticks since boot ("" if unknown): with the pid it
     names one process, even after the pid is reused."""
     try:
@@ -81,14 +81,15 @@ def _process_start(pid: int) -> str:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _alive(pid: int, started: str) -> bool:
+def process_alive(pid: int, started: str) -> bool:
+    """Whether the process ``pid`` that started at ``started`` ("" if unknown) still runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return not started or _process_start(pid) in ("", started)
+    return not started or process_start(pid) in ("", started)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class LockOwner:
     def me(cls, lease: float) -> LockOwner:
         now, pid, host = time.time(), os.getpid(), socket.gethostname()
         return cls(holder=f"{getpass.getuser()}@{host} pid {pid}", host=host, pid=pid,
-                   started=_process_start(pid), token=secrets.token_hex(8), since=now,
+                   started=process_start(pid), token=secrets.token_hex(8), since=now,
                    expires=now + lease)
 
     def to_tag(self) -> str:
@@ -129,7 +130,7 @@ class LockOwner:
         now = time.time() if now is None else now
         if now > self.expires:
             return True
-        return self.host == socket.gethostname() and not _alive(self.pid, self.started)
+        return self.host == socket.gethostname() and not process_alive(self.pid, self.started)
 
     def describe(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
