@@ -14,10 +14,10 @@ from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_ru
 from pd_lib.mlflow_layer.tuning import log_search
 from pd_lib.modelling.search import GRID_SYNTAX, parse_grid, run_search
 from pd_lib.params import check_params
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__ + "\n\nGrid syntax: " + GRID_SYNTAX)
+@click.command(cls=StepCommand, help=__doc__ + "\n\nGrid syntax: " + GRID_SYNTAX)
 @entry_point_options("tune")
 @exit_on_user_error
 def tune(**values) -> None:
