@@ -11,7 +11,7 @@ import click
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer import training
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from pd_lib.mlflow_layer.tuning import log_search
+from pd_lib.mlflow_layer.tuning import check_grid_values, log_search
 from pd_lib.modelling.search import GRID_SYNTAX, parse_grid, run_search
 from pd_lib.params import check_params
 from steps.options import StepCommand, entry_point_options
@@ -23,6 +23,7 @@ from steps.options import StepCommand, entry_point_options
 def tune(**values) -> None:
     setup_logging()
     check_params(values)
+    check_grid_values(values["grid"], values["model"])
     model, seed = values["model"], values["seed"]
     with step_run("tune") as run:
         log_params_once(values)

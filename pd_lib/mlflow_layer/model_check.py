@@ -8,6 +8,8 @@ failure is refused whatever ``force`` says: force overrides judgement, never a b
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from mlflow.entities.model_registry import ModelVersion
 
@@ -16,6 +18,8 @@ from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.scoring_model import check_columns, pandas_kind, resolve_model
 from pd_lib.threads import limit_threads
+
+log = logging.getLogger("pd_pipeline")
 
 # Logged and recomputed PDs must agree this closely (float32/float64 round-trips only).
 PD_TOLERANCE = 1e-6
@@ -41,6 +45,14 @@ def _load(version: ModelVersion):
     return model
 
 
+def _has_holdout(version: ModelVersion) -> bool:
+    from mlflow.tracking import MlflowClient
+
+    folder, name = HOLDOUT_ARTIFACT.rsplit("/", 1)
+    listed = MlflowClient().list_artifacts(version.run_id, folder)
+    return any(item.path == HOLDOUT_ARTIFACT for item in listed)
+
+
 def check_version_loads(version: ModelVersion) -> None:
     """Load the version's model and score its logged holdout; PipelineError (never
     overridable) if it does not load, lacks a signature, or scores other PDs than logged."""
@@ -49,6 +61,10 @@ def check_version_loads(version: ModelVersion) -> None:
     except PipelineError as exc:
         raise _refuse(version, str(exc).rstrip(".")) from None
     model = _load(version)
+    if not _has_holdout(version):  # a run logged without evaluation: nothing to compare
+        log.warning("version %s has no logged holdout; its model loads, PDs not compared",
+                    version.version)
+        return
     holdout = read_parquet_artifact(run_uri(version.run_id, HOLDOUT_ARTIFACT),
                                     f"holdout of version {version.version}")
     try:

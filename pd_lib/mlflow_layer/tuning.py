@@ -65,3 +65,29 @@ def log_search(searcher: Searcher, model: str) -> dict[str, Any]:
     mlflow.log_params({f"best_{k}": v for k, v in best.items()})
     mlflow.log_metric("best_cv_roc_auc", float(searcher.best_score_))
     return best
+
+
+def check_grid_values(grid: str, model: str) -> None:
+    """Every value of the grid accepted by the estimator's own parameter checks, before any
+    step runs: a value only scikit-learn refuses (learning_rate=-1) used to pass parse_grid
+    and die in the search with a traceback, after main had generated and trained.
+
+    Each value is set alone on the model kind's estimator, fitted on 40 random rows.
+    """
+    import numpy as np
+
+    from pd_lib.errors import PipelineError, first_line
+    from pd_lib.modelling.kinds import KINDS
+    from pd_lib.modelling.search import parse_grid
+
+    kind = KINDS[model]
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 2)), np.arange(40) % 2
+    for name, values in parse_grid(grid, model).items():
+        for value in values:
+            estimator = kind.factory({}, 0)
+            try:
+                estimator.set_params(**{kind.tunable[name]: value}).fit(X, y)
+            except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
+                raise PipelineError(f"grid: {name}={value} is refused by {model} "
+                                    f"({first_line(exc)}).") from None
