@@ -20,7 +20,7 @@ def first_line(exc: BaseException) -> str:
 
 
 # user:password@ inside any URI (postgresql://, http://, ...): the password is masked.
-_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@")
+_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^\s/]+@")
 
 
 def mask_secrets(text: str) -> str:

@@ -210,7 +210,16 @@ class PromoteLock:
             current = self.read(name)
             if current is None or LockOwner.from_model(current).token != stale.token:
                 return False
-            self.writer.set_model_tag(name, OWNER_TAG, mine.to_tag())
+            try:
+                self.writer.set_model_tag(name, OWNER_TAG, mine.to_tag())
+            except MlflowException as exc:
+                if "PERMISSION_DENIED" not in str(exc.error_code):
+                    raise
+                raise PipelineError(
+                    f"the promote lock '{name}' was abandoned by {stale.describe()}, and you "
+                    "may not take it over (no EDIT permission on it); ask its holder or an "
+                    "admin to promote again, which finishes or rolls back that promotion."
+                ) from None
         finally:
             with contextlib.suppress(MlflowException):
                 self.writer.delete_model(marker)
