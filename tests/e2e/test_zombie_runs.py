@@ -23,9 +23,11 @@ with step_run("train") as run:
 """
 
 
-def test_a_killed_steps_run_is_marked_failed_by_the_next_step(tracking_uri, runner):
-    env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": tracking_uri}
-    hanging = subprocess.Popen([sys.executable, "-c", HANGING_STEP], cwd=PROJECT_ROOT, env=env,
+def test_a_killed_steps_run_is_marked_failed_by_the_next_step(tracking_uri, runner, tmp_path):
+    env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": tracking_uri,
+           "PYTHONPATH": str(PROJECT_ROOT)}
+    # In tmp_path: the experiment it creates keeps its artifacts there (./mlruns).
+    hanging = subprocess.Popen([sys.executable, "-c", HANGING_STEP], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, text=True)
     try:
         run_id = hanging.stdout.readline().strip()
