@@ -11,7 +11,11 @@ import click
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer import training
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from pd_lib.mlflow_layer.tuning import check_grid_values, log_search
+from pd_lib.mlflow_layer.tuning import (
+    check_grid_values,
+    log_search,
+    refuse_invalid_parameters,
+)
 from pd_lib.modelling.search import GRID_SYNTAX, parse_grid, run_search
 from pd_lib.params import check_params
 from steps.options import StepCommand, entry_point_options
@@ -29,8 +33,12 @@ def tune(**values) -> None:
         log_params_once(values)
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])
-        searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
-                              values["cv"], values["search"], seed)
+        try:
+            searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
+                                  values["cv"], values["search"], seed)
+        except (ValueError, TypeError) as exc:
+            refuse_invalid_parameters(exc, values["grid"])
+            raise
         best = log_search(searcher, model)
         evaluation = training.evaluate_and_log(
             searcher.best_estimator_, samples, values["threshold"], seed,

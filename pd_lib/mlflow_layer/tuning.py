@@ -80,14 +80,27 @@ def check_grid_values(grid: str, model: str) -> None:
     from pd_lib.modelling.kinds import KINDS
     from pd_lib.modelling.search import parse_grid
 
+    parsed = parse_grid(grid, model)  # first: it refuses names and kinds it does not know
     kind = KINDS[model]
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 2)), np.arange(40) % 2
-    for name, values in parse_grid(grid, model).items():
+    for name, values in parsed.items():
         for value in values:
-            estimator = kind.factory({}, 0)
+            try:
+                estimator = kind.factory({}, 0)
+            except TypeError:  # a factory that needs more than (params, seed): the search's
+                return         # own check (refuse_invalid_parameters) still makes it one line
             try:
                 estimator.set_params(**{kind.tunable[name]: value}).fit(X, y)
             except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
                 raise PipelineError(f"grid: {name}={value} is refused by {model} "
                                     f"({first_line(exc)}).") from None
+
+
+def refuse_invalid_parameters(exc: Exception, grid: str) -> None:
+    """Re-raise scikit-learn's InvalidParameterError (a value the estimator refuses, found
+    while searching) as one line; anything else propagates unchanged."""
+    from pd_lib.errors import PipelineError, first_line
+
+    if type(exc).__name__ == "InvalidParameterError":
+        raise PipelineError(f"grid '{grid}': {first_line(exc)}") from None
