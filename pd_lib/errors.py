@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,6 +17,15 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, or its type name when it has none."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# user:password@ inside any URI (postgresql://, http://, ...): the password is masked.
+_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^\s/]+@")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URI as ***."""
+    return _URI_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
 
 
 class PipelineError(Exception):
@@ -33,7 +43,7 @@ def exit_on_user_error(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PipelineError as exc:
-            for line in str(exc).splitlines() or ["unknown error"]:
+            for line in mask_secrets(str(exc)).splitlines() or ["unknown error"]:
                 print(f"error: {line}", file=sys.stderr)
             sys.exit(USER_ERROR_EXIT_CODE)
 

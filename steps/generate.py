@@ -9,10 +9,10 @@ from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer.artifacts import log_loans
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
 from pd_lib.params import check_params
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__)
+@click.command(cls=StepCommand, help=__doc__)
 @entry_point_options("generate")
 @exit_on_user_error
 def generate(**values) -> None:

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import click
 
+from pd_lib.data.schema import check_generate_params
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer.pipeline import run_main
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+from pd_lib.modelling.search import check_grid_values
 from pd_lib.params import check_params
 from steps import step_command
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__)
+def check_source_params(values: dict) -> None:
+    """Sizes and rates of a generated book, before the first step runs (generate would refuse
+    them only after main had started its run)."""
+    if values["source"] == "synthetic":
+        check_generate_params(values["n_samples"], values["default_rate"])
+    elif values["source"] == "make_classification":
+        check_generate_params(values["n_samples"], values["default_rate"], values["n_features"])
+
+
+@click.command(cls=StepCommand, help=__doc__)
 @entry_point_options("main")
 @exit_on_user_error
 def main(env_manager: str, **values) -> None:
     setup_logging()
     check_params(values)  # every step's parameters, before the first step runs
+    check_grid_values(values["grid"], values["tune_model"])
+    check_source_params(values)
     with step_run("main"):
         log_params_once({**values, "env_manager": env_manager})
         result = run_main(values, env_manager, step_command)

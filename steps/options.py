@@ -7,7 +7,31 @@ from collections.abc import Callable
 import click
 
 from pd_lib import params
+from pd_lib.errors import USER_ERROR_EXIT_CODE, mask_secrets
 from pd_lib.params import Param
+
+
+class OneLineUsageError(click.ClickException):
+    """A bad option, shown as the steps show every user error: one ``error:`` line, exit 2
+    (click's own shows the usage block and ``Error:``)."""
+
+    exit_code = USER_ERROR_EXIT_CODE
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {mask_secrets(self.format_message())} (--help lists the options)",
+                   file=file, err=True)
+
+
+class StepCommand(click.Command):
+    """A step's click command whose option errors are one line (see OneLineUsageError)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as exc:
+            raise OneLineUsageError(exc.format_message()) from None
 
 
 def option(param: Param) -> Callable:

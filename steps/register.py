@@ -7,10 +7,10 @@ import click
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer import registry
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__)
+@click.command(cls=StepCommand, help=__doc__)
 @entry_point_options("register")
 @exit_on_user_error
 def register(run_id: str, model_name: str) -> None:

@@ -14,10 +14,10 @@ import click
 from pd_lib.errors import PipelineError, exit_on_user_error
 from pd_lib.mlflow_layer import scoring
 from pd_lib.mlflow_layer.tracking import setup_logging
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__)
+@click.command(cls=StepCommand, help=__doc__)
 @entry_point_options("score")
 @exit_on_user_error
 def score(model_uri: str, data_uri: str, engine: str, spark_master: str,

@@ -23,15 +23,18 @@ from pd_lib.mlflow_layer.team_server import (
     run_server,
     server_command,
 )
+from steps.options import StepCommand
 
 
-@click.command(help="""Start the team tracking server: mlflow server with a PostgreSQL store,
+@click.command(cls=StepCommand, help="""Start the team tracking server: mlflow server with a
+PostgreSQL store,
 artifacts proxied through it (clients need no shared disk), bound to 127.0.0.1 unless --host
 says otherwise, basic auth with --auth (admin password from MLFLOW_AUTH_ADMIN_PASSWORD, 12+
 characters). --dry-run prints the mlflow server command.""")
-@click.option("--backend-store-uri", required=True,
+@click.option("--backend-store-uri", required=True, envvar="MLFLOW_BACKEND_STORE_URI",
               help="postgresql://user:password@host:5432/mlflow (psycopg 3), or "
-                   "postgresql+psycopg2://...")
+                   "postgresql+psycopg2://...; better from MLFLOW_BACKEND_STORE_URI, which "
+                   "keeps the password off the command line (ps shows it).")
 @click.option("--artifact-root", required=True,
               help="Where the server keeps artifacts: a local directory or s3://..., gs://...")
 @click.option("--host", default=DEFAULT_HOST, show_default=True,
@@ -45,7 +48,9 @@ characters). --dry-run prints the mlflow server command.""")
 @click.option("--auth/--no-auth", default=False, show_default=True,
               help="Basic auth (users, permissions); admin password from "
                    "MLFLOW_AUTH_ADMIN_PASSWORD.")
-@click.option("--auth-db-uri", default="", help="Database for users and permissions.")
+@click.option("--auth-db-uri", default="", envvar="PD_AUTH_DB_URI",
+              help="Database for users and permissions (or PD_AUTH_DB_URI, off the command "
+                   "line).")
 @click.option("--default-permission", default="READ", show_default=True,
               type=click.Choice(PERMISSIONS), help="What users may do with others' work.")
 @click.option("--auth-cache-ttl-seconds", type=int, default=0, show_default=True,

@@ -15,10 +15,10 @@ from pd_lib import params
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer import training
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__)
+@click.command(cls=StepCommand, help=__doc__)
 @entry_point_options("train")
 @exit_on_user_error
 def train(**values) -> None:

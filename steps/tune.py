@@ -11,26 +11,34 @@ import click
 from pd_lib.errors import exit_on_user_error
 from pd_lib.mlflow_layer import training
 from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from pd_lib.mlflow_layer.tuning import log_search
-from pd_lib.modelling.search import GRID_SYNTAX, parse_grid, run_search
+from pd_lib.mlflow_layer.tuning import (
+    log_search,
+    refuse_invalid_parameters,
+)
+from pd_lib.modelling.search import GRID_SYNTAX, check_grid_values, parse_grid, run_search
 from pd_lib.params import check_params
-from steps.options import entry_point_options
+from steps.options import StepCommand, entry_point_options
 
 
-@click.command(help=__doc__ + "\n\nGrid syntax: " + GRID_SYNTAX)
+@click.command(cls=StepCommand, help=__doc__ + "\n\nGrid syntax: " + GRID_SYNTAX)
 @entry_point_options("tune")
 @exit_on_user_error
 def tune(**values) -> None:
     setup_logging()
     check_params(values)
+    check_grid_values(values["grid"], values["model"])
     model, seed = values["model"], values["seed"]
     with step_run("tune") as run:
         log_params_once(values)
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])
-        searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
-                              values["cv"], values["search"], seed, values["calibration"],
-                              values["monotone"])
+        try:
+            searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
+                                  values["cv"], values["search"], seed, values["calibration"],
+                                  values["monotone"])
+        except (ValueError, TypeError) as exc:
+            refuse_invalid_parameters(exc, values["grid"])
+            raise
         best = log_search(searcher, model)
         fitted = training.log_fitted(searcher.best_estimator_, model, values["monotone"])
         evaluation = training.evaluate_and_log(

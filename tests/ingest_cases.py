@@ -94,6 +94,20 @@ def _third_label() -> pd.DataFrame:
     return frame
 
 
+def _parquet(frame: pd.DataFrame) -> Callable[[Path], Path]:
+    def write(path: Path) -> Path:
+        frame.to_parquet(path, index=False)
+        return path
+    return write
+
+
+def _income_with(*values: float) -> pd.DataFrame:
+    frame = good_frame()
+    frame["income"] = frame["income"].astype(float)
+    frame.loc[list(range(len(values))), "income"] = list(values)
+    return frame
+
+
 @dataclass
 class BadInput:
     """A file the generate step must refuse with ``message`` in its one error line."""
@@ -154,6 +168,22 @@ BAD_INPUTS = [
              "column 'opened' has no date in 2 rows"),
     BadInput("too few rows to split", "tiny.csv", _csv(good_frame(8)),
              "has only 8 labelled rows; at least 20 are needed"),
+    # issue 14: accepted silently before
+    BadInput("infinity in a parquet feature", "inf.parquet", _parquet(_income_with(np.inf)),
+             "column 'income' has 1 infinite or too large values"),
+    BadInput("minus infinity in a parquet feature", "minf.parquet",
+             _parquet(_income_with(-np.inf, np.inf)),
+             "column 'income' has 2 infinite or too large values"),
+    BadInput("1e308 in a csv feature", "huge.csv", _csv(_income_with(1e308)),
+             "column 'income' has 1 infinite or too large values"),
+    BadInput("inf text in a csv feature", "inftext.csv", _csv(_income_with(np.inf)),
+             "column 'income' has 1 infinite or too large values"),
+    BadInput("list column in parquet", "lists.parquet",
+             _parquet(_with(tags=[[1, 2]] * N)),
+             "column 'tags' holds lists or other nested values in 40 rows"),
+    BadInput("struct column in parquet", "structs.parquet",
+             _parquet(_with(extra=[{"a": 1}] * N)),
+             "column 'extra' holds lists or other nested values in 40 rows"),
 ]
 
 

@@ -35,6 +35,7 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow
 
@@ -101,10 +102,34 @@ def _check_csv_rows(path: Path) -> None:
         raise _fail(path, f"is not valid CSV ({exc}); re-export the file.") from None
 
 
+# Cells pandas reads as missing by default (read_csv's na_values), besides empty ones: a
+# "None" or "n/a" in a loan file becomes a missing value, which the log and the data summary
+# say (issue 14: it happened without a word).
+NA_TOKENS = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                       "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+                       "nan", "null"})
+READ_AS_MISSING = "read_as_missing"  # frame.attrs key: column -> {token: count}
+# Larger magnitudes overflow float32, which tree models bin features in.
+MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
+
+
+def na_tokens_per_column(path: Path) -> dict[str, dict[str, int]]:
+    """Per column, how many cells held each of pandas' NA tokens (read as missing)."""
+    raw = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+    counts = {}
+    for column in raw.columns:
+        found = raw[column][raw[column].isin(NA_TOKENS)].value_counts()
+        if len(found):
+            counts[str(column)] = {str(k): int(v) for k, v in found.items()}
+    return counts
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     _check_csv_rows(path)
     try:
-        return pd.read_csv(path, encoding="utf-8")
+        frame = pd.read_csv(path, encoding="utf-8")
+        frame.attrs[READ_AS_MISSING] = na_tokens_per_column(path)
+        return frame
     except pd.errors.EmptyDataError:
         raise _fail(path, "the file has no header and no rows; export the loan data into it "
                           "again.") from None
@@ -343,6 +368,35 @@ def numeric_text_values(values: pd.Series) -> list[str] | None:
     return present[parsed.isna()].astype(str).unique().tolist()
 
 
+def check_values(frame: pd.DataFrame, path: Path) -> None:
+    """No nested values (lists, dicts: a Parquet list column), no infinite or float32-
+    overflowing numbers; each refused with its column named."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object:
+            nested = values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+            if nested.any():
+                raise _fail(path, f"column '{column}' holds lists or other nested values in "
+                                  f"{int(nested.sum())} rows; a loan file needs one number, "
+                                  "text or date per cell (flatten or drop the column).")
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            bad = np.isinf(numbers) | (np.abs(np.nan_to_num(numbers)) > MAX_FEATURE_MAGNITUDE)
+            if bad.any():
+                raise _fail(path, f"column '{column}' has {int(bad.sum())} infinite or too "
+                                  f"large values (|x| > {MAX_FEATURE_MAGNITUDE:.3g}): "
+                                  f"{_show(sorted(set(numbers[bad].tolist()))[:3])}; replace "
+                                  "them with real numbers, or leave the cells empty.")
+
+
+def _report_read_as_missing(frame: pd.DataFrame, path: Path) -> None:
+    tokens = frame.attrs.get(READ_AS_MISSING) or {}
+    for column, counts in tokens.items():
+        shown = ", ".join(f"'{token}' {count}" for token, count in counts.items())
+        log.info("%s: column '%s': %d cells read as missing (%s)", path.name, column,
+                 sum(counts.values()), shown)
+
+
 def check_features(frame: pd.DataFrame, path: Path) -> None:
     """No empty column, no numeric column holding text."""
     for column in frame.columns:
@@ -375,9 +429,14 @@ def read_loan_file(
     frame = canonical_target(frame, file, target or TARGET_COL, label_map)
     frame = canonical_id(frame, file, id_col)
     frame = canonical_date(frame, file, date_col)
+    check_values(frame, file)
     check_features(frame, file)
+    _report_read_as_missing(frame, file)
     if len(frame) < MIN_ROWS:
         raise _fail(path, f"has only {len(frame)} labelled rows; at least {MIN_ROWS} are needed "
                           "to split the data into train and holdout.")
     target_first = [c for c in frame.columns if c != TARGET_COL] + [TARGET_COL]
-    return frame[target_first].reset_index(drop=True)
+    tokens = frame.attrs.get(READ_AS_MISSING, {})
+    result = frame[target_first].reset_index(drop=True)
+    result.attrs[READ_AS_MISSING] = tokens
+    return result

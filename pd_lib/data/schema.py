@@ -64,11 +64,13 @@ def sha256_of_file(path: str | Path) -> str:
 
 
 def data_summary(frame: pd.DataFrame) -> dict:
-    """Rows, columns with dtypes and missing counts, and the default rate."""
+    """Rows, columns with dtypes and missing counts, the default rate, and per column the
+    cells read as missing from tokens such as 'n/a' or 'NULL' (when the source was a CSV)."""
     return {
         "rows": int(len(frame)),
         "columns": {c: str(t) for c, t in frame.dtypes.items()},
         "missing": {c: int(n) for c, n in frame.isna().sum().items() if n},
+        "read_as_missing": dict(frame.attrs.get("read_as_missing") or {}),
         "default_rate": float(frame[TARGET_COL].mean()),
     }
 

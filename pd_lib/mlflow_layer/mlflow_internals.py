@@ -92,6 +92,22 @@ def create_sqlite_store(uri: str, artifact_root: str) -> None:
     SqlAlchemyStore(uri, artifact_root).engine.dispose()
 
 
+def migrate_store(uri: str) -> None:
+    """Build MLflow's own tracking store for ``uri`` now: for a SQLite URI this creates the
+    database and runs MLflow's migrations, with MLflow's default artifact root, exactly as
+    the first call of any client would. MLflow caches the store, so the client that follows
+    in this process reuses it.
+
+    Why: two first runs at once on a new SQLite file both migrated it and died, or left it
+    half-migrated (``_alembic_tmp_...``); we build the store under a file lock first
+    (pd_lib.mlflow_layer.tracking.prepare_store). Breaks: the first run on a new SQLite store
+    (an AttributeError from this function names the moved helper).
+    """
+    from mlflow.tracking._tracking_service.utils import _get_store
+
+    _get_store(uri)
+
+
 def forget_active_experiment() -> None:
     """Drop the experiment id the fluent API cached from a previous tracking store.
 

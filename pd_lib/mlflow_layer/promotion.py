@@ -1,18 +1,35 @@
-"""Promotion: move a version to a stage under the lock, through the gate for Production."""
+"""Promotion: move a version to a stage as one recoverable transaction under the lock.
+
+1. Check the version's model loads and scores as logged (never overridable), then take the
+   lock (:mod:`pd_lib.mlflow_layer.lock`) and finish any promotion a dead process left.
+2. The champion gate, for Production.
+3. Write the intent (tag ``promotion.intent`` on the lock: the version, the stage, the stages
+   and aliases before, the tags to record) before the first registry write.
+4. Apply stage and alias, record the tags, clear the intent, release the lock.
+
+A process that dies anywhere in 3-4 leaves the intent on the lock; the next promote, or any
+step that reads the champion (:func:`recover_abandoned_promotion`), takes the abandoned lock
+over and completes the promotion (the gate had passed), or rolls it back when the version is
+gone. So the registry always ends with the old or the new champion, never a mix. A failure
+the process survives (an error from the store) rolls back at once.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import json
 import logging
 
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.tracking import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from pd_lib.config import REPORT_ARTIFACT
-from pd_lib.errors import PipelineError
+from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
 from pd_lib.mlflow_layer.gate import GateResult, champion_gate
-from pd_lib.mlflow_layer.lock import promote_lock
+from pd_lib.mlflow_layer.lock import INTENT_TAG, PromoteLock, promote_lock
+from pd_lib.mlflow_layer.model_check import check_version_loads
 from pd_lib.mlflow_layer.registry import (
     alias_holder,
     apply_stage,
@@ -23,6 +40,9 @@ from pd_lib.mlflow_layer.registry import (
 from pd_lib.params import check_force, check_stage
 
 log = logging.getLogger("pd_pipeline")
+
+# Stages whose versions a promotion checks by loading their model first.
+LOAD_CHECKED_STAGES = ("Production", "Staging")
 
 
 def promote(
@@ -35,13 +55,16 @@ def promote(
     """Move a version to ``stage``; to Production only through the champion gate.
 
     A refused promotion raises PipelineError with one line per failed check and leaves the
-    registry as it was. ``force`` with a ``reason`` overrides the gate; who and why are
-    recorded as tags of the version.
+    registry as it was. ``force`` with a ``reason`` overrides the gate (not a model that does
+    not load); who and why are recorded as tags of the version.
     """
     stage = check_stage(stage)
     check_force(force, reason)
     target = get_version(model_name, version)
-    with promote_lock(model_name):
+    if stage in LOAD_CHECKED_STAGES:
+        check_version_loads(target)
+    with promote_lock(model_name) as lock:
+        finish_pending(lock)
         target = get_version(model_name, target.version)
         gate = GateResult([], {})
         if stage == "Production":
@@ -52,22 +75,27 @@ def promote(
                                "Production refused (validation report: "
                                f"{run_uri(target.run_id, REPORT_ARTIFACT)}):"] + gate.failures)
                 )
-        stages, aliases = snapshot(model_name)
+        lock.renew()
+        intent = _intent(target, stage, _promotion_tags(gate, stage, force, reason))
+        lock.writer.set_model_tag(lock.name, INTENT_TAG, json.dumps(intent))
         try:
-            apply_stage(target, stage)
-            _record_promotion(target, stage, gate, force, reason)
-        except Exception:
-            log.error("promotion failed; restoring the registry as it was")
-            restore(model_name, stages, aliases)
+            _apply(intent, lock)
+        except Exception as exc:
+            _roll_back(intent, lock, exc)
             raise
+        lock.writer.delete_model_tag(lock.name, INTENT_TAG)
     log.info("%s version %s is now %s", model_name, target.version, stage)
     return get_version(model_name, target.version)
 
 
-def _record_promotion(
-    version: ModelVersion, stage: str, gate: GateResult, force: bool, reason: str
-) -> None:
-    client = MlflowClient()
+def _intent(target: ModelVersion, stage: str, tags: dict[str, str]) -> dict:
+    stages, aliases = snapshot(target.name)
+    kept = {v: s for v, s in stages.items() if s != "None" or v == str(target.version)}
+    return {"model": target.name, "version": str(target.version), "stage": stage,
+            "before": {"stages": kept, "aliases": aliases}, "tags": tags}
+
+
+def _promotion_tags(gate: GateResult, stage: str, force: bool, reason: str) -> dict[str, str]:
     tags = dict(gate.comparison)
     if force:
         tags.update({
@@ -77,5 +105,62 @@ def _record_promotion(
             "gate.overridden_failures": " | ".join(gate.failures) or "none",
         })
     tags["promoted_to"] = stage
-    for key, value in tags.items():
-        client.set_model_version_tag(version.name, version.version, key, value)
+    return tags
+
+
+def _apply(intent: dict, lock: PromoteLock) -> None:
+    """Stage and aliases (only the writes still missing), then the version's tags."""
+    target = get_version(intent["model"], intent["version"])
+    apply_stage(target, intent["stage"], lock.writer)
+    for key, value in intent["tags"].items():
+        lock.writer.set_version_tag(target.name, target.version, key, value)
+
+
+def _roll_back(intent: dict, lock: PromoteLock, cause: Exception) -> None:
+    """Put the registry back as the intent found it and clear the intent; if that fails
+    too, leave the intent for the next promote (the lock's lease is ended on the way out)."""
+    log.error("promotion failed (%s); restoring the registry as it was", first_line(cause))
+    try:
+        before = intent["before"]
+        restore(intent["model"], before["stages"], before["aliases"], lock.writer)
+        lock.writer.delete_model_tag(lock.name, INTENT_TAG)
+    except Exception as exc:  # the store is failing: the next promote finishes the job
+        log.error("could not restore the registry (%s); the next promote of %s will",
+                  first_line(exc), intent["model"])
+
+
+def finish_pending(lock: PromoteLock) -> None:
+    """Complete the promotion an earlier holder of ``lock`` left unfinished (its intent is
+    still on the lock), or roll it back if its version is gone; then clear the intent."""
+    text = lock.tag(INTENT_TAG)
+    if text is None:
+        return
+    try:
+        intent = json.loads(text)
+    except ValueError:
+        log.warning("dropping an unreadable promotion intent on %s", lock.name)
+        lock.writer.delete_model_tag(lock.name, INTENT_TAG)
+        return
+    log.warning("finishing the promotion of %s version %s to %s that an earlier promote "
+                "left unfinished", intent["model"], intent["version"], intent["stage"])
+    try:
+        _apply(intent, lock)
+    except (MlflowException, PipelineError) as exc:  # the version is gone: back to before
+        log.warning("cannot finish it (%s); rolling it back", first_line(exc))
+        before = intent["before"]
+        restore(intent["model"], before["stages"], before["aliases"], lock.writer)
+    lock.writer.delete_model_tag(lock.name, INTENT_TAG)
+
+
+def recover_abandoned_promotion(model_name: str) -> None:
+    """For steps that read the champion: if a dead promote left its lock (and maybe an
+    intent) behind, take the lock over, finish or roll back, release. A live promote's lock
+    is left alone. Costs one registry read when there is no lock."""
+    lock = PromoteLock(model_name)
+    with contextlib.suppress(MlflowException):
+        if lock.read() is None or not lock.try_take_over():
+            return
+        try:
+            finish_pending(lock)
+        finally:
+            lock.release()

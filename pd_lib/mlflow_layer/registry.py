@@ -31,6 +31,7 @@ from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT
 from pd_lib.mlflow_layer.tracking import get_run
+from pd_lib.mlflow_layer.writes import RegistryWriter
 
 log = logging.getLogger("pd_pipeline")
 
@@ -113,12 +114,6 @@ def alias_holder(model_name: str, alias: str) -> ModelVersion | None:
         return None
 
 
-# --- the lock ----------------------------------------------------------------------------
-
-
-# --- the gate ----------------------------------------------------------------------------
-
-
 # --- stage and alias transitions ---------------------------------------------------------
 
 
@@ -135,37 +130,45 @@ def snapshot(model_name: str) -> tuple[dict[str, str], dict[str, str]]:
     return stages, aliases
 
 
-def restore(model_name: str, stages: dict[str, str], aliases: dict[str, str]) -> None:
-    client = MlflowClient()
+def restore(model_name: str, stages: dict[str, str], aliases: dict[str, str],
+            writer: RegistryWriter | None = None) -> None:
+    """Put stages and our aliases back as ``snapshot`` saw them (only what differs)."""
+    writer = writer or RegistryWriter()
     now_stages, now_aliases = snapshot(model_name)
     for version, stage in stages.items():
-        if now_stages.get(version) != stage:
-            client.transition_model_version_stage(model_name, version, stage)
+        if version in now_stages and now_stages[version] != stage:
+            writer.transition(model_name, version, stage)
     for alias in STAGE_ALIASES.values():
         if alias in aliases and now_aliases.get(alias) != aliases[alias]:
-            client.set_registered_model_alias(model_name, alias, aliases[alias])
+            writer.set_alias(model_name, alias, aliases[alias])
         elif alias not in aliases and alias in now_aliases:
-            client.delete_registered_model_alias(model_name, alias)
+            writer.delete_alias(model_name, alias)
 
 
-def apply_stage(version: ModelVersion, stage: str) -> None:
-    """Move ``version`` to ``stage`` and keep every alias and stage consistent."""
-    client = MlflowClient()
-    name = version.name
+def apply_stage(version: ModelVersion, stage: str, writer: RegistryWriter | None = None) -> None:
+    """Move ``version`` to ``stage`` and keep every alias and stage consistent.
+
+    Idempotent: applied again (to finish an interrupted promotion) it writes only what is
+    still missing. The order keeps a reader's view sane: the old holder is archived, the new
+    one gets the stage, then the alias moves to it.
+    """
+    writer = writer or RegistryWriter()
+    client = writer.client
+    name, number = version.name, str(version.version)
+    versions = client.search_model_versions(f"name = '{name}'")
     if stage in STAGE_ALIASES:
-        alias = STAGE_ALIASES[stage]
-        for other in client.search_model_versions(f"name = '{name}'"):
-            if str(other.version) != str(version.version) and other.current_stage == stage:
-                client.transition_model_version_stage(name, other.version, "Archived")
-        client.transition_model_version_stage(name, version.version, stage)
-        client.set_registered_model_alias(name, alias, version.version)
-    else:
-        client.transition_model_version_stage(name, version.version, stage)
-    for other_stage, other_alias in STAGE_ALIASES.items():
-        holder = alias_holder(name, other_alias)
-        if other_stage != stage and holder is not None and str(holder.version) == str(
-                version.version):
-            client.delete_registered_model_alias(name, other_alias)
+        for other in versions:
+            if str(other.version) != number and other.current_stage == stage:
+                writer.transition(name, other.version, "Archived")
+    if client.get_model_version(name, number).current_stage != stage:
+        writer.transition(name, number, stage)
+    for other_stage, alias in STAGE_ALIASES.items():
+        holder = alias_holder(name, alias)
+        if other_stage == stage:
+            if holder is None or str(holder.version) != number:
+                writer.set_alias(name, alias, number)
+        elif holder is not None and str(holder.version) == number:
+            writer.delete_alias(name, alias)
 
 
 def load_pd_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:

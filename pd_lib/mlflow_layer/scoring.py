@@ -9,6 +9,7 @@ checked against the model's signature before anything is scored or logged.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from mlflow.exceptions import MlflowException
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe
+from pd_lib.mlflow_layer.promotion import recover_abandoned_promotion
 from pd_lib.mlflow_layer.scoring_model import (
     MODEL_NAME_COL,
     MODEL_VERSION_COL,
@@ -102,10 +104,23 @@ def pyfunc_pd(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame) -> np.nd
 def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version."""
     resolved = as_scoring_model(model_uri)
+    if frame.empty:
+        raise PipelineError("the data has no rows to score; pass a loan file with rows.")
     check_columns({c: pandas_kind(t) for c, t in frame.dtypes.items()}, resolved.signature,
                   "the data")
-    model = mlflow.pyfunc.load_model(resolved.uri)
+    model = load_scoring_model(resolved)
     return scored_frame(resolved, loan_ids(frame), pyfunc_pd(model, frame))
+
+
+def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model of ``resolved``, or one line saying why its file does not load."""
+    try:
+        return mlflow.pyfunc.load_model(resolved.uri)
+    except Exception as exc:  # any loader error (BadZipFile, skops, OSError) means broken
+        raise PipelineError(
+            f"the model {resolved.uri} does not load ({type(exc).__name__}: {first_line(exc)}); "
+            "its file is damaged: promote a version whose model loads."
+        ) from None
 
 
 def scored_frame(resolved: ScoringModel, ids: pd.Series, pd_values: np.ndarray) -> pd.DataFrame:
@@ -135,6 +150,15 @@ class ScoreResult:
     mean_pd: float
 
 
+def recover_champion_reads(model_uri: str) -> None:
+    """Before reading ``models:/name@alias`` or ``models:/name/Stage``: finish a promotion of
+    that model that a dead process left half done, so no half-moved alias is read."""
+    if model_uri.startswith("models:/"):
+        name = re.split(r"[@/]", model_uri[len("models:/"):], maxsplit=1)[0]
+        if name:
+            recover_abandoned_promotion(name)
+
+
 def check_engine(engine: str) -> str:
     """pandas or spark, or a clear error."""
     if engine not in ENGINES:
@@ -154,6 +178,7 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     if engine == "pandas" and output_path:
         raise PipelineError("output_path is for engine=spark; pandas logs data/scored.parquet.")
     check_spark_paths(spark_master if engine == "spark" else "local", data_uri, output_path)
+    recover_champion_reads(model_uri)
     resolved = resolve_model(model_uri)
     params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine}
     if engine == "pandas":

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.mlflow_internals import BASIC_AUTH_FUNCTION, MIN_AUTH_PASSWORD_LENGTH
+from pd_lib.mlflow_layer.tracking import prepare_store
 
 log = logging.getLogger("pd_pipeline")
 
@@ -158,11 +159,19 @@ def artifact_destination(artifact_root: str) -> str:
     return str(Path(artifact_root).expanduser().resolve())
 
 
+# The environment variable ``mlflow server`` reads its backend store URI from (its click
+# option's documented envvar): the URI holds the database password, and a command line is
+# readable by every user of the machine (ps, /proc/<pid>/cmdline).
+BACKEND_STORE_URI_ENV = "MLFLOW_BACKEND_STORE_URI"
+# Artifact root of the Default experiment when the server proxies artifacts.
+SERVED_ARTIFACT_ROOT = "mlflow-artifacts:/"
+
+
 def server_command(config: TeamServerConfig) -> list[str]:
-    """The ``mlflow server`` command line (no secrets on it)."""
+    """The ``mlflow server`` command line (no secrets on it: the backend store URI goes in
+    the environment, the auth database URI in a 0600 file)."""
     command = [
         sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", config.backend_store_uri,
         "--serve-artifacts",
         "--artifacts-destination", artifact_destination(config.artifact_root),
         "--host", config.host,
@@ -200,6 +209,7 @@ def server_environment(
     """The server's environment: job runner off (it needs ~1 GB and PD models do not use it),
     no usage telemetry, and for auth the config path and a Flask secret key."""
     env = dict(environ)
+    env[BACKEND_STORE_URI_ENV] = config.backend_store_uri
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if config.auth:
@@ -219,6 +229,8 @@ def run_server(config: TeamServerConfig, environ: dict[str, str] | None = None) 
     check_database_reachable(config.backend_store_uri, "backend store")
     if config.auth:
         check_database_reachable(config.auth_db_uri, "auth database")
+    if _scheme(config.backend_store_uri) == "sqlite":  # migrated under a file lock, once
+        prepare_store(config.backend_store_uri, SERVED_ARTIFACT_ROOT)
     destination = artifact_destination(config.artifact_root)
     if "://" not in destination:
         Path(destination).mkdir(parents=True, exist_ok=True)
@@ -226,7 +238,8 @@ def run_server(config: TeamServerConfig, environ: dict[str, str] | None = None) 
     try:
         auth_path = write_auth_config(config, state_dir) if config.auth else None
         command = server_command(config)
-        log.info("starting %s", " ".join(redact(part) for part in command))
+        log.info("starting %s (backend store %s, from %s)", " ".join(command),
+                 redact(config.backend_store_uri), BACKEND_STORE_URI_ENV)
         process = subprocess.Popen(command, env=server_environment(config, environ, auth_path))
         with _forwarding_signals(process):
             return process.wait()

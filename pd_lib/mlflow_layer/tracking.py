@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
+import socket
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +25,14 @@ from pd_lib.config import (
     TAG_GIT_COMMIT,
     TAG_THREADS,
 )
-from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, quote_param
+from pd_lib.errors import PipelineError, first_line, mask_secrets
+from pd_lib.mlflow_layer.lock import process_alive, process_start
+from pd_lib.mlflow_layer.mlflow_internals import (
+    MLFLOW_PROJECT_ENTRY_POINT,
+    create_sqlite_store,
+    migrate_store,
+    quote_param,
+)
 from pd_lib.threads import limit_threads
 
 log = logging.getLogger("pd_pipeline")
@@ -69,6 +78,61 @@ def git_commit(root: Path = PROJECT_ROOT) -> str:
     return out.stdout.strip()
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (relative to the working directory when the
+    URI is), or None for any other store or an in-memory database."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path).resolve() if path and path != ":memory:" else None
+
+
+def prepare_store(uri: str | None = None, artifact_root: str = "") -> None:
+    """Create and migrate a SQLite store under an OS file lock, once; other stores: nothing.
+
+    Two first runs at once on a new ``mlflow.db`` both ran MLflow's migrations: one died, or
+    the file was left half-migrated. Here the first process to take ``<db>.lock``
+    (fcntl.flock, released by the OS if the process dies) creates and migrates the database;
+    the others wait, then find it ready. Every step calls this first (:func:`step_run`);
+    the team server too, with its ``artifact_root`` for the Default experiment (else
+    MLflow's default, as a client's first call would use).
+    """
+    uri = uri or mlflow.get_tracking_uri()
+    path = sqlite_path(uri)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            if not _sqlite_store_ready(path):
+                log.info("creating the MLflow store %s", path)
+                if artifact_root:
+                    create_sqlite_store(uri, artifact_root)
+                else:
+                    migrate_store(uri)
+    except OSError as exc:
+        raise PipelineError(f"cannot create the MLflow store {path} ({exc.strerror or exc}); "
+                            "check that its directory is writable.") from None
+
+
+def _sqlite_store_ready(path: Path) -> bool:
+    """Whether the file holds a finished MLflow schema (an alembic version, no migration's
+    temporary table left)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master "
+                                                   "WHERE type = 'table'")}
+            if "alembic_version" not in tables or any(t.startswith("_alembic_tmp")
+                                                      for t in tables):
+                return False
+            return db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False
+
+
 @contextlib.contextmanager
 def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
     """The run a step logs to.
@@ -80,6 +144,8 @@ def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
     A PipelineError marks the run FAILED and propagates. Thread pools are limited first
     (:mod:`pd_lib.threads`); the count is tagged ``pd.threads``.
     """
+    prepare_store()
+    check_store_reachable()
     if not os.environ.get("MLFLOW_RUN_ID"):
         if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
             mlflow.set_experiment(EXPERIMENT_NAME)
@@ -90,16 +156,65 @@ def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
     with mlflow.start_run(run_name=None if os.environ.get("MLFLOW_RUN_ID") else run_name,
                           nested=nested) as run:
         tags = {TAG_CODE_FINGERPRINT: code_fingerprint(), TAG_GIT_COMMIT: git_commit(),
-                TAG_THREADS: str(threads)}
+                TAG_THREADS: str(threads), **process_tags()}
         if ENTRY_POINT_TAG not in run.data.tags:  # run directly with python, not mlflow run
             tags[ENTRY_POINT_TAG] = run_name
         mlflow.set_tags(tags)
+        fail_dead_runs(run.info.experiment_id, run.info.run_id)
         log.info("%s: run %s in experiment %s", run_name, run.info.run_id,
                  run.info.experiment_id)
         if run.info.experiment_id == "0":
             log.info("this run is in the Default experiment; add --experiment-name %s to "
                      "mlflow run to keep the pipeline's runs together", EXPERIMENT_NAME)
         yield run
+
+
+TAG_HOST, TAG_PID, TAG_PID_START = "pd.host", "pd.pid", "pd.pid_start"
+TAG_NOTE = "pd.note"
+
+
+def process_tags() -> dict[str, str]:
+    """Which process runs the step: host, pid and the pid's start time (see fail_dead_runs)."""
+    pid = os.getpid()
+    return {TAG_HOST: socket.gethostname(), TAG_PID: str(pid), TAG_PID_START: process_start(pid)}
+
+
+def fail_dead_runs(experiment_id: str, own_run_id: str) -> list[str]:
+    """Mark FAILED, with a note, the experiment's runs still RUNNING whose process ran on this
+    host and is gone (killed, or the machine slept through it): a killed step's run would
+    otherwise stay RUNNING forever. Returns their ids."""
+    client = MlflowClient()
+    host = socket.gethostname()
+    runs = client.search_runs(
+        [experiment_id], f"attributes.status = 'RUNNING' and tags.`{TAG_HOST}` = '{host}'",
+        max_results=100)
+    failed = []
+    for run in runs:
+        pid = run.data.tags.get(TAG_PID, "")
+        if run.info.run_id == own_run_id or not pid.isdigit() or process_alive(
+                int(pid), run.data.tags.get(TAG_PID_START, "")):
+            continue
+        client.set_tag(run.info.run_id, TAG_NOTE, f"marked FAILED by run {own_run_id}: its "
+                       f"process {pid} on {host} ended without finishing the run (killed?)")
+        client.set_terminated(run.info.run_id, "FAILED")
+        log.warning("run %s was still RUNNING but its process %s is gone; marked FAILED",
+                    run.info.run_id, pid)
+        failed.append(run.info.run_id)
+    return failed
+
+
+def check_store_reachable() -> None:
+    """One cheap request, so an unreachable server or a wrong store is one clear line (with
+    any password in the URI masked), not a traceback from the first write."""
+    uri = mlflow.get_tracking_uri()
+    try:
+        MlflowClient().search_experiments(max_results=1)
+    except Exception as exc:  # requests, SQLAlchemy and MLflow each raise their own type
+        raise PipelineError(
+            f"cannot reach the tracking store {mask_secrets(uri)} "
+            f"({mask_secrets(first_line(exc))}); check MLFLOW_TRACKING_URI, that the server "
+            "runs and your credentials."
+        ) from None
 
 
 def log_params_once(params: dict[str, Any]) -> None:

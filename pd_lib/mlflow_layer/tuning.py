@@ -65,3 +65,12 @@ def log_search(searcher: Searcher, model: str) -> dict[str, Any]:
     mlflow.log_params({f"best_{k}": v for k, v in best.items()})
     mlflow.log_metric("best_cv_roc_auc", float(searcher.best_score_))
     return best
+
+
+def refuse_invalid_parameters(exc: Exception, grid: str) -> None:
+    """Re-raise scikit-learn's InvalidParameterError (a value the estimator refuses, found
+    while searching) as one line; anything else propagates unchanged."""
+    from pd_lib.errors import PipelineError, first_line
+
+    if type(exc).__name__ == "InvalidParameterError":
+        raise PipelineError(f"grid '{grid}': {first_line(exc)}") from None

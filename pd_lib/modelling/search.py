@@ -28,7 +28,7 @@ from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
     TARGET_COL,
 )
 from pd_lib.data.schema import feature_columns
-from pd_lib.errors import PipelineError
+from pd_lib.errors import PipelineError, first_line
 from pd_lib.modelling.kinds import KINDS, build_model, check_model_params, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.screening import ScreenSearch
@@ -90,6 +90,39 @@ def check_grid_value(name: str, value: Any) -> None:
         return
     if value is None or value <= 0:
         raise PipelineError(f"grid: {name} must be positive in a grid; got {value}.")
+
+
+def check_grid_values(grid: str, model: str) -> None:
+    """Every value of the grid accepted by the estimator's own parameter checks, before any
+    step runs: a value only scikit-learn refuses (learning_rate=-1) used to pass parse_grid
+    and die in the search with a traceback, after main had generated and trained.
+
+    Each value is set alone on the template the search uses, fitted on 40 random rows.
+    """
+    parsed = parse_grid(grid, model)  # first: it refuses names and kinds it does not know
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    y = np.arange(40) % 2
+    template = _template(model, parsed, X, seed=0, calibration="none", monotone="")
+    for name, values in parsed.items():
+        for value in values:
+            one = {k: v[0] for k, v in _sklearn_grid({name: [value]}, model).items()}
+            try:
+                clone(template).set_params(**one).fit(X, y)
+            except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
+                raise PipelineError(f"grid: {name}={value} is refused by {model} "
+                                    f"({first_line(exc)}).") from None
+
+
+def _template(model: str, grid: dict[str, list[Any]], X: pd.DataFrame, seed: int,
+              calibration: str, monotone: str) -> PDModel:
+    """The unfitted model every candidate is cloned from. A tunable parameter whose default
+    is None (logistic regression's C, chosen by its own CV) must exist on the template for
+    the grid to set it: it starts from the grid's first value."""
+    defaults = KINDS[model].defaults(len(X))
+    firsts = {k: v[0] for k, v in grid.items() if defaults.get(k, 0) is None}
+    return build_model(model, {"calibration": calibration, "monotone": monotone, **firsts}, X,
+                       seed=seed)
 
 
 def _sklearn_grid(grid: dict[str, list[Any]], model: str) -> dict[str, list[Any]]:
@@ -183,12 +216,7 @@ def run_search(
     ranking ROC AUC measures, and would cost each candidate its out-of-fold fits)."""
     check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
-    # A tunable parameter whose default is None (logistic regression's C: chosen by its own
-    # CV) must exist on the template for the grid to set it: start from the grid's first value.
-    defaults = KINDS[model].defaults(len(X))
-    firsts = {k: v[0] for k, v in grid.items() if defaults.get(k, 0) is None}
-    estimator = build_model(model, {"calibration": "none", "monotone": monotone, **firsts}, X,
-                            seed=seed)
+    estimator = _template(model, grid, X, seed, calibration="none", monotone=monotone)
     n_jobs = search_n_jobs(model)
     searcher = make_searcher(search, estimator, _sklearn_grid(grid, model), y, cv, seed, n_jobs)
     started = time.perf_counter()

@@ -153,3 +153,29 @@ def test_parse_label_map():
         parse_label_map("bad=1,bad=0")
     with pytest.raises(PipelineError, match="'bad=yes' is not value=0 or value=1"):
         parse_label_map("bad=yes,good=0")
+
+
+def test_na_tokens_are_counted_per_column_and_reach_the_data_summary(tmp_path):
+    """pandas reads 'n/a', 'NULL', 'NA', 'None' as missing; say so (issue 14)."""
+    from pd_lib.data.schema import data_summary
+
+    frame = good_frame()
+    frame["income"] = frame["income"].astype(object)
+    frame.loc[[1, 2], "income"] = "n/a"
+    frame.loc[[3], "income"] = "NULL"
+    frame.loc[[4], "grade"] = "None"
+    frame.loc[[5], "grade"] = "NA"
+    path = tmp_path / "tokens.csv"
+    frame.to_csv(path, index=False)
+    loans = read_loan_file(str(path), **GOOD_PARAMS)
+    expected = {"income": {"n/a": 2, "NULL": 1}, "grade": {"None": 1, "NA": 1}}
+    assert data_summary(loans)["read_as_missing"] == expected
+    assert loans["income"].isna().sum() == 3
+
+
+def test_a_clean_file_reports_nothing_read_as_missing(tmp_path):
+    from pd_lib.data.schema import data_summary
+
+    path = tmp_path / "clean.csv"
+    good_frame().to_csv(path, index=False)
+    assert data_summary(read_loan_file(str(path), **GOOD_PARAMS))["read_as_missing"] == {}

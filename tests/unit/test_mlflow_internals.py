@@ -74,6 +74,20 @@ def test_a_sqlite_store_is_created_and_migrated(tmp_path):
             "alembic_version"} <= tables
 
 
+def test_migrate_store_creates_a_sqlite_store_with_mlflows_default_root(tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "fresh.db"
+    internals.migrate_store(f"sqlite:///{db}")
+    internals.migrate_store(f"sqlite:///{db}")  # again: nothing to do, no error
+    connection = sqlite3.connect(db)
+    tables = {row[0] for row in connection.execute(
+        "select name from sqlite_master where type = 'table'")}
+    assert {"experiments", "registered_models", "model_versions", "alembic_version"} <= tables
+    assert not any(name.startswith("_alembic_tmp") for name in tables)
+    assert connection.execute("select count(*) from alembic_version").fetchone()[0] == 1
+
+
 def test_the_fluent_api_caches_the_active_experiment_where_we_reset_it():
     import mlflow.tracking.fluent as fluent
 

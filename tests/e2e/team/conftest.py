@@ -155,12 +155,13 @@ def team_server(postgres: PostgresCluster, tmp_path_factory) -> Iterator[TeamSer
     admin_password = secrets.token_urlsafe(18)
     env = {k: v for k, v in os.environ.items() if k not in MLFLOW_ENV_VARS
            and not k.startswith("MLFLOW_TRACKING_")}
+    # The database URIs (with the password) in the environment, never on a command line.
     env.update({"MLFLOW_AUTH_ADMIN_PASSWORD": admin_password,
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)})
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
+                "MLFLOW_BACKEND_STORE_URI": backend, "PD_AUTH_DB_URI": auth_db})
     command = [sys.executable, "-m", "steps.team_server",
-               "--backend-store-uri", backend, "--artifact-root", str(workdir / "artifacts"),
-               "--host", LOOPBACK, "--port", str(port), "--workers", "1",
-               "--auth", "--auth-db-uri", auth_db,
+               "--artifact-root", str(workdir / "artifacts"),
+               "--host", LOOPBACK, "--port", str(port), "--workers", "1", "--auth",
                # Credentials are checked with PBKDF2 on every request unless cached; the racing
                # test makes thousands of requests.
                "--auth-cache-ttl-seconds", "60"]

@@ -62,9 +62,26 @@ def test_command_binds_loopback_by_default_and_adds_auth_only_when_asked():
     assert plain[plain.index("--host") + 1] == "127.0.0.1"
     assert plain[plain.index("--artifacts-destination") + 1] == "/srv/art"
     assert "--serve-artifacts" in plain and "--app-name" not in plain
+    assert not any("u:p@" in part for part in plain)  # the store URI goes in the environment
     authed = server_command(TeamServerConfig("postgresql://u:p@db/m", "/srv/art", auth=True,
                                              auth_db_uri="sqlite:///a.db"))
     assert authed[authed.index("--app-name") + 1] == "basic-auth"
+
+
+def test_no_command_line_shows_the_database_password(team_server, postgres):
+    """The store URI reaches mlflow server through its environment (issue 14: it was on the
+    command line, readable through ps by every user)."""
+    from pathlib import Path
+
+    shown = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if postgres.password in text:
+            shown.append(text[:200].replace(postgres.password, "<password>"))
+    assert shown == []
 
 
 def test_short_admin_password_is_refused_before_starting():

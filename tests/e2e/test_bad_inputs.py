@@ -1,0 +1,269 @@
+"""Every bad input is one ``error:`` line, exit 2, no traceback, nothing registered, no
+FINISHED run and no secret in the output (issue 14).
+
+The catalogue: the bad loan files of tests/ingest_cases.py (through generate), out-of-range
+and mistyped options of every entry point, unknown runs, models and versions, a model file
+that does not load, data that does not fit, and an unreachable tracking server whose URI
+holds a password. Most cases run in-process (CliRunner, exceptions not caught by the runner
+are failures too); a few through real subprocesses.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from mlflow.tracking import MlflowClient
+
+from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME
+from pd_lib.params import ENTRY_POINTS
+from steps.generate import generate
+from steps.main import main
+from steps.promote import promote
+from steps.register import register
+from steps.score import score
+from steps.train import train
+from steps.tune import tune
+from tests.champion import sqlite_tracking
+from tests.e2e.test_steps import SMALL, _only_run
+from tests.helpers import PROJECT_ROOT, env_without_mlflow_run, invoke
+from tests.ingest_cases import BAD_INPUTS, make_bad_file, params_for
+
+SECRET = "s3cr3t-Passw0rd"
+COMMANDS = {"generate": generate, "train": train, "tune": tune, "register": register,
+            "promote": promote, "score": score, "main": main}
+
+
+@dataclass
+class World:
+    """A store with loans, a champion (version 1) and a version whose model file is
+    truncated (version 2), plus bad files to point steps at."""
+
+    uri: str
+    directory: Path
+    data_uri: str
+    generate_run: str
+    train_run: str
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def _truncate(version: str) -> None:
+    local = Path(MlflowClient().get_model_version_download_uri(MODEL_NAME, version)
+                 .removeprefix("file://"))
+    model_file = next(local.rglob("*.skops"))
+    model_file.write_bytes(model_file.read_bytes()[:100])
+
+
+def _files(directory: Path, loans: pd.DataFrame) -> dict[str, str]:
+    files = {"empty_rows": directory / "no_rows.parquet",
+             "no_features": directory / "no_features.parquet",
+             "text_features": directory / "text_features.parquet"}
+    loans.head(0).to_parquet(files["empty_rows"], index=False)
+    loans[["loan_id"]].to_parquet(files["no_features"], index=False)
+    loans.astype({c: str for c in loans.columns if c.startswith("feature")}).to_parquet(
+        files["text_features"], index=False)
+    return {k: str(v) for k, v in files.items()}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    directory = tmp_path_factory.mktemp("bad-inputs")
+    runner = CliRunner()
+    with sqlite_tracking(directory) as uri:
+        assert invoke(runner, generate, SMALL).exit_code == 0
+        generate_run = _only_run("generate").info.run_id
+        data_uri = f"runs:/{generate_run}/{LOANS_ARTIFACT}"
+        for _ in range(2):
+            result = invoke(runner, train, ["--data-uri", data_uri, "--model",
+                                            "logistic_regression"])
+            assert result.exit_code == 0, result.output
+            train_run = _only_run("train").info.run_id
+            assert invoke(runner, register, ["--run-id", train_run]).exit_code == 0
+        assert invoke(runner, promote, ["--version", 1]).exit_code == 0
+        _truncate("2")
+        import mlflow
+
+        loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
+        world = World(uri, directory, data_uri, generate_run, train_run,
+                      _files(directory, loans))
+        yield world
+
+
+def _typed_option_cases() -> list[tuple[str, list[str]]]:
+    """Every int and float option of every entry point, given text."""
+    cases = []
+    for step, group in ENTRY_POINTS.items():
+        for param in group:
+            if param.type in (int, float) and not param.choices:
+                cases.append((step, [f"--{param.name.replace('_', '-')}", "lots"]))
+    return cases
+
+
+def _value_cases() -> list[tuple[str, list[str]]]:
+    """Options with values the entry points refuse (D = the world's data URI)."""
+    d = ["--data-uri", "D"]
+    cases = [
+        ("generate", ["--n-samples", "0"]), ("generate", ["--n-samples", "-5"]),
+        ("generate", ["--source", "make_classification", "--n-features", "0"]),
+        ("generate", ["--default-rate", "0"]),
+        ("generate", ["--default-rate", "1"]), ("generate", ["--default-rate", "1.5"]),
+        ("generate", ["--default-rate", "-0.1"]), ("generate", ["--default-rate", "nan"]),
+        ("generate", ["--source", "bogus_generator"]),
+        ("generate", ["--source", "make_classification", "--n-samples", "5"]),
+        ("train", [*d, "--test-size", "0"]), ("train", [*d, "--test-size", "1"]),
+        ("train", [*d, "--test-size", "1.5"]), ("train", [*d, "--test-size", "-0.2"]),
+        ("train", [*d, "--test-size", "nan"]),
+        ("train", [*d, "--threshold", "2"]), ("train", [*d, "--threshold", "-0.1"]),
+        ("train", [*d, "--threshold", "0"]), ("train", [*d, "--threshold", "1"]),
+        ("train", [*d, "--threshold", "nan"]), ("train", [*d, "--threshold", "inf"]),
+        ("train", [*d, "--model", "bogus"]), ("train", [*d, "--n-estimators", "0"]),
+        ("train", [*d, "--n-estimators", "-3"]), ("train", [*d, "--max-depth", "-1"]),
+        ("train", [*d, "--min-samples-leaf", "-1"]), ("train", [*d, "--split", "bogus"]),
+        ("train", ["--data-uri", "runs:/0123456789abcdef0123456789abcdef/data/loans.parquet"]),
+        ("train", ["--data-uri", "/nowhere/loans.parquet"]),
+        ("train", ["--data-uri", "G/data/nothing.parquet"]),
+        ("train", ["--data-uri", "NOROWS"]), ("train", ["--data-uri", "NOFEATURES"]),
+        ("tune", [*d, "--grid", "learning_rate=-1,0.1"]),
+        ("tune", [*d, "--grid", "learning_rate=abc"]), ("tune", [*d, "--grid", "bogus=1,2"]),
+        ("tune", [*d, "--grid", "max_depth=-3"]), ("tune", [*d, "--grid", "learning_rate"]),
+        ("tune", [*d, "--grid", ";;"]), ("tune", [*d, "--search", "bogus"]),
+        ("tune", [*d, "--cv", "1"]), ("tune", [*d, "--cv", "0"]),
+        ("tune", [*d, "--model", "bogus"]), ("tune", [*d, "--threshold", "2"]),
+        ("register", ["--run-id", "0123456789abcdef0123456789abcdef"]),
+        ("register", ["--run-id", ""]), ("register", ["--run-id", "runs:/"]),
+        ("register", ["--run-id", "G"]),
+        ("promote", ["--stage", "Bogus"]), ("promote", ["--force", "true"]),
+        ("promote", ["--version", "99"]), ("promote", ["--version", "abc"]),
+        ("promote", ["--model-name", "no_such_model"]),
+        ("promote", ["--version", "2"]), ("promote", ["--version", "2", "--stage", "Staging"]),
+        ("promote", ["--version", "2", "--force", "true", "--reason", "we must"]),
+        ("score", []), ("score", ["--data-uri", "/nowhere/loans.parquet"]),
+        ("score", ["--data-uri", "NOROWS"]), ("score", ["--data-uri", "NOFEATURES"]),
+        ("score", ["--data-uri", "TEXTFEATURES"]),
+        ("score", [*d, "--model-uri", "models:/no_such_model@champion"]),
+        ("score", [*d, "--model-uri", f"models:/{MODEL_NAME}/2"]),
+        ("score", [*d, "--model-uri", f"models:/{MODEL_NAME}/99"]),
+        ("score", [*d, "--model-uri", "runs:/0123456789abcdef0123456789abcdef/model"]),
+        ("score", [*d, "--engine", "bogus"]), ("score", [*d, "--output-path", "/tmp/x"]),
+        ("main", ["--stage", "Bogus"]), ("main", ["--force", "true"]),
+        ("main", ["--threshold", "2"]), ("main", ["--test-size", "2"]),
+        ("main", ["--grid", "learning_rate=-1,0.1"]), ("main", ["--model", "bogus"]),
+        ("main", ["--default-rate", "2"]), ("main", ["--search", "bogus"]),
+    ]
+    return cases
+
+
+def _resolve(args: list[str], world: World) -> list[str]:
+    names = {"D": world.data_uri, "G": world.generate_run, "NOROWS": world.files["empty_rows"],
+             "NOFEATURES": world.files["no_features"],
+             "TEXTFEATURES": world.files["text_features"]}
+    out = []
+    for arg in args:
+        if arg.startswith("G/"):
+            arg = f"runs:/{world.generate_run}/{arg[2:]}"
+        out.append(names.get(arg, arg))
+    return out
+
+
+def _snapshot(uri: str) -> tuple[int, int]:
+    """(model versions in the registry, FINISHED runs in every experiment)."""
+    client = MlflowClient(tracking_uri=uri)
+    versions = len(client.search_model_versions(max_results=1000))
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    finished = len(client.search_runs(experiments, "attributes.status = 'FINISHED'",
+                                      max_results=10000))
+    return versions, finished
+
+
+def _assert_one_line(exit_code: int, stdout: str, stderr: str, exception=None) -> None:
+    assert exception is None or isinstance(exception, SystemExit), repr(exception)
+    assert exit_code == 2, stdout + stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    assert "Traceback" not in stdout + stderr
+    assert SECRET not in stdout + stderr
+
+
+def _run_case(world: World, step: str, args: list[str]) -> None:
+    before = _snapshot(world.uri)
+    with sqlite_tracking(world.directory):
+        result = CliRunner().invoke(COMMANDS[step], _resolve(args, world))
+    _assert_one_line(result.exit_code, result.stdout, result.stderr, result.exception)
+    assert _snapshot(world.uri) == before
+
+
+CASES = _typed_option_cases() + _value_cases()
+
+
+@pytest.mark.parametrize(("step", "args"), CASES,
+                         ids=[f"{s} {' '.join(a)}" for s, a in CASES])
+def test_bad_option_is_one_line(world, step, args):
+    _run_case(world, step, args)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=lambda c: c.name)
+def test_bad_loan_file_is_one_line(world, case, tmp_path):
+    path = make_bad_file(case, tmp_path)
+    args = ["--source", str(path)]
+    for name, value in params_for(case).items():
+        args += [f"--{name.replace('_', '-')}", value]
+    _run_case(world, "generate", args)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+UNREACHABLE_STEPS = [("generate", []), ("train", ["--data-uri", "D"]),
+                     ("register", ["--run-id", "G"]), ("promote", []),
+                     ("score", ["--data-uri", "D"]), ("main", [])]
+
+
+@pytest.mark.parametrize(("step", "args"), UNREACHABLE_STEPS, ids=[s for s, _ in UNREACHABLE_STEPS])
+def test_unreachable_server_is_one_line_without_its_password(world, step, args, monkeypatch):
+    before = _snapshot(world.uri)
+    server = f"http://alice:{SECRET}@127.0.0.1:{_closed_port()}"
+    with sqlite_tracking(world.directory):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        import mlflow
+
+        mlflow.set_tracking_uri(server)
+        result = CliRunner().invoke(COMMANDS[step], _resolve(args, world))
+    _assert_one_line(result.exit_code, result.stdout, result.stderr, result.exception)
+    assert "alice:***@127.0.0.1" in result.stderr
+    assert _snapshot(world.uri) == before
+
+
+SUBPROCESS_CASES = [
+    ("steps.tune", ["--data-uri", "D", "--grid", "learning_rate=-1,0.1"], {}),
+    ("steps.score", ["--data-uri", "D", "--model-uri", f"models:/{MODEL_NAME}/2"], {}),
+    ("steps.main", ["--stage", "Bogus"], {}),
+    ("steps.generate", [], {"MLFLOW_TRACKING_URI": f"http://bob:{SECRET}@127.0.0.1:9",
+                            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}),
+]
+
+
+@pytest.mark.parametrize(("module", "args", "env"), SUBPROCESS_CASES,
+                         ids=[m for m, _, _ in SUBPROCESS_CASES])
+def test_bad_input_through_a_real_process(world, module, args, env):
+    before = _snapshot(world.uri)
+    full_env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": world.uri, **env}
+    done = subprocess.run([sys.executable, "-m", module, *_resolve(args, world)],
+                          cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=600)
+    _assert_one_line(done.returncode, done.stdout, done.stderr)
+    assert _snapshot(world.uri) == before
+
+
+def test_the_catalogue_is_large_enough():
+    total = len(CASES) + len(BAD_INPUTS) + len(UNREACHABLE_STEPS) + len(SUBPROCESS_CASES)
+    assert total >= 120, total
