@@ -89,12 +89,14 @@ def score(model, sample: pd.DataFrame) -> dict:
     from pd_lib.config import TARGET_COL, TRUE_PD_COL
     from pd_lib.data.schema import feature_columns
     from pd_lib.validation.lights import traffic_lights
+    from pd_lib.validation.master_scale import grade_table, master_scale_metrics
     from pd_lib.validation.metrics import pd_metrics
 
     p = model.predict_pd(sample[feature_columns(sample)])
     y = sample[TARGET_COL].to_numpy()
     truth = sample[TRUE_PD_COL].to_numpy() if TRUE_PD_COL in sample else None
     metrics = pd_metrics(y, p, 0.5, truth)
+    metrics.update(master_scale_metrics(grade_table(y, p), y, p))  # the Jeffreys lights
     lights = [li for li in traffic_lights(metrics) if li.category == "calibration"]
     row = {"auc": metrics["roc_auc"], "brier": metrics["brier_score"],
            "log_loss": metrics["log_loss"], "slope": metrics["calibration_slope"],

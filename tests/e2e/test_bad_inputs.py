@@ -122,7 +122,7 @@ def _value_cases() -> list[tuple[str, list[str]]]:
         ("train", [*d, "--threshold", "2"]), ("train", [*d, "--threshold", "-0.1"]),
         ("train", [*d, "--threshold", "0"]), ("train", [*d, "--threshold", "1"]),
         ("train", [*d, "--threshold", "nan"]), ("train", [*d, "--threshold", "inf"]),
-        ("train", [*d, "--model", "bogus"]), ("train", [*d, "--n-estimators", "0"]),
+        ("train", [*d, "--model", "bogus"]), ("train", [*d, "--monotone", "dti=2"]),
         ("train", [*d, "--n-estimators", "-3"]), ("train", [*d, "--max-depth", "-1"]),
         ("train", [*d, "--min-samples-leaf", "-1"]), ("train", [*d, "--split", "bogus"]),
         ("train", ["--data-uri", "runs:/0123456789abcdef0123456789abcdef/data/loans.parquet"]),
