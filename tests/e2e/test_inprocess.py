@@ -20,7 +20,8 @@ from steps import step_command
 from steps.generate import generate
 
 # Tags that differ between any two runs, or that only one way of running sets.
-VOLATILE = {"mlflow.runName", TAG_IN_PROCESS, "pd.data_sha256", "pd.threads"}
+VOLATILE = {"mlflow.runName", TAG_IN_PROCESS, "pd.data_sha256", "pd.threads", "pd.pid",
+            "pd.pid_start"}
 
 
 def test_step_command_lines_are_split_like_a_shell():
