@@ -12,8 +12,6 @@ with no new trusted type. ``calibration_report_`` says what was chosen and why.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -113,8 +111,3 @@ class PDModel(ClassifierMixin, BaseEstimator):
     def estimator_(self) -> BaseEstimator:
         """The fitted classifier at the end of the pipeline."""
         return self.pipeline_[-1]
-
-    def calibration_metrics(self) -> dict[str, Any]:
-        """What the pipeline logs: calibration_* numbers and the chosen method."""
-        report = getattr(self, "calibration_report_", {"method": "none"})
-        return {f"calibration_{k}": v for k, v in report.items()}

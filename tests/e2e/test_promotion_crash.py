@@ -37,21 +37,22 @@ MODEL = "pd_crash"
 ROUNDS = int(os.environ.get("PD_KILL_ROUNDS", "14"))
 
 
-def three_versions_of_one_model(runner, model: str = MODEL) -> str:
-    """Versions 1-3 of ``model``, one trained logistic regression (green lights on small
-    data), so the gate passes whichever is promoted and only crashes decide the state."""
+def versions_of_one_model(runner, model: str = MODEL, count: int = 3) -> str:
+    """Versions 1..count of ``model``, one trained logistic regression (green lights on small
+    data), so the gate passes whichever is promoted and only crashes or races decide the
+    state; returns the training run's id."""
     assert invoke(runner, generate, SMALL).exit_code == 0
     data_uri = f"runs:/{_only_run('generate').info.run_id}/{LOANS_ARTIFACT}"
     result = invoke(runner, train, ["--data-uri", data_uri, "--model", "logistic_regression"])
     assert result.exit_code == 0, result.output
     run_id = _only_run("train").info.run_id
-    for _ in range(3):
+    for _ in range(count):
         mlflow.register_model(f"runs:/{run_id}/model", model)
     return run_id
 
 
 def test_killed_at_every_write_leaves_the_old_or_the_new_champion(tracking_uri, runner):
-    three_versions_of_one_model(runner)
+    versions_of_one_model(runner)
     report = kill_rounds(MODEL, ("1", "2"), "3", ROUNDS)
     print(f"\nkill rounds on SQLite: {ROUNDS}, {report}")
     assert report["bad"] == [], report["bad"]
@@ -69,7 +70,7 @@ def test_killed_at_every_write_leaves_the_old_or_the_new_champion(tracking_uri, 
 def test_promote_cli_killed_mid_promotion_is_finished_by_the_next(tracking_uri, runner):
     """The real step as a subprocess, SIGKILLed right after it wrote its intent and archived
     the old champion: the next promote finishes it."""
-    three_versions_of_one_model(runner)
+    versions_of_one_model(runner)
     promote_version(MODEL, "1", "Production")
     env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": tracking_uri,
            "PD_TEST_KILL_AT_WRITE": "3", "PD_TEST_KILL_SIGNAL": "KILL"}
@@ -119,7 +120,7 @@ def test_truncated_model_file_is_refused_even_with_force(tracking_uri, runner):
 
 def test_changed_model_whose_pds_differ_is_refused(tracking_uri, runner, monkeypatch):
     """A model file that loads but scores other PDs than were logged at training."""
-    run_id = three_versions_of_one_model(runner)
+    run_id = versions_of_one_model(runner)
     holdout = Path(mlflow.artifacts.download_artifacts(
         f"runs:/{run_id}/data/holdout_scored.parquet"))
     import pandas as pd

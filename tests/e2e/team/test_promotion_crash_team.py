@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from tests.e2e.crash_rounds import kill_rounds
-from tests.e2e.test_promotion_crash import three_versions_of_one_model
+from tests.e2e.test_promotion_crash import versions_of_one_model
 
 MODEL = "pd_crash_team"
 # Rounds in the normal test run; PD_KILL_ROUNDS_TEAM=20 for the full count.
@@ -18,7 +18,7 @@ ROUNDS = int(os.environ.get("PD_KILL_ROUNDS_TEAM", "6"))
 
 
 def test_killed_at_every_write_on_the_team_server(team_uri, runner):
-    three_versions_of_one_model(runner, MODEL)
+    versions_of_one_model(runner, MODEL)
     report = kill_rounds(MODEL, ("1", "2"), "3", ROUNDS)
     print(f"\nkill rounds on PostgreSQL: {ROUNDS}, {report}")
     assert report["bad"] == [], report["bad"]

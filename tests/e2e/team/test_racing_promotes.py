@@ -13,38 +13,18 @@ from __future__ import annotations
 
 import multiprocessing
 
-import mlflow
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import LOANS_ARTIFACT
 from pd_lib.mlflow_layer.lock import LOCK_SUFFIX
 from pd_lib.mlflow_layer.mlflow_internals import get_app_client
-from steps.generate import generate
-from steps.train import train
 from tests.e2e.team.race_worker import promote_rounds
-from tests.e2e.test_steps import SMALL, _only_run
-from tests.helpers import invoke
+from tests.e2e.test_promotion_crash import versions_of_one_model
 
 MODEL = "pd_race"
 ROUNDS = 50
 ROUND_TIMEOUT = 300  # seconds a round may take before the test fails (bounded, never hangs)
 USERS = {"1": "alice", "2": "bob"}  # who promotes which version
-
-
-def _two_versions_of_one_model() -> None:
-    """Versions 1 and 2 of MODEL, both the same trained model: the champion gate passes
-    whichever wins, so every promote must succeed and only the lock decides the order.
-    (A logistic regression: its calibration lights are green on this small data, where a
-    small forest's red Hosmer-Lemeshow light would make the gate refuse both.)"""
-    runner = CliRunner()
-    assert invoke(runner, generate, SMALL).exit_code == 0
-    data_uri = f"runs:/{_only_run('generate').info.run_id}/{LOANS_ARTIFACT}"
-    result = invoke(runner, train, ["--data-uri", data_uri, "--model", "logistic_regression"])
-    assert result.exit_code == 0, result.output
-    run_id = _only_run("train").info.run_id
-    for _ in range(2):
-        mlflow.register_model(f"runs:/{run_id}/model", MODEL)
 
 
 def _state(client: MlflowClient) -> tuple[list[str], str | None, bool]:
@@ -68,7 +48,9 @@ def _team_members(server_url: str) -> dict[str, tuple[str, str]]:
 
 
 def test_racing_promotes_leave_exactly_one_champion(team_uri):
-    _two_versions_of_one_model()
+    # Both versions one trained model: the gate passes whichever wins, so every promote
+    # must succeed and only the lock decides the order.
+    versions_of_one_model(CliRunner(), MODEL, count=2)
     credentials = _team_members(team_uri)
     context = multiprocessing.get_context("spawn")
     start, done = context.Barrier(3), context.Barrier(3)
