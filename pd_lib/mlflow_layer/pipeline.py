@@ -27,7 +27,7 @@ from pd_lib.mlflow_layer.inprocess import CommandLoader
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_PROJECT_ENV
 from pd_lib.mlflow_layer.runs import full_params, get_or_run
 from pd_lib.params import pick
-from pd_lib.validation.lights import blocking_lights, traffic_lights
+from pd_lib.validation.lights import blocking_lights, light_counts, traffic_lights
 
 log = logging.getLogger("pd_pipeline")
 
@@ -170,9 +170,7 @@ def summary_lines(result: MainResult, stage: str) -> list[str]:
     for step in result.steps:
         metrics = step.run.data.metrics
         found = traffic_lights(metrics) if "roc_auc" in metrics else []
-        lights = ", ".join(f"{sum(li.colour == c for li in found)} {c}"
-                           for c in ("green", "amber", "red", "grey")
-                           if any(li.colour == c for li in found)) or "-"
+        lights = light_counts(found, "-")
         auc = f"{metrics['roc_auc']:.4f}" if "roc_auc" in metrics else "-"
         chosen = " *" if step.run.info.run_id == result.best.info.run_id else ""
         rows.append((step.entry_point + chosen, step.run.info.run_id,

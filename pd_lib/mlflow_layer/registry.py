@@ -39,7 +39,7 @@ from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT
 from pd_lib.mlflow_layer.scoring_model import input_columns, input_differences
 from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run
 from pd_lib.mlflow_layer.writes import RegistryWriter
-from pd_lib.validation.lights import traffic_lights
+from pd_lib.validation.lights import light_counts, traffic_lights
 
 log = logging.getLogger("pd_pipeline")
 
@@ -186,9 +186,7 @@ def describe_version(version: ModelVersion, run, report: str) -> None:
     """What a reader of the registry needs first: data, AUC, lights, where the report is."""
     metrics, params = run.data.metrics, run.data.params
     found = traffic_lights(metrics)
-    lights = ", ".join(f"{sum(li.colour == c for li in found)} {c}"
-                       for c in ("green", "amber", "red", "grey")
-                       if any(li.colour == c for li in found)) or "none logged"
+    lights = light_counts(found, "none logged")
     auc = f"{metrics['roc_auc']:.3f}" if "roc_auc" in metrics else "not logged"
     data = params.get("resolved_data_uri", params.get("data_uri", "")) or "not recorded"
     text = (f"{run.data.tags.get(ENTRY_POINT_TAG, 'run')} run {run.info.run_id} on {data}. "

@@ -126,6 +126,14 @@ def blocking_lights(
             if light.colour in (RED, GREY) and light.category in categories]
 
 
+def light_counts(lights: list[Light], empty: str = "none") -> str:
+    """"5 green, 1 amber": how many lights of each colour there are (colours with none left
+    out), or ``empty`` without lights."""
+    return ", ".join(f"{sum(li.colour == c for li in lights)} {c}"
+                     for c in (GREEN, AMBER, RED, GREY)
+                     if any(li.colour == c for li in lights)) or empty
+
+
 def lights_csv(lights: list[Light]) -> str:
     """The lights as CSV text (check, metric, value, colour, thresholds, category, applies)."""
     buffer = io.StringIO()

@@ -22,7 +22,7 @@ from pd_lib.config import (
     HL_SUBSAMPLE_LOANS,
     HL_SUBSAMPLES,
 )
-from pd_lib.validation.lights import Light, blocking_lights, not_applied
+from pd_lib.validation.lights import Light, blocking_lights, light_counts, not_applied
 from pd_lib.validation.metrics import (
     brier_score,
     calibration_slope_intercept,
@@ -322,9 +322,7 @@ def csi_table(metrics: Mapping[str, float]) -> pd.DataFrame:
 def conclusion(lights: list[Light]) -> str:
     """One line: may this model be promoted as it stands, and why not."""
     blocking = blocking_lights(lights)
-    counts = ", ".join(f"{sum(li.colour == c for li in lights)} {c}"
-                       for c in ("green", "amber", "red", "grey")
-                       if any(li.colour == c for li in lights))
+    counts = light_counts(lights)
     if not blocking:
         return (f"Passes the promotion gate's own lights ({counts}); promotion to Production "
                 "still compares it with the champion on the same rows.")

@@ -130,12 +130,14 @@ def test_tune_logs_one_child_per_candidate_and_the_best_model(generated, runner)
     assert "roc_auc" in parent.data.metrics
 
 
-def test_each_register_makes_the_next_version_with_tags(trained, runner, generated):
-    for expected in ("1", "2"):
+def test_register_makes_one_version_per_run_with_tags(trained, runner, generated):
+    # issue 13: a run already registered returns its version (a rerun adds nothing)
+    for output in ("registered pd_model_v1 version 1", "already registered as pd_model_v1 "
+                   "version 1"):
         result = invoke(runner, register, ["--run-id", trained])
-        assert result.exit_code == 0, result.output
-        version = MlflowClient().get_model_version(MODEL_NAME, expected)
-        assert version.run_id == trained
+        assert result.exit_code == 0 and output in result.output, result.output
+    (version,) = MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'")
+    assert version.run_id == trained
     tags = version.tags
     assert tags["pd.data_uri"] == generated
     auc = MlflowClient().get_run(trained).data.metrics["roc_auc"]
