@@ -206,3 +206,5 @@ SELECTION_ARTIFACT = "tables/model_selection.csv"
 REPORT_ARTIFACT = "report/validation_report.html"
 OOT_ARTIFACT = "data/oot_scored.parquet"
 SPLITS = ("random", "time")
+# generate -P scenario=...: the development book, or a later period of it (issue 16).
+SCENARIOS = ("development", "baseline", "downturn", "shift")

@@ -19,6 +19,7 @@ from pd_lib.config import (
     DEFAULT_THRESHOLD,
     DEFAULT_TUNE_MODEL,
     MODEL_NAME,
+    SCENARIOS,
     SEARCH_METHODS,
     SPLITS,
     STAGES,
@@ -57,6 +58,13 @@ DATA = (
     Param("label_map", str, "",
           "Map a user file's labels to 0/1: value=1 for default, e.g. 'bad=1,good=0'."),
 )
+
+SCENARIO = Param(
+    "scenario", str, "development",
+    "development: the synthetic book itself; baseline, downturn or shift: a later period "
+    "(12 months after the development window, known true PD) from the same process, under a "
+    "macro shock (PDs x1.8), or with a drifted population (source=synthetic only).",
+    choices=SCENARIOS)
 
 DATA_URI = Param("data_uri", str, "",
                  "runs:/<generate run id>/data/loans.parquet; empty: the newest default "
@@ -135,7 +143,7 @@ SCORE = (
 
 # Every entry point's parameters, in MLproject's order.
 ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
-    "generate": DATA,
+    "generate": (*DATA, SCENARIO),
     "train": (DATA_URI, *MODEL, SPLIT[0], SEED, *SPLIT[1:]),
     "tune": (DATA_URI, TUNE_KIND, *TUNE, CALIBRATION, MONOTONE, SPLIT[0], SEED, *SPLIT[1:]),
     "register": (RUN_ID, MODEL_NAME_PARAM),
