@@ -149,7 +149,8 @@ def pd_distribution_figure(y_true: np.ndarray, pd_pred: np.ndarray) -> Figure:
     return fig
 
 
-def grade_table_figure(table: pd.DataFrame, jeffreys_red: float = 0.01) -> Figure:
+def grade_table_figure(table: pd.DataFrame, jeffreys_red: float = 0.01,
+                       sample: str = "the holdout") -> Figure:
     """Mean PD and observed default rate per grade (log scale), with loan counts, grades whose
     Jeffreys p-value is below ``jeffreys_red`` marked."""
     used = table[table["count"] > 0]
@@ -176,7 +177,7 @@ def grade_table_figure(table: pd.DataFrame, jeffreys_red: float = 0.01) -> Figur
     ax.set(
         xlabel="Rating grade and its PD band (n = loans, d = defaults)",
         ylabel="Default rate (log scale)",
-        title="Master scale on the holdout: predicted vs observed default rate per grade\n"
+        title=f"Master scale on {sample}: predicted vs observed default rate per grade\n"
               f"(PD too low! = Jeffreys p-value < {jeffreys_red:g})",
     )
     ax.legend(loc="center left", fontsize=9, ncols=2, bbox_to_anchor=(0.0, 0.79),
