@@ -141,6 +141,18 @@ SCORE = (
           "logging data/scored.parquet; required on a cluster."),
 )
 
+MONITOR = (
+    SCORE[0],
+    Param("data_uri", str, "",
+          "The later period: runs:/<run id>/data/loans.parquet or a .parquet/.csv path; "
+          "without a 'default' column only stability is judged."),
+    *SCORE[2:4],
+    Param("fail_on", str, "never",
+          "never: exit 0 whatever the status (printed and logged); red (or amber): exit 3 "
+          "when the status is red (amber or red), for cron or CI.",
+          choices=("never", "amber", "red")),
+)
+
 # Every entry point's parameters, in MLproject's order.
 ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
     "generate": (*DATA, SCENARIO),
@@ -149,6 +161,7 @@ ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
     "register": (RUN_ID, MODEL_NAME_PARAM),
     "promote": (MODEL_NAME_PARAM, VERSION, *PROMOTE[1:]),
     "score": SCORE,
+    "monitor": MONITOR,
     "main": (*DATA, *MODEL, *SPLIT, TUNE_MODEL, *TUNE, *PROMOTE, ENV_MANAGER),
 }
 

@@ -89,6 +89,8 @@ FIGURE_CAPTIONS = {
     "grade_table": "Master scale: predicted vs observed default rate per grade.",
     "confusion_matrix": "Confusion matrix at the decision threshold.",
     "feature_importance": "Permutation importance: AUC lost when a feature is shuffled.",
+    "vintages": "Per origination month: loans, mean PD against the observed default rate, and "
+                "the PSI of the month's PDs from development.",
 }
 
 LIGHT_STYLE = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
