@@ -12,6 +12,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import (
@@ -30,10 +31,11 @@ from pd_lib.config import (
     TAG_MONITOR_RUN,
     TAG_MONITOR_STATUS,
     TAG_SOURCE_RUN,
+    TARGET_COL,
 )
 from pd_lib.data.schema import feature_columns
 from pd_lib.data.splits import split_samples
-from pd_lib.errors import PipelineError
+from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import download_artifact, log_pngs
 from pd_lib.mlflow_layer.registry import alias_holder
 from pd_lib.mlflow_layer.scoring import (
@@ -46,6 +48,7 @@ from pd_lib.mlflow_layer.scoring import (
 from pd_lib.mlflow_layer.scoring_model import (
     ScoringModel,
     check_columns,
+    input_columns,
     pandas_kind,
     resolve_model,
 )
@@ -154,6 +157,22 @@ def score_period(model: ScoringModel, period: pd.DataFrame, data_uri: str, engin
     return pyfunc_pd(load_scoring_model(model), period)
 
 
+def read_period(data_uri: str, model: ScoringModel) -> pd.DataFrame:
+    """The period's loans, reading only what monitoring needs from a Parquet file: the model's
+    input columns, loan_id, default and origination_date (a CSV is read whole)."""
+    path = download_artifact(data_uri, "data_uri")
+    if path.suffix.lower() == ".csv":
+        return read_loans(data_uri)
+    needed = {name for name, _, _ in input_columns(model.signature)} | {
+        ID_COL, TARGET_COL, DATE_COL}
+    try:
+        names = pq.read_schema(path).names
+        return pd.read_parquet(path, columns=[c for c in names if c in needed])
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet or CSV file "
+                            f"({first_line(exc)}).") from None
+
+
 def period_months(period: pd.DataFrame) -> str:
     """First and last origination month of the period, or 'no origination_date'."""
     if DATE_COL not in period.columns:
@@ -202,7 +221,7 @@ def monitor_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     recover_champion_reads(model_uri)
     model = resolve_model(model_uri)
     development = development_sample(model)
-    period = read_loans(data_uri)
+    period = read_period(data_uri, model)
     if period.empty:
         raise PipelineError(f"data_uri '{data_uri}' has no loans to monitor.")
     scorer = load_scoring_model(model)
