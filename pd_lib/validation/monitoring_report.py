@@ -11,6 +11,7 @@ from pd_lib.validation.lights import RED
 from pd_lib.validation.monitoring import Monitoring
 from pd_lib.validation.report import (
     CSS,
+    LIGHT_STYLE,
     _figures_html,
     _fmt,
     _light_dot,
@@ -42,7 +43,8 @@ def conclusion_html(result: Monitoring) -> str:
         lines.append("Stability only: the period has no <code>default</code> column, so "
                      "discrimination and calibration were not judged.")
     items = "".join(f"<li>{line}</li>" for line in lines) or "<li>Every check is green.</li>"
-    return (f'<div class="summary" style="border-left: 8px solid; padding-left: 12px">'
+    colour = LIGHT_STYLE[result.status]
+    return (f'<div class="summary" style="border-left: 8px solid {colour}; padding-left: 12px">'
             f'<p>Status: <b>{_light_dot(result.status)}</b></p><ul>{items}</ul></div>')
 
 

@@ -3,6 +3,8 @@ book, a downturn period and the same period without outcomes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -23,7 +25,7 @@ from steps.generate import generate
 from steps.monitor import monitor
 from steps.promote import promote
 from tests.champion import make_champion
-from tests.helpers import invoke
+from tests.helpers import PROJECT_ROOT, env_without_mlflow_run, invoke
 
 BOOK = ["--n-samples", 4000, "--seed", 3]
 
@@ -31,6 +33,10 @@ BOOK = ["--n-samples", 4000, "--seed", 3]
 def _report(run_id: str) -> str:
     path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MONITOR_REPORT_ARTIFACT)
     return Path(path).read_text()
+
+
+def _report_paths(run_id: str) -> list[str]:
+    return [f.path for f in MlflowClient().list_artifacts(run_id, "report")]
 
 
 def _newest_run(entry_point_tag: str) -> mlflow.entities.Run:
@@ -61,6 +67,18 @@ def test_monitor_judges_a_downturn_red_tags_the_version_and_fails_on_red(
     failing = invoke(runner, monitor, ["--data-uri", period_uri, "--fail-on", "red"])
     assert failing.exit_code == MONITOR_RED_EXIT_CODE
     assert "status RED" in failing.output
+
+    # Through mlflow run the 3 becomes MLflow's own 1 and the run FAILED, everything logged.
+    command = [sys.executable, "-m", "mlflow", "run", str(PROJECT_ROOT), "-e", "monitor",
+               "--env-manager", "local", "--experiment-name", EXPERIMENT_NAME,
+               "-P", f"data_uri={period_uri}", "-P", "fail_on=red"]
+    through = subprocess.run(command, env=env_without_mlflow_run(), capture_output=True,
+                             text=True, timeout=600)
+    assert through.returncode == 1, through.stderr[-3000:]
+    assert "status red with fail_on=red: exit 3" in through.stderr
+    failed = _newest_run("monitor")
+    assert failed.info.status == "FAILED" and failed.data.tags[TAG_MONITOR_STATUS] == "red"
+    assert "report/monitoring_report.html" in _report_paths(failed.info.run_id)
 
     promoted = invoke(runner, promote, ["--stage", "Production", "--version", "1"])
     assert promoted.exit_code == 0, promoted.output
