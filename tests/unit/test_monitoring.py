@@ -86,7 +86,7 @@ def test_auc_drop_standard_error_matches_a_bootstrap():
     y_new, p_new = sample(1_500, 0.9)
     test = monitoring.auc_drop_test(y_ref, p_ref, y_new, p_new)
     drops = []
-    for _ in range(1_000):  # defaulters and non-defaulters resampled separately, per sample
+    for _ in range(400):  # defaulters and non-defaulters resampled separately, per sample
         a = [np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
              for y in (y_ref, y_new)]
         drops.append(metrics.roc_auc(y_ref[a[0]], p_ref[a[0]])
