@@ -20,6 +20,11 @@ from pd_lib.validation.report import (
 )
 
 
+VINTAGE_HEADERS = {"month": "Month", "loans": "Loans", "mean_pd": "Mean PD",
+                   "observed_default_rate": "Observed default rate",
+                   "psi": "PSI of the PD from development"}
+
+
 def conclusion_html(result: Monitoring) -> str:
     """The verdict in words: status, what is red or amber and why, the shifted
     characteristics by name."""
@@ -135,7 +140,8 @@ def build_monitoring_report(cover: Mapping[str, str], result: Monitoring,
         "period has no <code>default</code> column (outcomes not yet known); monitor it again "
         "once they are.</p>")
     vintages = result.vintages
-    vintage_part = (table_html(vintages, percent=("mean_pd", "observed_default_rate"))
+    vintage_part = (table_html(vintages.rename(columns=VINTAGE_HEADERS),
+                               percent=("Mean PD", "Observed default rate"))
                     + _figures_html({k: v for k, v in figures.items() if k == "vintages"},
                                  wide=True)
                     if len(vintages) else "<p>The period has no origination_date.</p>")

@@ -102,3 +102,14 @@ def test_a_period_without_outcomes_gets_a_stability_only_report(tracking_uri, ru
     report = _report(run.info.run_id)
     assert "none: stability only (no default column)" in report  # on the cover
     assert "Not judged: stability only." in report
+
+    # Bad input: one error line, exit 2, no new monitor run.
+    missing = tmp_path / "missing_feature.parquet"
+    pd.read_parquet(unlabelled).drop(columns=["debt_to_income"]).to_parquet(missing)
+    for args, message in ((["--data-uri", ""], "no data_uri given"),
+                          (["--data-uri", str(missing)], "debt_to_income")):
+        refused = runner.invoke(monitor, args)
+        assert refused.exit_code == 2, refused.output
+        errors = [line for line in refused.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], refused.output
+    assert _newest_run("monitor").info.run_id == run.info.run_id

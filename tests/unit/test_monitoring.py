@@ -132,3 +132,25 @@ def test_a_period_without_outcomes_is_judged_on_stability_only():
     assert not result.has_outcomes and result.grades is None
     assert {li.category for li in result.lights} == {"stability"}
     assert "roc_auc" not in result.metrics
+
+
+def test_a_period_without_defaults_is_not_silently_green():
+    """No defaults: AUC and the relative calibration gap are not defined; grey lights, and
+    grey counts as amber."""
+    rng = np.random.default_rng(2)
+    reference = pd.DataFrame({"x": rng.normal(size=500), "pd": rng.uniform(0.01, 0.3, 500),
+                              "default": rng.integers(0, 2, 500)})
+    period = reference.assign(default=0)
+    result = monitoring.monitor(reference, reference, period, ["x"])
+    assert {li.metric for li in result.lights if li.colour == "grey"} >= {
+        "roc_auc", "calibration_in_the_large_relative"}
+    assert result.status in ("amber", "red")
+
+
+@pytest.mark.parametrize(("status", "fail_on", "fails"), [
+    ("red", "red", True), ("amber", "red", False), ("amber", "amber", True),
+    ("green", "amber", False), ("red", "never", False)])
+def test_fail_on_levels(status, fail_on, fails):
+    from pd_lib.mlflow_layer.monitoring import fails as reaches
+
+    assert reaches(status, fail_on) is fails
