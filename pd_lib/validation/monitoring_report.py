@@ -19,7 +19,6 @@ from pd_lib.validation.report import (
     table_html,
 )
 
-
 VINTAGE_HEADERS = {"month": "Month", "loans": "Loans", "mean_pd": "Mean PD",
                    "observed_default_rate": "Observed default rate",
                    "psi": "PSI of the PD from development"}
