@@ -71,6 +71,8 @@ DEFAULT_SEARCH = "screen"
 # 6 candidates: tune is most of main's time, and main should not take longer than the
 # tutorial's script (benchmarks/RESULTS.md, section 1). Halving pays off more with more
 # candidates (section 4 also times a 27-candidate grid); pass a larger -P grid=... for that.
+GRID_SYNTAX = "name=v1,v2;name=v1,v2 (e.g. n_estimators=50,100;max_depth=4,8)"
+CALIBRATION_METHODS = ("auto", "none", "sigmoid", "isotonic")
 DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,None"
 
 # Decision threshold on the PD for label metrics (accuracy, confusion matrix).
@@ -243,6 +245,8 @@ IMPORTANCE_ARTIFACT = "tables/feature_importance.csv"
 LIGHTS_ARTIFACT = "tables/traffic_lights.csv"
 SELECTION_ARTIFACT = "tables/model_selection.csv"
 REPORT_ARTIFACT = "report/validation_report.html"
+# The report cover's "Registered as" until register logs its copy with the name and version.
+NOT_REGISTERED = "not yet: the register step's copy of this report names the version"
 OOT_ARTIFACT = "data/oot_scored.parquet"
 SPLITS = ("random", "time")
 # generate -P scenario=...: the development book, or a later period of it (issue 16).

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pd_lib.config import (
+    CALIBRATION_METHODS,
     DEFAULT_GRID,
     DEFAULT_MODEL,
     DEFAULT_SEARCH,
@@ -24,11 +25,7 @@ from pd_lib.config import (
     SPLITS,
     STAGES,
 )
-from pd_lib.data.splits import check_split, check_test_size
 from pd_lib.errors import PipelineError
-from pd_lib.modelling.calibration import METHODS as CALIBRATION_METHODS
-from pd_lib.modelling.kinds import check_model_params, parse_monotone
-from pd_lib.modelling.search import check_search, parse_grid
 
 
 @dataclass(frozen=True)
@@ -202,6 +199,12 @@ def check_force(force: bool, reason: str) -> None:
 
 def check_params(values: Mapping[str, Any]) -> None:
     """Check every known parameter in ``values``; the first bad one raises PipelineError."""
+    # Imported here, not at the top: the steps' --help and option errors must not wait for
+    # pandas and scikit-learn (this module is all that building the options needs).
+    from pd_lib.data.splits import check_split, check_test_size
+    from pd_lib.modelling.kinds import check_model_params, parse_monotone
+    from pd_lib.modelling.search import check_search, parse_grid
+
     if "model" in values:
         check_model_params(values["model"], pick(values, MODEL[1:]))
     if "monotone" in values:

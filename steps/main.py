@@ -1,22 +1,22 @@
-"""main: generate -> train -> tune -> register the better -> promote, reusing finished runs."""
+"""main: generate -> train -> tune -> register the better -> promote, reusing finished runs.
+
+Ends with a summary: each step's run, whether it was reused, seconds, holdout AUC and
+lights; the version and stage; where the report is; and the mlflow ui command.
+"""
 
 from __future__ import annotations
 
 import click
 
-from pd_lib.data.schema import check_generate_params
 from pd_lib.errors import exit_on_user_error
-from pd_lib.mlflow_layer.pipeline import run_main
-from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from pd_lib.modelling.search import check_grid_values
-from pd_lib.params import check_params
-from steps import step_command
 from steps.options import StepCommand, entry_point_options
 
 
 def check_source_params(values: dict) -> None:
     """Sizes and rates of a generated book, before the first step runs (generate would refuse
     them only after main had started its run)."""
+    from pd_lib.data.schema import check_generate_params
+
     if values["source"] == "synthetic":
         check_generate_params(values["n_samples"], values["default_rate"])
     elif values["source"] == "make_classification":
@@ -27,6 +27,12 @@ def check_source_params(values: dict) -> None:
 @entry_point_options("main")
 @exit_on_user_error
 def main(env_manager: str, **values) -> None:
+    from pd_lib.mlflow_layer.pipeline import run_main, summary_lines
+    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.modelling.search import check_grid_values
+    from pd_lib.params import check_params
+    from steps import step_command
+
     setup_logging()
     check_params(values)  # every step's parameters, before the first step runs
     check_grid_values(values["grid"], values["tune_model"])
@@ -34,8 +40,7 @@ def main(env_manager: str, **values) -> None:
     with step_run("main"):
         log_params_once({**values, "env_manager": env_manager})
         result = run_main(values, env_manager, step_command)
-        click.echo(f"main: version {result['version']} from run {result['best']} promoted to "
-                   f"{values['stage']}")
+        click.echo("\n".join(summary_lines(result, values["stage"])))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ import click
 
 from pd_lib.config import MONITOR_RED_EXIT_CODE
 from pd_lib.errors import exit_on_user_error
-from pd_lib.mlflow_layer.monitoring import check_fail_on, fails, monitor_and_log
-from pd_lib.mlflow_layer.tracking import setup_logging
 from steps.options import StepCommand, entry_point_options
 
 
@@ -24,6 +22,9 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("monitor")
 @exit_on_user_error
 def monitor(model_uri: str, data_uri: str, engine: str, spark_master: str, fail_on: str) -> None:
+    from pd_lib.mlflow_layer.monitoring import check_fail_on, fails, monitor_and_log
+    from pd_lib.mlflow_layer.tracking import setup_logging
+
     setup_logging()
     check_fail_on(fail_on)
     found = monitor_and_log(model_uri, data_uri, engine, spark_master)

@@ -1,12 +1,14 @@
-"""register: make the model of a train or tune run a new version of the registered model."""
+"""register: make the model of a train or tune run a version of the registered model.
+
+A run that already is a version returns that version; a model whose input columns differ
+from the champion's is refused (give its portfolio its own --model-name).
+"""
 
 from __future__ import annotations
 
 import click
 
 from pd_lib.errors import exit_on_user_error
-from pd_lib.mlflow_layer import registry
-from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
 from steps.options import StepCommand, entry_point_options
 
 
@@ -14,12 +16,24 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("register")
 @exit_on_user_error
 def register(run_id: str, model_name: str) -> None:
+    from pd_lib.mlflow_layer import registry
+    from pd_lib.mlflow_layer.tracking import (
+        log_params_once,
+        rename_run,
+        setup_logging,
+        step_run,
+    )
+
     setup_logging()
-    with step_run("register"):
+    with step_run("register", f"register-{model_name}"):
         log_params_once({"run_id": run_id, "model_name": model_name})
-        version = registry.register(run_id, model_name)
-        log_params_once({"registered_version": version.version})
-        click.echo(f"registered {model_name} version {version.version}")
+        registration = registry.register(run_id, model_name)
+        number = registration.version.version
+        log_params_once({"registered_version": number,
+                         "newly_registered": registration.created})
+        rename_run(f"register-{model_name}-v{number}")
+        click.echo(f"registered {model_name} version {number}" if registration.created else
+                   f"already registered as {model_name} version {number}")
 
 
 if __name__ == "__main__":

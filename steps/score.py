@@ -12,8 +12,6 @@ from __future__ import annotations
 import click
 
 from pd_lib.errors import PipelineError, exit_on_user_error
-from pd_lib.mlflow_layer import scoring
-from pd_lib.mlflow_layer.tracking import setup_logging
 from steps.options import StepCommand, entry_point_options
 
 
@@ -22,6 +20,9 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
           output_path: str) -> None:
+    from pd_lib.mlflow_layer import scoring
+    from pd_lib.mlflow_layer.tracking import setup_logging
+
     setup_logging()
     if not data_uri:
         raise PipelineError("no data_uri given; pass -P data_uri=runs:/<generate run id>/"

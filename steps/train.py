@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import click
 
-from pd_lib import params
 from pd_lib.errors import exit_on_user_error
-from pd_lib.mlflow_layer import training
-from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
 from steps.options import StepCommand, entry_point_options
 
 
@@ -22,15 +19,26 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("train")
 @exit_on_user_error
 def train(**values) -> None:
+    from pd_lib import params
+    from pd_lib.mlflow_layer import training
+    from pd_lib.mlflow_layer.tracking import (
+        log_params_once,
+        rename_run,
+        setup_logging,
+        step_run,
+    )
+
     setup_logging()
     params.check_params(values)
     model_params = params.pick(values, params.MODEL[1:])
     model, seed = values["model"], values["seed"]
-    with step_run("train") as run:
+    with step_run("train", f"train-{model}") as run:
         log_params_once(values)
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])
         fitted = training.fit_model(model, model_params, samples.train, seed)
+        if fitted.kind != model:
+            rename_run(f"train-{model}-{fitted.kind}")
         evaluation = training.evaluate_and_log(
             fitted.model, samples, values["threshold"], seed,
             {"model": model if model == fitted.kind else f"{model}: {fitted.kind}",

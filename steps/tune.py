@@ -8,15 +8,8 @@ from __future__ import annotations
 
 import click
 
+from pd_lib.config import GRID_SYNTAX
 from pd_lib.errors import exit_on_user_error
-from pd_lib.mlflow_layer import training
-from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-from pd_lib.mlflow_layer.tuning import (
-    log_search,
-    refuse_invalid_parameters,
-)
-from pd_lib.modelling.search import GRID_SYNTAX, check_grid_values, parse_grid, run_search
-from pd_lib.params import check_params
 from steps.options import StepCommand, entry_point_options
 
 
@@ -24,11 +17,17 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("tune")
 @exit_on_user_error
 def tune(**values) -> None:
+    from pd_lib.mlflow_layer import training
+    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.tuning import log_search, refuse_invalid_parameters
+    from pd_lib.modelling.search import check_grid_values, parse_grid, run_search
+    from pd_lib.params import check_params
+
     setup_logging()
     check_params(values)
     check_grid_values(values["grid"], values["model"])
     model, seed = values["model"], values["seed"]
-    with step_run("tune") as run:
+    with step_run("tune", f"tune-{values['search']}-{model}") as run:
         log_params_once(values)
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])

@@ -26,10 +26,14 @@ from pd_lib.validation.metrics import auc_noninferiority, floor_pds
 
 @dataclass
 class GateResult:
-    """Failed checks (empty when the challenger may become champion) and what was compared."""
+    """Failed checks (empty when the challenger may become champion) and what was compared;
+    with a champion, the holdout's outcomes and both models' PDs on it (for the report)."""
 
     failures: list[str]
     comparison: dict[str, str]
+    outcomes: np.ndarray | None = None
+    challenger_pd: np.ndarray | None = None
+    champion_pd: np.ndarray | None = None
 
 
 def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> GateResult:
@@ -73,6 +77,7 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
         return GateResult(failures + [f"AUC comparison with champion version "
                                       f"{champion.version} not possible: {exc}"], comparison)
     comparison.update(auc_comparison_tags(test))
+    result = GateResult(failures, comparison, y, challenger_pd, champion_pd)
     if not test["passed"]:
         failures.append(
             f"ROC AUC {test['auc_new']:.4f} of version {challenger.version} may be below "
@@ -81,7 +86,7 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
             f"difference {test['difference']:+.4f}, one-sided {1 - GATE_AUC_ALPHA:.0%} lower "
             f"bound {test['lower_bound']:+.4f}, non-inferiority p = {test['pvalue']:.3g}"
         )
-    return GateResult(failures, comparison)
+    return result
 
 
 def auc_comparison_tags(test: dict[str, float]) -> dict[str, str]:
@@ -136,6 +141,7 @@ def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
     except Exception as exc:  # a champion trained on other columns cannot score them
         raise PipelineError(
             f"champion version {champion.version} cannot score the challenger's holdout "
-            f"({first_line(exc)}); the two were trained on different data. Promote with "
-            "-P force=true -P reason='...' to replace it anyway."
+            f"({first_line(exc)}); the two take different columns. A model of another "
+            "portfolio gets its own name (-P model_name=...); to replace this champion "
+            "anyway, -P force=true -P reason='...'."
         ) from None

@@ -20,17 +20,27 @@ from typing import Any
 # their entry point, reads the env manager main ran under (mlflow issue 11849: it is not
 # passed on to children), and the in-process runner and the tune step's child runs write the
 # same tags as MLflow would. Breaks: run reuse finds nothing (every main recomputes), child
-# runs lose their parent in the UI.
+# runs lose their parent in the UI. MLFLOW_RUN_NAME: ``mlflow run`` names its run at random
+# before the step starts; the step renames it through this tag. Breaks: runs are named
+# amazing-trout-910 again.
 from mlflow.utils.mlflow_tags import (  # noqa: F401  (re-exported)
     MLFLOW_GIT_COMMIT,
     MLFLOW_PARENT_RUN_ID,
     MLFLOW_PROJECT_BACKEND,
     MLFLOW_PROJECT_ENTRY_POINT,
     MLFLOW_PROJECT_ENV,
+    MLFLOW_RUN_NAME,
     MLFLOW_SOURCE_NAME,
     MLFLOW_SOURCE_TYPE,
     MLFLOW_USER,
 )
+
+# The experiment tag MLflow 3's UI reads to choose an experiment's first page (its web app's
+# ExperimentKind; no Python constant exists). Why: without it an experiment opens on the GenAI
+# overview ("Traces", "No data"); "custom_model_development" opens it on its training runs.
+# Breaks: the UI opens on the GenAI overview again (nothing else changes).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND_TRAINING = "custom_model_development"
 
 # The minimum admin password length of ``mlflow server --app-name basic-auth``
 # (mlflow.utils.validation._validate_password). Why: the team server checks it before it

@@ -236,7 +236,7 @@ def monitor_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
                        f"(split={development.split}; holdout for PDs and AUC, training sample "
                        f"for characteristics: {len(development.train):,} loans)",
                        data_uri, result, months)
-    with step_run("monitor") as run:
+    with step_run("monitor", f"monitor-{model.name}-v{model.version or 'run'}") as run:
         log_params_once({"model_uri": model_uri, "data_uri": data_uri, "engine": engine})
         mlflow.set_tags({TAG_MONITOR_STATUS: result.status, TAG_MONITOR_PERIOD: label,
                          "pd.monitored_model_uri": model.uri,

@@ -8,7 +8,8 @@ and tune runs with the same parameters and code are reused; register and promote
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
@@ -21,6 +22,7 @@ from pd_lib.config import LOANS_ARTIFACT, REPORT_ARTIFACT, TAG_SOURCE_SHA256
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import run_uri
+from pd_lib.mlflow_layer.gate_report import COMPARISON_ARTIFACT
 from pd_lib.mlflow_layer.inprocess import CommandLoader
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_PROJECT_ENV
 from pd_lib.mlflow_layer.runs import full_params, get_or_run
@@ -44,6 +46,7 @@ def _source_tags(source: str) -> dict[str, str]:
 def _step(entry_point: str, overrides: dict[str, Any], context: MainContext,
           tags: dict[str, str] | None = None, reuse: bool = True) -> Run:
     params = full_params(entry_point, overrides)
+    started = time.monotonic()
     try:
         run, reused = get_or_run(entry_point, params, context.experiment_id,
                                  context.env_manager, context.load_command, reuse=reuse,
@@ -53,6 +56,7 @@ def _step(entry_point: str, overrides: dict[str, Any], context: MainContext,
     mlflow.set_tag(f"pd.step.{entry_point}", run.info.run_id)
     if reused:
         mlflow.set_tag(f"pd.reused.{entry_point}", run.info.run_id)
+    context.steps.append(StepRecord(entry_point, run, reused, time.monotonic() - started))
     return run
 
 
@@ -88,18 +92,44 @@ def choose_candidate(candidates: tuple[Run, ...]) -> Run:
 
 
 @dataclass(frozen=True)
+class StepRecord:
+    """One step of a main run: its run, whether it was reused, and the seconds it took."""
+
+    entry_point: str
+    run: Run
+    reused: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
 class MainContext:
     """Where main's steps run: its experiment, their env manager, and how to find a step's
-    click command when it runs in this process (the steps package provides it)."""
+    click command when it runs in this process (the steps package provides it); the steps
+    run so far."""
 
     experiment_id: str
     env_manager: str
     load_command: CommandLoader
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MainResult:
+    """What main did: its steps, the registered version, the candidate it chose."""
+
+    steps: list[StepRecord]
+    model_name: str
+    version: str
+    best: Run
+    experiment_id: str
+
+    def run_id(self, entry_point: str) -> str:
+        return next(s.run.info.run_id for s in self.steps if s.entry_point == entry_point)
 
 
 def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoader
-             ) -> dict[str, str]:
-    """Chain the steps inside the active main run; returns the run ids and the version."""
+             ) -> MainResult:
+    """Chain the steps inside the active main run; returns what ran and the version."""
     parent = MlflowClient().get_run(mlflow.active_run().info.run_id)
     context = MainContext(parent.info.experiment_id,
                           env_manager or inherited_env_manager(parent), load_command)
@@ -120,5 +150,50 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
     _step("promote", {"version": version, **pick(values, params.PROMOTE)}, context,
           reuse=False)
     mlflow.log_params({"registered_version": version, "best_run_id": best.info.run_id})
-    return {"generate": generate.info.run_id, "train": train.info.run_id,
-            "tune": tune.info.run_id, "best": best.info.run_id, "version": version}
+    return MainResult(context.steps, values["model_name"], version, best,
+                      context.experiment_id)
+
+
+def _logged_or(run_id: str, artifact: str, otherwise: str) -> str:
+    """The URI of ``artifact`` of ``run_id`` if the run logged it, else ``otherwise``."""
+    folder = artifact.rsplit("/", 1)[0]
+    logged = {a.path for a in MlflowClient().list_artifacts(run_id, folder)}
+    return run_uri(run_id, artifact) if artifact in logged else otherwise
+
+
+def summary_lines(result: MainResult, stage: str) -> list[str]:
+    """main's closing summary: a table of the steps (run, reused, seconds, holdout AUC,
+    lights), the version and stage, where the report is, and how to open mlflow ui on it."""
+    tracking_uri = mlflow.get_tracking_uri()
+    header = ("step", "run id", "reused", "seconds", "holdout AUC", "lights")
+    rows = [header]
+    for step in result.steps:
+        metrics = step.run.data.metrics
+        found = traffic_lights(metrics) if "roc_auc" in metrics else []
+        lights = ", ".join(f"{sum(li.colour == c for li in found)} {c}"
+                           for c in ("green", "amber", "red", "grey")
+                           if any(li.colour == c for li in found)) or "-"
+        auc = f"{metrics['roc_auc']:.4f}" if "roc_auc" in metrics else "-"
+        chosen = " *" if step.run.info.run_id == result.best.info.run_id else ""
+        rows.append((step.entry_point + chosen, step.run.info.run_id,
+                     "yes" if step.reused else "no", f"{step.seconds:.1f}", auc, lights))
+    report = _logged_or(result.run_id("register"), REPORT_ARTIFACT,
+                        run_uri(result.best.info.run_id, REPORT_ARTIFACT))
+    gate = _logged_or(result.run_id("promote"), COMPARISON_ARTIFACT,
+                      "no new comparison (the version already held the stage)")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    table = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             .rstrip() for row in rows]
+    ui_uri = tracking_uri if "://" in tracking_uri else f"file:{tracking_uri}"
+    serve = (f"mlflow ui --backend-store-uri {ui_uri}" if not tracking_uri.startswith("http")
+             else f"open {tracking_uri}")
+    base = "http://127.0.0.1:5000" if not tracking_uri.startswith("http") else tracking_uri
+    return [
+        *table,
+        "(* the candidate registered: no red blocking light, lowest holdout log loss)",
+        f"model: {result.model_name} version {result.version}, stage {stage}",
+        f"report: {report}",
+        f"gate: {gate}",
+        f"look: {serve}, then {base}/#/experiments/{result.experiment_id} "
+        f"(model: {base}/#/models/{result.model_name}/versions/{result.version})",
+    ]

@@ -20,14 +20,16 @@ import contextlib
 import getpass
 import json
 import logging
+from dataclasses import dataclass
 
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from pd_lib.config import REPORT_ARTIFACT
+from pd_lib.config import REPORT_ARTIFACT, STAGE_ALIASES
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
 from pd_lib.mlflow_layer.gate import GateResult, champion_gate
+from pd_lib.mlflow_layer.gate_report import log_comparison_page, verdict_line
 from pd_lib.mlflow_layer.lock import INTENT_TAG, PromoteLock, promote_lock
 from pd_lib.mlflow_layer.model_check import check_version_loads
 from pd_lib.mlflow_layer.registry import (
@@ -45,18 +47,30 @@ log = logging.getLogger("pd_pipeline")
 LOAD_CHECKED_STAGES = ("Production", "Staging")
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """What a promote did: the version after it, whether anything changed (promoting the
+    current champion again changes nothing), and the gate's result (failures overridden by
+    force, the comparison with the champion it replaced)."""
+
+    version: ModelVersion
+    changed: bool
+    gate: GateResult
+
+
 def promote(
     model_name: str,
     version: str | int | None,
     stage: str,
     force: bool = False,
     reason: str = "",
-) -> ModelVersion:
+) -> Promotion:
     """Move a version to ``stage``; to Production only through the champion gate.
 
     A refused promotion raises PipelineError with one line per failed check and leaves the
     registry as it was. ``force`` with a ``reason`` overrides the gate (not a model that does
-    not load); who and why are recorded as tags of the version.
+    not load); who and why are recorded as tags of the version. A version already in
+    ``stage`` (and holding its alias) is a no-op success.
     """
     stage = check_stage(stage)
     check_force(force, reason)
@@ -66,14 +80,23 @@ def promote(
     with promote_lock(model_name) as lock:
         finish_pending(lock)
         target = get_version(model_name, target.version)
+        if already_in_stage(target, stage):
+            log.info("%s version %s is already %s; nothing to change", model_name,
+                     target.version, stage)
+            return Promotion(target, False, GateResult([], {}))
         gate = GateResult([], {})
         if stage == "Production":
-            gate = champion_gate(target, alias_holder(model_name, "champion"))
+            champion = alias_holder(model_name, "champion")
+            gate = champion_gate(target, champion)
+            page = log_comparison_page(target, champion, gate,
+                                       verdict_line(target, champion, gate, force, reason))
             if gate.failures and not force:
                 raise PipelineError(
                     "\n".join([f"promotion of {model_name} version {target.version} to "
                                "Production refused (validation report: "
-                               f"{run_uri(target.run_id, REPORT_ARTIFACT)}):"] + gate.failures)
+                               f"{run_uri(target.run_id, REPORT_ARTIFACT)}"
+                               + (f"; side by side with the champion: {page}" if page else "")
+                               + "):"] + gate.failures)
                 )
         lock.renew()
         intent = _intent(target, stage, _promotion_tags(gate, stage, force, reason))
@@ -85,7 +108,13 @@ def promote(
             raise
         lock.writer.delete_model_tag(lock.name, INTENT_TAG)
     log.info("%s version %s is now %s", model_name, target.version, stage)
-    return get_version(model_name, target.version)
+    return Promotion(get_version(model_name, target.version), True, gate)
+
+
+def already_in_stage(version: ModelVersion, stage: str) -> bool:
+    """Whether ``version`` is in ``stage`` and holds the stage's alias (if it has one)."""
+    alias = STAGE_ALIASES.get(stage)
+    return version.current_stage == stage and (alias is None or alias in version.aliases)
 
 
 def _intent(target: ModelVersion, stage: str, tags: dict[str, str]) -> dict:

@@ -9,8 +9,12 @@ failed one never leaves the registry half-changed.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import html
 import logging
 import warnings
+from dataclasses import dataclass
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -19,6 +23,8 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import (
     MODEL_ARTIFACT,
+    NOT_REGISTERED,
+    REPORT_ARTIFACT,
     STAGE_ALIASES,
     TAG_CODE_FINGERPRINT,
     TAG_DATA_SHA256,
@@ -30,8 +36,10 @@ from pd_lib.config import (
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT
-from pd_lib.mlflow_layer.tracking import get_run
+from pd_lib.mlflow_layer.scoring_model import input_columns, input_differences
+from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run
 from pd_lib.mlflow_layer.writes import RegistryWriter
+from pd_lib.validation.lights import traffic_lights
 
 log = logging.getLogger("pd_pipeline")
 
@@ -44,16 +52,27 @@ warnings.filterwarnings("ignore", category=FutureWarning, message=".*latest_vers
 # --- registering ---------------------------------------------------------------------------
 
 
-def register(run_id: str, model_name: str) -> ModelVersion:
-    """Register the model of a train or tune run as a new version of ``model_name``.
+@dataclass(frozen=True)
+class Registration:
+    """The version a run's model is, and whether this call created it."""
 
-    The version is created with its tags in one call: data URI and hash, git commit,
-    code fingerprint and holdout AUC of the run.
+    version: ModelVersion
+    created: bool
+
+
+def register(run_id: str, model_name: str) -> Registration:
+    """Register the model of a train or tune run as a version of ``model_name``, once.
+
+    A run that already is a version of the model returns that version (a rerun of main adds
+    nothing). A model whose input columns differ from the champion's (else the newest
+    version's) is refused before anything is written: it belongs to another portfolio.
+    The version is created with its tags and description in one call: data URI and hash, git
+    commit, code fingerprint, holdout AUC and lights of the run, and where its report is.
     """
     run = get_run(run_id)
     model_uri = run_uri(run.info.run_id, MODEL_ARTIFACT)
     try:
-        mlflow.models.get_model_info(model_uri)
+        candidate = mlflow.models.get_model_info(model_uri)
     except (MlflowException, OSError):
         raise PipelineError(
             f"run {run.info.run_id} has no logged model '{MODEL_ARTIFACT}'; register a train "
@@ -63,6 +82,12 @@ def register(run_id: str, model_name: str) -> ModelVersion:
         raise PipelineError(
             f"run {run.info.run_id} is {run.info.status}, not FINISHED; register a finished run."
         )
+    existing = version_of_run(model_name, run.info.run_id)
+    if existing is not None:
+        log.info("run %s is already registered as %s version %s", run.info.run_id, model_name,
+                 existing.version)
+        return Registration(existing, created=False)
+    check_same_portfolio(candidate.signature, model_name, run.info.run_id)
     params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
     version_tags = {
         TAG_SOURCE_RUN: run.info.run_id,
@@ -75,9 +100,101 @@ def register(run_id: str, model_name: str) -> ModelVersion:
     version = mlflow.register_model(
         model_uri, model_name, tags={k: v for k, v in version_tags.items() if v}
     )
+    report = log_registered_report(version, run.info.run_id)
+    describe_version(version, run, report)
+    describe_model(model_name, candidate.signature)
     log.info("registered %s version %s from run %s", model_name, version.version,
              run.info.run_id)
-    return version
+    return Registration(version, created=True)
+
+
+def version_of_run(model_name: str, run_id: str) -> ModelVersion | None:
+    """The (first) version of ``model_name`` registered from ``run_id``, or None."""
+    try:
+        versions = MlflowClient().search_model_versions(
+            f"name = '{model_name}' and run_id = '{run_id}'")
+    except MlflowException:
+        return None
+    return min(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def check_same_portfolio(signature, model_name: str, run_id: str) -> None:
+    """Refuse a model whose input columns differ from the champion's (else the newest
+    version's): one registered model name per portfolio, so that the gate, ``latest`` and
+    scoring always compare and serve models of one schema."""
+    reference = alias_holder(model_name, STAGE_ALIASES["Production"]) or newest_version(model_name)
+    if reference is None or signature is None:
+        return
+    try:
+        reference_signature = mlflow.models.get_model_info(reference.source).signature
+    except (MlflowException, OSError):
+        return  # its model is gone: the gate's load check speaks for it
+    if reference_signature is None:
+        return
+    differences = input_differences(signature, reference_signature)
+    if differences:
+        role = "champion" if "champion" in reference.aliases else "newest version"
+        raise PipelineError(
+            f"run {run_id}'s model takes other columns than {model_name}'s {role} (version "
+            f"{reference.version}): {'; '.join(differences)}. Nothing was registered: give "
+            f"this portfolio its own name, -P model_name=<a name for this portfolio>.")
+
+
+def newest_version(model_name: str) -> ModelVersion | None:
+    """The highest-numbered version of ``model_name``, or None (no model, no versions)."""
+    try:
+        versions = MlflowClient().search_model_versions(f"name = '{model_name}'")
+    except MlflowException:
+        return None
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def describe_model(model_name: str, signature) -> None:
+    """A registered model's description, written once: which portfolio it scores."""
+    client = MlflowClient()
+    with contextlib.suppress(MlflowException):
+        if client.get_registered_model(model_name).description:
+            return
+        columns = ", ".join(name for name, _, _ in input_columns(signature)) if signature else "?"
+        client.update_registered_model(model_name, description=(
+            f"Probability-of-default model of one loan portfolio (inputs: {columns}). "
+            "Versions come from pd-pipeline's register step; the champion alias (stage "
+            "Production) is the version scoring uses, and each version's description says "
+            "its data, holdout AUC, traffic lights and validation report."))
+
+
+def log_registered_report(version: ModelVersion, source_run_id: str) -> str:
+    """Log the source run's validation report to the active (register) run with its cover's
+    "Registered as" filled in; returns the URI of the report a reader should open."""
+    source_report = run_uri(source_run_id, REPORT_ARTIFACT)
+    active = mlflow.active_run()
+    if active is None:
+        return source_report
+    try:
+        text = mlflow.artifacts.load_text(source_report)
+    except (MlflowException, OSError):
+        return source_report
+    registered = (f"{version.name} version {version.version} (registered "
+                  f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC})")
+    for placeholder in (html.escape(NOT_REGISTERED), NOT_REGISTERED):  # the cover escapes it
+        text = text.replace(placeholder, html.escape(registered), 1)
+    mlflow.log_text(text, REPORT_ARTIFACT)
+    return run_uri(active.info.run_id, REPORT_ARTIFACT)
+
+
+def describe_version(version: ModelVersion, run, report: str) -> None:
+    """What a reader of the registry needs first: data, AUC, lights, where the report is."""
+    metrics, params = run.data.metrics, run.data.params
+    found = traffic_lights(metrics)
+    lights = ", ".join(f"{sum(li.colour == c for li in found)} {c}"
+                       for c in ("green", "amber", "red", "grey")
+                       if any(li.colour == c for li in found)) or "none logged"
+    auc = f"{metrics['roc_auc']:.3f}" if "roc_auc" in metrics else "not logged"
+    data = params.get("resolved_data_uri", params.get("data_uri", "")) or "not recorded"
+    text = (f"{run.data.tags.get(ENTRY_POINT_TAG, 'run')} run {run.info.run_id} on {data}. "
+            f"Holdout ROC AUC {auc}; traffic lights: {lights}. Validation report: {report}")
+    with contextlib.suppress(MlflowException):
+        MlflowClient().update_model_version(version.name, version.version, description=text)
 
 
 # --- looking versions up ---------------------------------------------------------------------

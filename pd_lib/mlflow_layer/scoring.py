@@ -200,7 +200,7 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
 
 def _log_scored(params: dict[str, str], resolved: ScoringModel, rows: int, mean_pd: float,
                 log_output) -> ScoreResult:
-    with step_run("score") as run:
+    with step_run("score", f"score-{resolved.name}-v{resolved.version or '-'}") as run:
         log_params_once(params)
         mlflow.set_tags({"pd.scored_model_uri": resolved.uri,
                          "pd.scored_model_name": resolved.name,

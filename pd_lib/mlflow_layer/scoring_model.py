@@ -77,6 +77,28 @@ def input_columns(signature: ModelSignature) -> list[tuple[str, str, bool]]:
     return columns
 
 
+def input_differences(new: ModelSignature, old: ModelSignature) -> list[str]:
+    """How the inputs of ``new`` differ from those of ``old``: the columns only one of them
+    takes, and those of another kind; empty when they take the same columns."""
+    new_kinds = {name: kind for name, kind, _ in input_columns(new)}
+    old_kinds = {name: kind for name, kind, _ in input_columns(old)}
+    differences = []
+    if extra := [c for c in new_kinds if c not in old_kinds]:
+        differences.append("new columns " + _some(extra))
+    if missing := [c for c in old_kinds if c not in new_kinds]:
+        differences.append("without " + _some(missing))
+    if changed := [f"{c} ({old_kinds[c]} -> {new_kinds[c]})" for c in new_kinds
+                   if c in old_kinds and new_kinds[c] != old_kinds[c]]:
+        differences.append("other kinds " + _some(changed))
+    return differences
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """The first ``shown`` names, and how many more (an error line stays readable)."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def pandas_kind(dtype) -> str:
     """numeric, bool, string, datetime or other, for a pandas dtype."""
     if pd.api.types.is_bool_dtype(dtype):

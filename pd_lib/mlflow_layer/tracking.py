@@ -28,7 +28,10 @@ from pd_lib.config import (
 from pd_lib.errors import PipelineError, first_line, mask_secrets
 from pd_lib.mlflow_layer.lock import process_alive, process_start
 from pd_lib.mlflow_layer.mlflow_internals import (
+    EXPERIMENT_KIND_TAG,
+    EXPERIMENT_KIND_TRAINING,
     MLFLOW_PROJECT_ENTRY_POINT,
+    MLFLOW_RUN_NAME,
     create_sqlite_store,
     migrate_store,
     quote_param,
@@ -38,11 +41,14 @@ from pd_lib.threads import limit_threads
 log = logging.getLogger("pd_pipeline")
 
 ENTRY_POINT_TAG = MLFLOW_PROJECT_ENTRY_POINT
+RUN_NAME_TAG = MLFLOW_RUN_NAME
 FINGERPRINTED = ("MLproject", "python_env.yaml", "requirements.txt", "steps", "pd_lib")
 
 
 def setup_logging() -> None:
-    """One log line per stage, on stderr, with a timestamp."""
+    """One log line per stage, on stderr, with a timestamp (and no download progress bars,
+    which fill a log with carriage returns)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True
     )
@@ -134,8 +140,9 @@ def _sqlite_store_ready(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
-    """The run a step logs to.
+def step_run(entry_point: str, run_name: str = "") -> Iterator[mlflow.ActiveRun]:
+    """The run a step logs to, named ``run_name`` (default: the entry point's name; see
+    :func:`rename_run` for names known only at the end, such as a registered version).
 
     Under ``mlflow run`` the run already exists (MLFLOW_RUN_ID), in whatever experiment
     ``mlflow run`` chose: attach to it and do not call set_experiment, which would crash
@@ -153,20 +160,36 @@ def step_run(run_name: str) -> Iterator[mlflow.ActiveRun]:
     # Nested when main runs this step in its own process (pd_lib.mlflow_layer.inprocess): main's
     # run is active there, and MLFLOW_RUN_ID names the step's run that main created for it.
     nested = mlflow.active_run() is not None
-    with mlflow.start_run(run_name=None if os.environ.get("MLFLOW_RUN_ID") else run_name,
-                          nested=nested) as run:
-        tags = {TAG_CODE_FINGERPRINT: code_fingerprint(), TAG_GIT_COMMIT: git_commit(),
-                TAG_THREADS: str(threads), **process_tags()}
+    run_name = run_name or entry_point
+    with mlflow.start_run(nested=nested) as run:
+        # mlflow run names its run at random (amazing-trout-910): name it for what it does.
+        tags = {RUN_NAME_TAG: run_name, TAG_CODE_FINGERPRINT: code_fingerprint(),
+                TAG_GIT_COMMIT: git_commit(), TAG_THREADS: str(threads), **process_tags()}
         if ENTRY_POINT_TAG not in run.data.tags:  # run directly with python, not mlflow run
-            tags[ENTRY_POINT_TAG] = run_name
+            tags[ENTRY_POINT_TAG] = entry_point
         mlflow.set_tags(tags)
         fail_dead_runs(run.info.experiment_id, run.info.run_id)
-        log.info("%s: run %s in experiment %s", run_name, run.info.run_id,
+        open_on_training_runs(run.info.experiment_id)
+        log.info("%s: run %s (%s) in experiment %s", entry_point, run.info.run_id, run_name,
                  run.info.experiment_id)
         if run.info.experiment_id == "0":
             log.info("this run is in the Default experiment; add --experiment-name %s to "
                      "mlflow run to keep the pipeline's runs together", EXPERIMENT_NAME)
         yield run
+
+
+def open_on_training_runs(experiment_id: str) -> None:
+    """Make mlflow ui open the experiment on its runs, not MLflow 3's GenAI overview."""
+    client = MlflowClient()
+    with contextlib.suppress(MlflowException):
+        if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG,
+                                      EXPERIMENT_KIND_TRAINING)
+
+
+def rename_run(run_name: str) -> None:
+    """Give the active run a name known only at its end (``register-pd_model_v1-v3``)."""
+    mlflow.set_tag(RUN_NAME_TAG, run_name)
 
 
 TAG_HOST, TAG_PID, TAG_PID_START = "pd.host", "pd.pid", "pd.pid_start"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,19 +13,23 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import (
+    DATE_COL,
     GRADE_TABLE_ARTIFACT,
     HOLDOUT_ARTIFACT,
     IMPORTANCE_ARTIFACT,
     LIGHTS_ARTIFACT,
     LOANS_ARTIFACT,
     MODEL_ARTIFACT,
+    NOT_REGISTERED,
     OOT_ARTIFACT,
     PD_LIB_DIR,
     PLOTS_DIR,
     PROJECT_ROOT,
     REPORT_ARTIFACT,
     SELECTION_ARTIFACT,
+    TAG_CODE_FINGERPRINT,
     TAG_DATA_SHA256,
+    TAG_GIT_COMMIT,
     TAG_NOT_DEFINED,
     TARGET_COL,
 )
@@ -154,8 +159,40 @@ def log_selection(selection: pd.DataFrame) -> None:
         + (" (chosen)" if r["chosen"] else "") for r in selection.to_dict("records")))
 
 
-def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_section: str = ""
-                   ) -> None:
+def cover_facts(samples: Samples, model: str) -> dict[str, str]:
+    """The report cover's facts: model, date, code, data (where, hash, loans, default rate,
+    period). The registered name and version are filled in by register (its copy)."""
+    run = mlflow.active_run()
+    data = MlflowClient().get_run(run.info.run_id).data if run else None
+    tags, params = (data.tags, data.params) if data else ({}, {})
+    sizes = [("train", samples.train), ("holdout", samples.holdout)]
+    if samples.oot is not None:
+        sizes.append(("out-of-time", samples.oot))
+    return {
+        "Model": model,
+        "Registered as": NOT_REGISTERED,
+        "Date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "Code": f"git commit {tags.get(TAG_GIT_COMMIT) or 'unknown'}, code fingerprint "
+                f"{tags.get(TAG_CODE_FINGERPRINT, '')[:12] or 'unknown'}",
+        "Data": params.get("resolved_data_uri", "") or "unknown",
+        "Data SHA-256": tags.get(TAG_DATA_SHA256, "") or "unknown",
+        "Loans": ", ".join(f"{len(frame):,} {name}" for name, frame in sizes),
+        "Default rate": ", ".join(f"{frame[TARGET_COL].mean():.2%} {name}"
+                                  for name, frame in sizes),
+        "Period": origination_period(pd.concat([frame for _, frame in sizes])),
+    }
+
+
+def origination_period(frame: pd.DataFrame) -> str:
+    """First to last origination date, or that the data has none."""
+    if DATE_COL not in frame.columns or frame[DATE_COL].isna().all():
+        return "no origination dates in the data"
+    dates = pd.to_datetime(frame[DATE_COL])
+    return f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+
+
+def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_section: str = "",
+                   cover: dict[str, str] | None = None) -> None:
     """Log metrics in one batch, the validation report, tables, figures and scored samples."""
     mlflow.log_metrics(evaluation.metrics)
     if evaluation.not_defined:  # logged as NaN; the tag says why
@@ -164,7 +201,7 @@ def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_sectio
     pngs = render_figures(evaluation.figures)
     report = build_report(context, evaluation.metrics, evaluation.lights,
                           evaluation.grade_table, pngs, model_html=model_section,
-                          not_defined=evaluation.not_defined)
+                          not_defined=evaluation.not_defined, cover=cover)
     mlflow.log_text(report, REPORT_ARTIFACT)
     mlflow.log_text(evaluation.grade_table.to_csv(index=False), GRADE_TABLE_ARTIFACT)
     mlflow.log_text(evaluation.importance.to_csv(index=False), IMPORTANCE_ARTIFACT)
@@ -185,7 +222,8 @@ def evaluate_and_log(
              evaluation.metrics["roc_auc"], evaluation.metrics["log_loss"],
              evaluation.metrics["accuracy"],
              ", ".join(f"{li.metric} {li.colour}" for li in evaluation.lights))
-    log_evaluation(evaluation, run_context(params or {}), model_section)
+    log_evaluation(evaluation, run_context(params or {}), model_section,
+                   cover_facts(samples, str((params or {}).get("model", type(model).__name__))))
     log_model(model, samples.train)
     log.info("logged model, metrics, plots, tables, report and scored holdout")
     return evaluation

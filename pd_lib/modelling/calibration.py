@@ -32,9 +32,10 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
+from pd_lib.config import CALIBRATION_METHODS
 from pd_lib.probability import expected_calibration_error, logit, row_log_loss
 
-METHODS = ("auto", "none", "sigmoid", "isotonic")
+METHODS = CALIBRATION_METHODS
 SIMPLICITY = ("none", "sigmoid", "isotonic")
 CALIBRATION_FOLDS = 5
 CROSS_FIT_MAX_ROWS = 300_000

@@ -23,6 +23,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
     DEFAULT_GRID,
     DEFAULT_SEARCH,
+    GRID_SYNTAX,
     SEARCH_METHODS,
     TAG_CODE_FINGERPRINT,
     TARGET_COL,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:  # the common base of GridSearchCV and HalvingGridSearchCV
 
 log = logging.getLogger("pd_pipeline")
 
-GRID_SYNTAX = "name=v1,v2;name=v1,v2 (e.g. n_estimators=50,100;max_depth=4,8)"
 HALVING_FACTOR = 3
 MIN_MINORITY_PER_FOLD = 20
 

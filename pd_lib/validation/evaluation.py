@@ -59,6 +59,17 @@ def sample_metrics(scored: pd.DataFrame, threshold: float, prefix: str = "") -> 
     return {f"{prefix}{k}": v for k, v in values.items()}
 
 
+def rate_threshold_metrics(y_true: np.ndarray, pd_pred: np.ndarray, rate: float
+                           ) -> dict[str, float]:
+    """Decisions at a cut that means something for PDs: call a loan a default when its PD is
+    at least the training sample's default rate (0.5, the tutorial's cut, calls almost no
+    loan a default when defaults are rare)."""
+    values = metrics.threshold_metrics(y_true, pd_pred, rate)
+    return {"decision_threshold_rate": rate,
+            **{f"{k}_at_rate": float(values[k]) for k in ("accuracy", "precision", "recall",
+                                                          "f1")}}
+
+
 def sample_not_defined(scored: pd.DataFrame, prefix: str = "") -> dict[str, str]:
     """Metric name (prefixed) -> why it is not defined on this sample (its value is NaN)."""
     reasons = metrics.not_defined(scored[TARGET_COL].to_numpy(), scored[PD_COL].to_numpy())
@@ -100,6 +111,7 @@ def evaluate(
         # Out of time, the PDs are compared out-of-sample to out-of-sample (holdout -> OOT):
         # population drift only; the features from the development sample (train -> OOT).
         results.update(stability(holdout_scored, train_scored, oot_scored, "oot_"))
+    results.update(rate_threshold_metrics(y, pd_holdout, float(train[TARGET_COL].mean())))
     table = master_scale.grade_table(y, pd_holdout)
     results.update(master_scale.master_scale_metrics(table, y, pd_holdout))
     results.update(metrics.derived_metrics(results))

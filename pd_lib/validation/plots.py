@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve  # noqa: E402
 
@@ -19,11 +20,16 @@ def roc_curve_figure(
     y_true: np.ndarray, pd_pred: np.ndarray, oracle_pd: np.ndarray | None = None
 ) -> Figure:
     """ROC curve of the model, with the true-PD (oracle) curve when it is known."""
-    fig, ax = plt.subplots(figsize=(6, 5))
-    curves = [("Model", pd_pred)]
+    curves = {"Model": pd_pred}
     if oracle_pd is not None:
-        curves.append(("True PD (best possible)", oracle_pd))
-    for label, scores in curves:
+        curves["True PD (best possible)"] = oracle_pd
+    return roc_curves_figure(y_true, curves)
+
+
+def roc_curves_figure(y_true: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
+    """ROC curves of several PDs of the same loans (label -> PDs)."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for label, scores in curves.items():
         fpr, tpr, _ = roc_curve(y_true, scores)
         ax.plot(fpr, tpr, label=f"{label}, AUC = {roc_auc_score(y_true, scores):.3f}")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="Random, AUC = 0.5")
@@ -64,15 +70,22 @@ def confusion_matrix_figure(y_true: np.ndarray, pd_pred: np.ndarray, threshold: 
 def calibration_curve_figure(
     y_true: np.ndarray, pd_pred: np.ndarray, n_bins: int = 10, oracle_pd: np.ndarray | None = None
 ) -> Figure:
-    """Reliability curve: observed default rate against mean PD in equal-count PD bins, on
-    log-log axes so low-PD bins are readable; bins without defaults sit on the floor."""
+    """Reliability curve of the model, with the true-PD (oracle) curve when it is known."""
+    curves = {"Model": pd_pred}
+    if oracle_pd is not None:
+        curves["True PD (best possible)"] = oracle_pd
+    return calibration_curves_figure(y_true, curves, n_bins)
+
+
+def calibration_curves_figure(y_true: np.ndarray, curves: dict[str, np.ndarray],
+                              n_bins: int = 10) -> Figure:
+    """Reliability curves: observed default rate against mean PD in equal-count PD bins, on
+    log-log axes in percent so low-PD bins are readable; bins without defaults sit on the
+    floor."""
     floor = 1e-3
     fig, ax = plt.subplots(figsize=(6, 5))
-    curves = [("Model", pd_pred, "o-")]
-    if oracle_pd is not None:
-        curves.append(("True PD (best possible)", oracle_pd, "s--"))
     low, high = 1.0, floor
-    for label, scores, style in curves:
+    for (label, scores), style in zip(curves.items(), ("o-", "s--", "^-."), strict=False):
         observed, predicted = calibration_curve(y_true, scores, n_bins=n_bins,
                                                 strategy="quantile")
         predicted = np.maximum(predicted, floor)
@@ -80,13 +93,16 @@ def calibration_curve_figure(
         empty = observed == 0
         if empty.any():
             ax.plot(predicted[empty], np.full(empty.sum(), floor), "v", color=line.get_color(),
-                    markersize=9, label=f"{label}: bin without defaults (drawn at {floor:g})")
+                    markersize=9, label=f"{label}: bin without defaults (drawn at {floor:.1%})")
         low = min(low, float(predicted.min()), float(np.maximum(observed, floor).min()))
         high = max(high, float(predicted.max()), float(observed.max()))
     low, high = low / 1.5, min(1.0, high * 1.5)
     ax.plot([low, high], [low, high], linestyle=":", color="grey", label="Perfect calibration")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:g}%"))
+        axis.set_minor_formatter(NullFormatter())
     ax.set(
         xlim=(low, high), ylim=(low, high),
         xlabel=f"Mean predicted PD in the bin (log scale; {n_bins} bins of equal loan count)",

@@ -12,6 +12,7 @@ import io
 import math
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -22,6 +23,15 @@ from pd_lib.config import (
     HL_SUBSAMPLES,
 )
 from pd_lib.validation.lights import Light, blocking_lights, not_applied
+from pd_lib.validation.metrics import (
+    brier_score,
+    calibration_slope_intercept,
+    expected_calibration_error,
+    gini,
+    logarithmic_loss,
+    roc_auc,
+    roc_auc_interval,
+)
 
 # (metric suffix, label, how to read it) per section; rows whose metric is absent are left out.
 METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
@@ -37,9 +47,18 @@ METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("perfect_separation", "Perfect separation", "1 = PDs separate the classes fully: "
          "no calibration slope exists"),
     ],
-    "Decisions at the threshold": [
+    "Decisions at the observed default rate": [
+        ("decision_threshold_rate", "Cut: the training sample's default rate",
+         "a loan whose PD is at least this is called a default"),
+        ("accuracy_at_rate", "Accuracy", "share of correct labels"),
+        ("precision_at_rate", "Precision", "predicted defaulters who defaulted"),
+        ("recall_at_rate", "Recall", "defaulters predicted as such"),
+        ("f1_at_rate", "F1", "harmonic mean of precision and recall"),
+    ],
+    "Decisions at the threshold parameter (0.5 by default, the tutorial's)": [
         ("accuracy", "Accuracy", "share of correct labels"),
-        ("precision", "Precision", "predicted defaulters who defaulted"),
+        ("precision", "Precision", "predicted defaulters who defaulted; 0 when no PD "
+         "reaches the cut, as at 0.5 with rare defaults"),
         ("recall", "Recall", "defaulters predicted as such"),
         ("f1", "F1", "harmonic mean of precision and recall"),
         ("true_negatives", "True negatives", "count"),
@@ -87,8 +106,10 @@ FIGURE_CAPTIONS = {
     "calibration_curve": "Reliability: observed default rate against predicted PD per bin.",
     "pd_distribution": "PD distribution of defaulters and non-defaulters.",
     "grade_table": "Master scale: predicted vs observed default rate per grade.",
-    "confusion_matrix": "Confusion matrix at the decision threshold.",
+    "confusion_matrix": "Confusion matrix at the threshold parameter (0.5 by default).",
     "feature_importance": "Permutation importance: AUC lost when a feature is shuffled.",
+    "roc_champion_vs_challenger": "ROC curves of both models on the challenger's holdout.",
+    "calibration_champion_vs_challenger": "Reliability of both models on the same loans.",
     "vintages": "Per origination month: loans, mean PD against the observed default rate, and "
                 "the PSI of the month's PDs from development.",
 }
@@ -111,6 +132,7 @@ th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 figure { margin: 0; width: 540px; } figure.wide { width: 100%; }
 figure img { width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 13px; color: #555; }
+.cover { border: 2px solid #333; padding: 8px 16px; margin: 12px 0 20px; background: #fafafa; }
 .meta td { text-align: left; } .note { font-size: 13px; color: #555; }
 .red-row td { background: #fdecea; }
 td.flag { background: #fdecea; color: #c62828; font-weight: bold; }
@@ -299,6 +321,30 @@ def csi_table(metrics: Mapping[str, float]) -> pd.DataFrame:
     return frame.sort_values(frame.columns[-1], ascending=False, ignore_index=True)
 
 
+def conclusion(lights: list[Light]) -> str:
+    """One line: may this model be promoted as it stands, and why not."""
+    blocking = blocking_lights(lights)
+    counts = ", ".join(f"{sum(li.colour == c for li in lights)} {c}"
+                       for c in ("green", "amber", "red", "grey")
+                       if any(li.colour == c for li in lights))
+    if not blocking:
+        return (f"Passes the promotion gate's own lights ({counts}); promotion to Production "
+                "still compares it with the champion on the same rows.")
+    named = "; ".join(f"{li.colour} {li.category}: {li.check}" for li in blocking)
+    return f"Would be refused by the promotion gate ({counts}): {named}."
+
+
+def cover_html(cover: Mapping[str, str], lights: list[Light]) -> str:
+    """The cover block: model, date, commit, data, and the one-line conclusion."""
+    if not cover:
+        return ""
+    rows = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
+                   "</tr>" for k, v in cover.items())
+    return (f'<div class="cover"><table class="meta">{rows}</table>'
+            f'<p class="summary"><b>Conclusion:</b> {html.escape(conclusion(lights))}</p>'
+            "</div>")
+
+
 def _figures_html(figures: Mapping[str, Figure | bytes], wide: bool = False) -> str:
     blocks = []
     for name, figure in figures.items():
@@ -319,9 +365,11 @@ def build_report(
     title: str = "PD model validation report",
     model_html: str = "",
     not_defined: Mapping[str, str] | None = None,
+    cover: Mapping[str, str] | None = None,
 ) -> str:
     """The whole report as one HTML string; figures as matplotlib figures or PNG bytes;
-    ``model_html`` is the model section, ``not_defined`` names the NaN metrics and why."""
+    ``model_html`` is the model section, ``not_defined`` names the NaN metrics and why,
+    ``cover`` the facts a validator reads first (model, date, commit, data, conclusion)."""
     meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
                    "</tr>" for k, v in context.items())
     grade_figure = {k: v for k, v in figures.items() if k == "grade_table"}
@@ -346,6 +394,8 @@ def build_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{CSS}</style></head><body>
 <h1>{html.escape(title)}</h1>
+{cover_html(cover or {}, lights)}
+<h2 id="run">Run and parameters</h2>
 <table class="meta">{meta}</table>
 <h2 id="lights">Traffic lights</h2>
 {lights_section(lights, metrics)}
@@ -419,3 +469,50 @@ def model_html(calibration: Mapping[str, object], selection: pd.DataFrame | None
         parts.append(f"<p class='flag'>Monotone constraints contradicted by the coefficients: "
                      f"{wrong}.</p>")
     return "\n".join(parts)
+
+
+def side_by_side_metrics(y_true: np.ndarray, pds: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The gate's numbers for several PDs of the same loans, one column per model."""
+    rows = {
+        "ROC AUC": lambda p: roc_auc(y_true, p),
+        "ROC AUC 95% interval": lambda p: "{:.4f} to {:.4f}".format(
+            *roc_auc_interval(y_true, p)),
+        "Gini": lambda p: gini(y_true, p),
+        "Brier score": lambda p: brier_score(y_true, p),
+        "Log loss": lambda p: logarithmic_loss(y_true, p),
+        "Mean PD": lambda p: f"{float(np.mean(p)):.2%}",
+        "Observed default rate": lambda p: f"{float(np.mean(y_true)):.2%}",
+        "Calibration slope": lambda p: calibration_slope_intercept(y_true, p)[0],
+        "Expected calibration error": lambda p: expected_calibration_error(y_true, p),
+    }
+    table = {"check": list(rows)}
+    for label, scores in pds.items():
+        table[label] = [formula(scores) for formula in rows.values()]
+    return pd.DataFrame(table)
+
+
+def comparison_report(context: Mapping[str, str], verdict: str, failures: list[str],
+                      table: pd.DataFrame, figures: Mapping[str, Figure | bytes]) -> str:
+    """The promote run's champion-versus-challenger page: what was compared, the verdict
+    with every failed check, the gate's numbers side by side and both models' curves."""
+    meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
+                   "</tr>" for k, v in context.items())
+    failed = ("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in failures) + "</ul>"
+              if failures else "")
+    title = "Champion versus challenger"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>{CSS}</style></head><body>
+<h1>{title}</h1>
+<table class="meta">{meta}</table>
+<p class="summary"><b>Verdict:</b> {html.escape(verdict)}</p>
+{failed}
+<h2 id="numbers">The gate's numbers on the challenger's holdout</h2>
+{table_html(table)}
+<p class="note">Both models score the same loans: the challenger's holdout. The challenger
+passes when it has no red or grey blocking light and its ROC AUC is shown non-inferior to the
+champion's (DeLong's test of the difference; margin and level above).</p>
+<h2 id="curves">Curves</h2>
+{_figures_html(figures)}
+</body></html>
+"""

@@ -1,4 +1,7 @@
-"""End to end through real ``mlflow run``: main with reuse, the card's train command, git URLs."""
+"""End to end through real ``mlflow run``: reuse, the card's train command, git URLs.
+
+(main's quick start, run twice, is in test_readme.py.)
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import EXPERIMENT_NAME, MODEL_NAME
+from pd_lib.config import EXPERIMENT_NAME
 from tests.helpers import PROJECT_ROOT, env_without_mlflow_run
-
-# Depth-limited forests: unpruned ones give PDs of exactly 0 to loans that default, which the
-# promotion gate refuses (Hosmer-Lemeshow p ~ 0 on this data; depth 6: p = 0.92).
-MAIN_SMALL = ["-P", "n_samples=1500", "-P", "n_estimators=10", "-P", "max_depth=6",
-              "-P", "grid=n_estimators=5,10;max_depth=6", "-P", "cv=2"]
 
 
 def _mlflow_run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -34,36 +32,6 @@ def _runs(experiment_name: str, entry_point: str) -> list:
     return MlflowClient().search_runs(
         [experiment.experiment_id], f"tags.`mlflow.project.entryPoint` = '{entry_point}'",
         order_by=["attributes.start_time DESC"])
-
-
-def test_main_promotes_a_champion_and_a_rerun_reuses_finished_steps(tracking_uri):
-    args = [str(PROJECT_ROOT), "--env-manager", "local", "--experiment-name", EXPERIMENT_NAME,
-            *MAIN_SMALL]
-    _mlflow_run(args, PROJECT_ROOT)
-    first_main = _runs(EXPERIMENT_NAME, "main")[0]
-    for step in ("generate", "train", "tune", "register", "promote"):
-        (child,) = _runs(EXPERIMENT_NAME, step)
-        assert child.info.status == "FINISHED"
-        assert child.data.tags["mlflow.parentRunId"] == first_main.info.run_id
-        assert child.data.tags["pd.in_process"] == "true"  # env manager local: main's Python
-    champion = MlflowClient().get_model_version_by_alias(MODEL_NAME, "champion")
-    assert champion.current_stage == "Production"
-    best = max(_runs(EXPERIMENT_NAME, "train") + _runs(EXPERIMENT_NAME, "tune"),
-               key=lambda r: r.data.metrics["roc_auc"])
-    assert champion.run_id == best.info.run_id
-
-    _mlflow_run(args, PROJECT_ROOT)
-    second_main = _runs(EXPERIMENT_NAME, "main")[0]
-    assert second_main.info.run_id != first_main.info.run_id
-    for step in ("generate", "train", "tune"):
-        assert len(_runs(EXPERIMENT_NAME, step)) == 1, f"{step} was recomputed"
-        assert second_main.data.tags[f"pd.reused.{step}"] == _runs(EXPERIMENT_NAME, step)[0]\
-            .info.run_id
-    for step in ("register", "promote"):
-        assert len(_runs(EXPERIMENT_NAME, step)) == 2, f"{step} must never be reused"
-    production = [v for v in MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'")
-                  if v.current_stage == "Production"]
-    assert [str(v.version) for v in production] == ["2"]
 
 
 def test_main_reruns_a_step_whose_parameters_changed(tracking_uri):

@@ -1,4 +1,5 @@
-"""main reruns: generate, train and tune are reused; register and promote never are."""
+"""main reruns: generate, train and tune are reused; register and promote run again and
+change nothing (the run already is a version, and that version already is the champion)."""
 
 from __future__ import annotations
 
@@ -34,8 +35,11 @@ def test_rerun_reuses_generate_train_tune_but_never_register_or_promote(store):
     for step in ("register", "promote"):
         assert f"pd.reused.{step}" not in again
         assert again[f"pd.step.{step}"] != first[f"pd.step.{step}"]
-    assert str(registry.get_version("pd_model_v1", None).version) == "2"
-    newest = MlflowClient().get_model_version("pd_model_v1", "2")
-    assert newest.run_id == version.run_id
-    assert newest.current_stage == "Production" and "champion" in newest.aliases
-    assert MlflowClient().get_model_version("pd_model_v1", "1").current_stage == "Archived"
+    # register and promote ran again, and changed nothing: one version, still the champion
+    (only,) = MlflowClient().search_model_versions("name = 'pd_model_v1'")
+    assert str(only.version) == "1"
+    assert MlflowClient().get_model_version("pd_model_v1", "1").current_stage == "Production"
+    register_run = MlflowClient().get_run(again["pd.step.register"])
+    assert register_run.data.params["newly_registered"] == "False"
+    assert register_run.data.params["registered_version"] == "1"
+    assert registry.get_version("pd_model_v1", None).run_id == version.run_id

@@ -30,6 +30,7 @@ def test_the_internals_were_verified_against_this_mlflow():
     ("MLFLOW_PARENT_RUN_ID", "mlflow.parentRunId"),
     ("MLFLOW_GIT_COMMIT", "mlflow.source.git.commit"),
     ("MLFLOW_USER", "mlflow.user"),
+    ("MLFLOW_RUN_NAME", "mlflow.runName"),
     ("MLFLOW_SOURCE_NAME", "mlflow.source.name"),
     ("MLFLOW_SOURCE_TYPE", "mlflow.source.type"),
 ])

@@ -14,9 +14,15 @@ from pd_lib.config import DATE_COL, HL_SUBSAMPLE_LOANS, LIGHT_THRESHOLDS, TRUE_P
 from pd_lib.data.splits import split_samples
 from pd_lib.modelling.fitting import fit
 from pd_lib.modelling.kinds import build_model
-from pd_lib.validation.evaluation import evaluate
+from pd_lib.validation import report as report_module
+from pd_lib.validation.evaluation import evaluate, rate_threshold_metrics
 from pd_lib.validation.lights import Light, applies, traffic_lights
-from pd_lib.validation.report import _fmt, build_report
+from pd_lib.validation.report import (
+    _fmt,
+    build_report,
+    comparison_report,
+    side_by_side_metrics,
+)
 
 FIGURES = {"roc_curve", "confusion_matrix", "calibration_curve", "ks_curve", "pd_distribution",
            "grade_table", "feature_importance"}
@@ -173,3 +179,68 @@ def test_report_shows_conservatism_without_blocking(evaluation):
     assert "Conservatism" not in build_report({}, {**values,
                                                     "calibration_in_the_large_relative": 0.05},
                                               [], evaluation.grade_table, {})
+
+
+# --- the cover, decisions at the default rate, the champion-versus-challenger page (issue 13)
+
+
+def _light(colour: str, category: str = "calibration") -> Light:
+    return Light(check=f"a {category} check", metric="m", value=0.0, colour=colour,
+                 thresholds="t", category=category)
+
+
+def test_conclusion_names_the_blocking_lights_or_says_the_lights_pass():
+    passing = [_light("green"), _light("amber", "discrimination")]
+    assert report_module.conclusion(passing).startswith("Passes")
+    refused = report_module.conclusion(passing + [_light("red")])
+    assert refused.startswith("Would be refused") and "red calibration: a calibration check" \
+        in refused
+    # a red light outside the blocking categories does not block
+    assert report_module.conclusion(passing + [_light("red", "decisions")]).startswith("Passes")
+
+
+def test_the_cover_comes_first_with_its_conclusion(evaluation):
+    cover = {"Model": "logistic_regression", "Data SHA-256": "abc<def>"}
+    html_text = build_report({"Run": "r"}, evaluation.metrics, evaluation.lights,
+                             evaluation.grade_table, evaluation.figures, cover=cover)
+    body = html_text[html_text.index("<body>"):]
+    assert body.index('class="cover"') < body.index('id="lights"')
+    assert "abc&lt;def&gt;" in body and "Conclusion:" in body
+
+
+def test_decisions_at_the_default_rate_match_sklearn():
+    from sklearn.metrics import precision_score, recall_score
+
+    rng = np.random.default_rng(0)
+    pd_pred = rng.beta(1, 12, 4000)
+    y = (rng.random(4000) < pd_pred).astype(int)
+    rate = float(y.mean())
+    values = rate_threshold_metrics(y, pd_pred, rate)
+    labels = (pd_pred >= rate).astype(int)
+    assert values["decision_threshold_rate"] == rate
+    assert values["precision_at_rate"] == pytest.approx(precision_score(y, labels))
+    assert values["recall_at_rate"] == pytest.approx(recall_score(y, labels))
+    # at 0.5 (the tutorial's cut) these rare defaults are almost never predicted
+    assert (pd_pred >= 0.5).mean() < 0.01 < values["recall_at_rate"]
+
+
+def test_side_by_side_numbers_are_each_models_own():
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    rng = np.random.default_rng(1)
+    truth = rng.beta(1, 9, 3000)
+    y = (rng.random(3000) < truth).astype(int)
+    noisy = np.clip(truth + rng.normal(0, 0.05, 3000), 0.001, 0.999)
+    table = side_by_side_metrics(y, {"A": truth, "B": noisy}).set_index("check")
+    assert table.loc["ROC AUC", "A"] == pytest.approx(roc_auc_score(y, truth))
+    assert table.loc["ROC AUC", "B"] == pytest.approx(roc_auc_score(y, noisy))
+    assert table.loc["Brier score", "B"] == pytest.approx(brier_score_loss(y, noisy))
+
+
+def test_comparison_page_lists_the_verdict_and_every_failure():
+    table = pd.DataFrame({"check": ["ROC AUC"], "Challenger v2": [0.7], "Champion v1": [0.8]})
+    page = comparison_report({"Model": "m"}, "refused: version 2 failed 2 check(s)",
+                             ["first <failure>", "second failure"], table, {})
+    assert "refused: version 2" in page
+    assert "first &lt;failure&gt;" in page and "second failure" in page
+    assert "Challenger v2" in page and "Champion v1" in page
