@@ -193,6 +193,45 @@ LIGHT_THRESHOLDS = {
         "green": 0.05, "red": 0.15},
 }
 
+# Monitoring a champion on a later period (issue 16, pd_lib.validation.monitoring): one block,
+# the same rule format. Development = the version's holdout (PDs, AUC) and training sample
+# (characteristics); period = the monitored loans. The rule-of-thumb PSI bounds and the gate's
+# AUC and calibration rules are reused as they are; the AUC drop bounds are the out-of-time
+# drop's. The overall status is the worst light; grey (not computable) counts as amber.
+MONITOR_LIGHT_THRESHOLDS = {
+    "PSI of the PD, development -> period": {
+        **LIGHT_THRESHOLDS["PSI of the PD, holdout -> out-of-time"], "metric": "psi"},
+    "PSI of the grade distribution, development -> period": {
+        **LIGHT_THRESHOLDS["PSI of the PD, holdout -> out-of-time"], "metric": "grade_psi"},
+    "Largest CSI of a characteristic, development -> period": {
+        **LIGHT_THRESHOLDS["Largest CSI of a feature, train -> out-of-time"],
+        "metric": "csi_max"},
+    "Discrimination of the period (ROC AUC)": LIGHT_THRESHOLDS["Discrimination (ROC AUC)"],
+    "ROC AUC drop, development -> period": {
+        **LIGHT_THRESHOLDS["Out-of-time ROC AUC drop (holdout - out-of-time)"],
+        "metric": "roc_auc_drop", "category": "discrimination"},
+    "Calibration in the large (relative gap of mean PD to default rate)": LIGHT_THRESHOLDS[
+        "Calibration in the large (relative gap of mean PD to default rate)"],
+    "Jeffreys test, portfolio (p-value)": LIGHT_THRESHOLDS["Jeffreys test, portfolio (p-value)"],
+    "Jeffreys test per grade (smallest Holm-adjusted p-value)": LIGHT_THRESHOLDS[
+        "Jeffreys test per grade (smallest Holm-adjusted p-value)"],
+}
+# Sampling-based PSI critical values shown beside the rule of thumb (Yurdakul & Naranjo 2020:
+# under no change PSI ~ (1/M + 1/N) chi2(B - 1)), at these confidence levels.
+MONITOR_PSI_LEVELS = (0.95, 0.99)
+# Heterogeneity: adjacent grades whose default rates do not differ at this one-sided level.
+MONITOR_HETEROGENEITY_ALPHA = 0.05
+MONITOR_REPORT_ARTIFACT = "report/monitoring_report.html"
+MONITOR_STABILITY_ARTIFACT = "tables/monitor_stability.csv"
+MONITOR_GRADES_ARTIFACT = "tables/monitor_grades.csv"
+MONITOR_VINTAGES_ARTIFACT = "tables/monitor_vintages.csv"
+MONITOR_HETEROGENEITY_ARTIFACT = "tables/monitor_heterogeneity.csv"
+TAG_MONITOR_STATUS = "pd.monitor.status"
+TAG_MONITOR_RUN = "pd.monitor.run_id"
+TAG_MONITOR_PERIOD = "pd.monitor.period"
+# monitor -P fail_on=red exits with this code on a red status (cron, CI); 2 is a user error.
+MONITOR_RED_EXIT_CODE = 3
+
 # A challenger with a red light in one of these categories cannot become champion, nor one
 # whose light there is grey (the metric is NaN: a check that could not be computed is not a
 # pass). Discrimination since issue 17: a first version with AUC 0.52 became champion.
@@ -210,3 +249,5 @@ REPORT_ARTIFACT = "report/validation_report.html"
 NOT_REGISTERED = "not yet: the register step's copy of this report names the version"
 OOT_ARTIFACT = "data/oot_scored.parquet"
 SPLITS = ("random", "time")
+# generate -P scenario=...: the development book, or a later period of it (issue 16).
+SCENARIOS = ("development", "baseline", "downturn", "shift")

@@ -20,6 +20,7 @@ from pd_lib.config import (
     DEFAULT_THRESHOLD,
     DEFAULT_TUNE_MODEL,
     MODEL_NAME,
+    SCENARIOS,
     SEARCH_METHODS,
     SPLITS,
     STAGES,
@@ -54,6 +55,13 @@ DATA = (
     Param("label_map", str, "",
           "Map a user file's labels to 0/1: value=1 for default, e.g. 'bad=1,good=0'."),
 )
+
+SCENARIO = Param(
+    "scenario", str, "development",
+    "development: the synthetic book itself; baseline, downturn or shift: a later period "
+    "(12 months after the development window, known true PD) from the same process, under a "
+    "macro shock (PDs x1.8), or with a drifted population (source=synthetic only).",
+    choices=SCENARIOS)
 
 DATA_URI = Param("data_uri", str, "",
                  "runs:/<generate run id>/data/loans.parquet; empty: the newest default "
@@ -130,14 +138,27 @@ SCORE = (
           "logging data/scored.parquet; required on a cluster."),
 )
 
+MONITOR = (
+    SCORE[0],
+    Param("data_uri", str, "",
+          "The later period: runs:/<run id>/data/loans.parquet or a .parquet/.csv path; "
+          "without a 'default' column only stability is judged."),
+    *SCORE[2:4],
+    Param("fail_on", str, "never",
+          "never: exit 0 whatever the status (printed and logged); red (or amber): exit 3 "
+          "when the status is red (amber or red), for cron or CI.",
+          choices=("never", "amber", "red")),
+)
+
 # Every entry point's parameters, in MLproject's order.
 ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
-    "generate": DATA,
+    "generate": (*DATA, SCENARIO),
     "train": (DATA_URI, *MODEL, SPLIT[0], SEED, *SPLIT[1:]),
     "tune": (DATA_URI, TUNE_KIND, *TUNE, CALIBRATION, MONOTONE, SPLIT[0], SEED, *SPLIT[1:]),
     "register": (RUN_ID, MODEL_NAME_PARAM),
     "promote": (MODEL_NAME_PARAM, VERSION, *PROMOTE[1:]),
     "score": SCORE,
+    "monitor": MONITOR,
     "main": (*DATA, *MODEL, *SPLIT, TUNE_MODEL, *TUNE, *PROMOTE, ENV_MANAGER),
 }
 

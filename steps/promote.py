@@ -16,6 +16,7 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("promote")
 @exit_on_user_error
 def promote(model_name: str, version: str, stage: str, force: bool, reason: str) -> None:
+    from pd_lib.mlflow_layer.monitoring import champion_monitoring_line
     from pd_lib.mlflow_layer.promotion import promote as promote_version
     from pd_lib.mlflow_layer.tracking import (
         log_params_once,
@@ -30,6 +31,9 @@ def promote(model_name: str, version: str, stage: str, force: bool, reason: str)
     with step_run("promote", f"promote-{model_name}-{stage}"):
         log_params_once({"model_name": model_name, "version": version, "stage": stage,
                          "force": force, "reason": reason})
+        monitoring = champion_monitoring_line(model_name)
+        if monitoring:  # what monitoring last said of the version about to be replaced
+            click.echo(monitoring)
         promotion = promote_version(model_name, version, stage, force=force, reason=reason)
         promoted = promotion.version
         rename_run(f"promote-{model_name}-v{promoted.version}-{stage}")

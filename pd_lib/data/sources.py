@@ -11,6 +11,7 @@ import pandas as pd
 
 from pd_lib.config import ID_COL, TARGET_COL
 from pd_lib.data.schema import check_generate_params, integer_features_as_float, sha256_of_file
+from pd_lib.errors import PipelineError
 
 SOURCES = ("synthetic", "make_classification")
 
@@ -48,8 +49,19 @@ def load_loans(
     id_col: str = "",
     date_col: str = "",
     label_map: str = "",
+    scenario: str = "development",
 ) -> pd.DataFrame:
-    """Load or generate the loan data named by ``source``: a generator name or a file path."""
+    """Load or generate the loan data named by ``source``: a generator name or a file path;
+    ``scenario`` other than development makes a later period of the synthetic book."""
+    if scenario != "development":
+        from pd_lib.data.synthetic import check_scenario, synthetic_period
+
+        check_scenario(scenario)
+        if source != "synthetic":
+            raise PipelineError(f"scenario={scenario} makes a later period of the synthetic "
+                                f"book; it needs source=synthetic, not '{source}'.")
+        return integer_features_as_float(
+            synthetic_period(n_samples, default_rate, seed, scenario))
     if source == "make_classification":
         frame = make_classification_loans(n_samples, n_features, default_rate, seed)
     elif source == "synthetic":

@@ -69,13 +69,17 @@ Every draw comes from one ``numpy.random.Generator(PCG64(seed))`` in a fixed ord
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scipy.optimize import brentq
 
-from pd_lib.config import DATE_COL, DATE_DTYPE, ID_COL, TARGET_COL, TRUE_PD_COL
+from pd_lib.config import DATE_COL, DATE_DTYPE, ID_COL, SCENARIOS, TARGET_COL, TRUE_PD_COL
 from pd_lib.data.schema import check_generate_params
+from pd_lib.errors import PipelineError
 
 FIRST_VINTAGE = "2019-01"
 N_VINTAGES = 72
@@ -108,6 +112,37 @@ PURPOSE_BASE_SHARE = np.log([0.45, 0.20, 0.07, 0.05, 0.04, 0.03, 0.06, 0.10])
 PURPOSE_SIZE = np.log([1.05, 0.95, 1.20, 0.90, 0.60, 1.40, 0.85, 0.70])
 
 CATEGORICAL_DTYPE = "str"
+
+# Later periods (generate -P scenario=...): PERIOD_MONTHS monthly vintages right after the
+# development window, from the same process except for what the scenario changes.
+DEVELOPMENT = SCENARIOS[0]
+PERIOD_MONTHS = 12
+# downturn: a macro shock on every loan's logit, solved so the period's mean true PD is this
+# multiple of what the same loans would have without it.
+DOWNTURN_PD_FACTOR = 1.8
+# The process's intercept b0 (the development window at default_rate) is solved once on a
+# reference development book of this size and seed, so a period's truth does not depend on
+# its own size or seed.
+REFERENCE_LOANS = 200_000
+REFERENCE_SEED = 0
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How a period's population differs from the development process: a shift of the
+    affluence factor and of log income, a factor on debt-to-income and a shift of the
+    purposes' log shares. The default changes nothing."""
+
+    affluence: float = 0.0
+    log_income: float = 0.0
+    dti_factor: float = 1.0
+    purpose: tuple[float, ...] = field(default=(0.0,) * len(PURPOSES))
+
+
+# shift: lower income, higher DTI and a new broker channel bringing small-business and
+# "other" loans (the book has no channel column; the purpose mix carries it).
+SHIFT = Drift(affluence=-0.5, log_income=-0.15, dti_factor=1.35,
+              purpose=(0.0, 0.0, 0.0, 0.0, 0.0, 1.4, 0.0, 0.8))
 COLUMNS = (
     ID_COL,
     DATE_COL,
@@ -143,10 +178,12 @@ def _choose(rng: np.random.Generator, scores: np.ndarray) -> np.ndarray:
     return np.minimum((cumulative < u[:, None]).sum(axis=1), scores.shape[1] - 1)
 
 
-def _vintages(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Month index 0..N_VINTAGES-1 per loan, sorted, with volume growing month on month."""
-    weights = np.exp(MONTHLY_VOLUME_GROWTH * np.arange(N_VINTAGES))
-    return np.sort(rng.choice(N_VINTAGES, size=n, p=weights / weights.sum()))
+def _vintages(rng: np.random.Generator, n: int, first: int = 0, count: int = N_VINTAGES
+              ) -> np.ndarray:
+    """Month index first..first+count-1 per loan (0 = FIRST_VINTAGE), sorted, with volume
+    growing month on month."""
+    weights = np.exp(MONTHLY_VOLUME_GROWTH * (first + np.arange(count)))
+    return first + np.sort(rng.choice(count, size=n, p=weights / weights.sum()))
 
 
 def _annuity(amount: np.ndarray, annual_rate_pct: np.ndarray, months: np.ndarray) -> np.ndarray:
@@ -155,12 +192,15 @@ def _annuity(amount: np.ndarray, annual_rate_pct: np.ndarray, months: np.ndarray
     return amount * r / (1.0 - (1.0 + r) ** (-months))
 
 
-def _features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """Draw every feature column (numpy arrays; categoricals as indices), in a fixed order."""
-    month = _vintages(rng, n)
+def _features(rng: np.random.Generator, n: int, first: int = 0, count: int = N_VINTAGES,
+              drift: Drift | None = None) -> dict[str, np.ndarray]:
+    """Draw every feature column (numpy arrays; categoricals as indices), in a fixed order,
+    for the months first..first+count-1; ``drift`` moves the population (scenario shift)."""
+    drift = drift or Drift()
+    month = _vintages(rng, n, first, count)
     years = month / 12.0
     quality = rng.normal(size=n)
-    affluence = rng.normal(size=n)
+    affluence = rng.normal(size=n) + drift.affluence
 
     age = np.minimum(21.0 + rng.gamma(3.0, 6.0, size=n), 80.0).astype(np.int64)
     employment = np.minimum(np.floor((age - 18) * rng.beta(1.5, 4.0, size=n)), 45.0)
@@ -174,6 +214,7 @@ def _features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         + 0.10 * quality
         + np.log(1.03) * years
         + 0.30 * rng.normal(size=n)
+        + drift.log_income
     )
     income = np.clip(np.round(np.exp(log_income), -2), 8_000, 1_000_000)
     income_missing = rng.random(n) < 0.02
@@ -193,6 +234,7 @@ def _features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     purpose_scores = np.tile(PURPOSE_BASE_SHARE, (n, 1))
     purpose_scores[:, 2] += np.where(owner, 1.0, -1.5)
     purpose_scores[:, 5] += 0.3 * affluence
+    purpose_scores += np.asarray(drift.purpose)
     purpose = _choose(rng, purpose_scores)
 
     amount = income * 0.22 * np.exp(PURPOSE_SIZE[purpose] + 0.35 * rng.normal(size=n))
@@ -209,7 +251,8 @@ def _features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     )
     utilisation_missing = (open_accounts == 0) | (rng.random(n) < 0.02)
     dti = np.round(
-        np.clip(rng.gamma(4.0, 4.0, size=n) * np.exp(-0.15 * affluence - 0.15 * quality), 0, 60),
+        np.clip(rng.gamma(4.0, 4.0, size=n) * np.exp(-0.15 * affluence - 0.15 * quality)
+                * drift.dti_factor, 0, 60),
         2,
     )
 
@@ -299,15 +342,9 @@ def solve_intercept(score: np.ndarray, default_rate: float) -> float:
     )
 
 
-def synthetic_loan_book(n_samples: int, default_rate: float, seed: int) -> pd.DataFrame:
-    """A loan book of ``n_samples`` loans whose mean true PD is ``default_rate``.
-
-    Columns: ``loan_id``, ``origination_date``, the features, ``true_pd`` and ``default``.
-    Same arguments, same frame (and, written with ``write_parquet``, same bytes).
-    """
-    check_generate_params(n_samples, default_rate)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    f = _features(rng, n_samples)
+def _frame(f: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The drawn features as a book: ids, origination dates, named categories."""
+    n_samples = len(f["month"])
     vintage = np.datetime64(FIRST_VINTAGE, "M") + f.pop("month")
     for column, levels in (("home_ownership", HOME_OWNERSHIP), ("purpose", PURPOSES)):
         labels = pa.array(levels).take(pa.array(f[column]))
@@ -319,7 +356,65 @@ def synthetic_loan_book(n_samples: int, default_rate: float, seed: int) -> pd.Da
             **f,
         }
     )
-    score = pd_score(book)
-    book[TRUE_PD_COL] = _sigmoid(solve_intercept(score, default_rate) + score)
-    book[TARGET_COL] = (rng.random(n_samples) < book[TRUE_PD_COL].to_numpy()).astype(np.int64)
+    return book
+
+
+def _with_outcomes(book: pd.DataFrame, true_pd: np.ndarray, rng: np.random.Generator
+                   ) -> pd.DataFrame:
+    book[TRUE_PD_COL] = true_pd
+    book[TARGET_COL] = (rng.random(len(book)) < true_pd).astype(np.int64)
     return book[list(COLUMNS)]
+
+
+def synthetic_loan_book(n_samples: int, default_rate: float, seed: int) -> pd.DataFrame:
+    """A loan book of ``n_samples`` loans whose mean true PD is ``default_rate``.
+
+    Columns: ``loan_id``, ``origination_date``, the features, ``true_pd`` and ``default``.
+    Same arguments, same frame (and, written with ``write_parquet``, same bytes).
+    """
+    check_generate_params(n_samples, default_rate)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    book = _frame(_features(rng, n_samples))
+    score = pd_score(book)
+    return _with_outcomes(book, _sigmoid(solve_intercept(score, default_rate) + score), rng)
+
+
+@functools.lru_cache(maxsize=8)
+def process_intercept(default_rate: float) -> float:
+    """b0 of the development process at ``default_rate``: solved on a reference development
+    book of REFERENCE_LOANS loans (seed REFERENCE_SEED)."""
+    rng = np.random.Generator(np.random.PCG64(REFERENCE_SEED))
+    return solve_intercept(pd_score(_frame(_features(rng, REFERENCE_LOANS))), default_rate)
+
+
+def check_scenario(scenario: str) -> str:
+    """One of SCENARIOS, or a PipelineError naming them."""
+    if scenario not in SCENARIOS:
+        raise PipelineError(f"unknown scenario '{scenario}'; choose one of "
+                            f"{', '.join(SCENARIOS)}.")
+    return scenario
+
+
+def synthetic_period(n_samples: int, default_rate: float, seed: int, scenario: str
+                     ) -> pd.DataFrame:
+    """``n_samples`` loans originated in the PERIOD_MONTHS months after the development
+    window, with ``true_pd`` and ``default``; ``default_rate`` is the development process's.
+
+    baseline: the same process (the vintage trends continue). downturn: the baseline's loans
+    (same seed, same features) with a macro shock on every logit, mean true PD x
+    DOWNTURN_PD_FACTOR. shift: the population drifts (:data:`SHIFT`), the PD formula is
+    unchanged. Periods draw from their own stream (seed, 1), never the development book's.
+    """
+    check_generate_params(n_samples, default_rate)
+    check_scenario(scenario)
+    if scenario == DEVELOPMENT:
+        return synthetic_loan_book(n_samples, default_rate, seed)
+    rng = np.random.Generator(np.random.PCG64([seed, 1]))
+    drift = SHIFT if scenario == "shift" else Drift()
+    book = _frame(_features(rng, n_samples, N_VINTAGES, PERIOD_MONTHS, drift))
+    logit = process_intercept(default_rate) + pd_score(book)
+    if scenario == "downturn":
+        target = DOWNTURN_PD_FACTOR * _sigmoid(logit).mean()
+        shock = brentq(lambda d: _sigmoid(logit + d).mean() - target, 0.0, 20.0, xtol=1e-12)
+        logit = logit + shock
+    return _with_outcomes(book, _sigmoid(logit), rng)

@@ -420,7 +420,7 @@ def hosmer_lemeshow_subsample_reject_share(
 # --- stability -----------------------------------------------------------------------------
 
 
-def _psi_from_shares(reference: np.ndarray, actual: np.ndarray, epsilon: float) -> float:
+def psi_from_shares(reference: np.ndarray, actual: np.ndarray, epsilon: float) -> float:
     reference = np.maximum(reference, epsilon)
     actual = np.maximum(actual, epsilon)
     return float(np.sum((actual - reference) * np.log(actual / reference)))
@@ -436,7 +436,7 @@ def quantile_bin_edges(reference: np.ndarray, n_bins: int = DEFAULT_BINS) -> np.
     return np.unique(quantiles)
 
 
-def _binned_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def binned_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Shares per bin (right-closed at the edges), with a last bin for missing values."""
     values = np.asarray(values, dtype=float)
     missing = np.isnan(values)
@@ -458,21 +458,36 @@ def population_stability_index(
     below 0.10 stable, 0.10-0.25 some shift, above 0.25 a shifted population.
     """
     edges = quantile_bin_edges(reference, n_bins)
-    return _psi_from_shares(
-        _binned_shares(reference, edges), _binned_shares(actual, edges), epsilon
+    return psi_from_shares(
+        binned_shares(reference, edges), binned_shares(actual, edges), epsilon
     )
+
+
+def category_shares(reference: pd.Series, actual: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and actual shares per category of either (missing values a category)."""
+    ref = reference.astype("object").fillna("<missing>").astype(str)
+    act = actual.astype("object").fillna("<missing>").astype(str)
+    categories = sorted(set(ref.unique()) | set(act.unique()))
+    return (ref.value_counts(normalize=True).reindex(categories, fill_value=0.0).to_numpy(),
+            act.value_counts(normalize=True).reindex(categories, fill_value=0.0).to_numpy())
 
 
 def categorical_stability_index(
     reference: pd.Series, actual: pd.Series, epsilon: float = PSI_EPSILON
 ) -> float:
     """PSI over the categories of a categorical feature (missing values as a category)."""
-    ref = reference.astype("object").fillna("<missing>").astype(str)
-    act = actual.astype("object").fillna("<missing>").astype(str)
-    categories = sorted(set(ref.unique()) | set(act.unique()))
-    ref_shares = ref.value_counts(normalize=True).reindex(categories, fill_value=0.0)
-    act_shares = act.value_counts(normalize=True).reindex(categories, fill_value=0.0)
-    return _psi_from_shares(ref_shares.to_numpy(), act_shares.to_numpy(), epsilon)
+    return psi_from_shares(*category_shares(reference, actual), epsilon)
+
+
+def feature_shares(reference: pd.Series, actual: pd.Series, n_bins: int = DEFAULT_BINS
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and actual shares per bin, as CSI cuts them: numbers by the reference's
+    quantiles with a bin for missing values, anything else by category."""
+    if not _is_numeric(reference):
+        return category_shares(reference, actual)
+    ref = reference.to_numpy(dtype=float)
+    edges = quantile_bin_edges(ref, n_bins)
+    return binned_shares(ref, edges), binned_shares(actual.to_numpy(dtype=float), edges)
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -485,15 +500,8 @@ def characteristic_stability(
     reference: pd.DataFrame, actual: pd.DataFrame, features: list[str], n_bins: int = DEFAULT_BINS
 ) -> dict[str, float]:
     """CSI per feature: PSI of its distribution, quantile bins (numeric) or categories."""
-    result = {}
-    for name in features:
-        if _is_numeric(reference[name]):
-            result[name] = population_stability_index(
-                reference[name].to_numpy(dtype=float), actual[name].to_numpy(dtype=float), n_bins
-            )
-        else:
-            result[name] = categorical_stability_index(reference[name], actual[name])
-    return result
+    return {name: psi_from_shares(*feature_shares(reference[name], actual[name], n_bins),
+                                  PSI_EPSILON) for name in features}
 
 
 def metric_key(name: str) -> str:

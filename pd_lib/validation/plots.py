@@ -165,7 +165,8 @@ def pd_distribution_figure(y_true: np.ndarray, pd_pred: np.ndarray) -> Figure:
     return fig
 
 
-def grade_table_figure(table: pd.DataFrame, jeffreys_red: float = 0.01) -> Figure:
+def grade_table_figure(table: pd.DataFrame, jeffreys_red: float = 0.01,
+                       sample: str = "the holdout") -> Figure:
     """Mean PD and observed default rate per grade (log scale), with loan counts, grades whose
     Jeffreys p-value is below ``jeffreys_red`` marked."""
     used = table[table["count"] > 0]
@@ -192,7 +193,7 @@ def grade_table_figure(table: pd.DataFrame, jeffreys_red: float = 0.01) -> Figur
     ax.set(
         xlabel="Rating grade and its PD band (n = loans, d = defaults)",
         ylabel="Default rate (log scale)",
-        title="Master scale on the holdout: predicted vs observed default rate per grade\n"
+        title=f"Master scale on {sample}: predicted vs observed default rate per grade\n"
               f"(PD too low! = Jeffreys p-value < {jeffreys_red:g})",
     )
     ax.legend(loc="center left", fontsize=9, ncols=2, bbox_to_anchor=(0.0, 0.79),
@@ -212,5 +213,31 @@ def feature_importance_figure(importance: pd.DataFrame, max_features: int = 20) 
         ylabel="Feature",
         title="Permutation feature importance on the holdout",
     )
+    fig.tight_layout()
+    return fig
+
+
+def vintage_figure(vintages: pd.DataFrame, psi_green: float = 0.10, psi_red: float = 0.25
+                   ) -> Figure:
+    """Per origination month: loans (bars), mean PD against the observed default rate, and
+    the PSI of the month's PDs from development with the rule-of-thumb bounds."""
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(11, 8), sharex=True)
+    x = np.arange(len(vintages))
+    top.bar(x, vintages["loans"], color="#90a4ae")
+    top.set(ylabel="Loans", title="Per vintage: volume, PD against outcome, stability")
+    middle.plot(x, vintages["mean_pd"], marker="o", label="Mean PD")
+    if vintages["observed_default_rate"].notna().any():
+        middle.plot(x, vintages["observed_default_rate"], marker="s",
+                    label="Observed default rate")
+    middle.set(ylabel="Rate")
+    middle.set_ylim(bottom=0)
+    middle.legend(fontsize=9, frameon=False)
+    bottom.plot(x, vintages["psi"], marker="o", color="#6a1b9a", label="PSI of the PD")
+    bottom.axhline(psi_green, color="#f9a825", linestyle="--", linewidth=1, label="amber above")
+    bottom.axhline(psi_red, color="#c62828", linestyle="--", linewidth=1, label="red above")
+    bottom.set(ylabel="PSI from development")
+    bottom.set_ylim(0, max(psi_red * 1.2, float(vintages["psi"].max()) * 1.1))
+    bottom.legend(fontsize=9, frameon=False, ncols=3)
+    bottom.set_xticks(x, vintages["month"], rotation=45, fontsize=8)
     fig.tight_layout()
     return fig

@@ -110,6 +110,8 @@ FIGURE_CAPTIONS = {
     "feature_importance": "Permutation importance: AUC lost when a feature is shuffled.",
     "roc_champion_vs_challenger": "ROC curves of both models on the challenger's holdout.",
     "calibration_champion_vs_challenger": "Reliability of both models on the same loans.",
+    "vintages": "Per origination month: loans, mean PD against the observed default rate, and "
+                "the PSI of the month's PDs from development.",
 }
 
 LIGHT_STYLE = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}

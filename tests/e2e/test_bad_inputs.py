@@ -25,6 +25,7 @@ from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME
 from pd_lib.params import ENTRY_POINTS
 from steps.generate import generate
 from steps.main import main
+from steps.monitor import monitor
 from steps.promote import promote
 from steps.register import register
 from steps.score import score
@@ -37,7 +38,7 @@ from tests.ingest_cases import BAD_INPUTS, make_bad_file, params_for
 
 SECRET = "s3cr3t-Passw0rd"
 COMMANDS = {"generate": generate, "train": train, "tune": tune, "register": register,
-            "promote": promote, "score": score, "main": main}
+            "promote": promote, "score": score, "main": main, "monitor": monitor}
 
 
 @dataclass
@@ -151,6 +152,13 @@ def _value_cases() -> list[tuple[str, list[str]]]:
         ("score", [*d, "--model-uri", f"models:/{MODEL_NAME}/99"]),
         ("score", [*d, "--model-uri", "runs:/0123456789abcdef0123456789abcdef/model"]),
         ("score", [*d, "--engine", "bogus"]), ("score", [*d, "--output-path", "/tmp/x"]),
+        ("monitor", []), ("monitor", ["--data-uri", "/nowhere/loans.parquet"]),
+        ("monitor", ["--data-uri", "NOFEATURES"]), ("monitor", [*d, "--engine", "bogus"]),
+        ("monitor", [*d, "--fail-on", "bogus"]),
+        ("monitor", [*d, "--model-uri", "models:/no_such_model@champion"]),
+        ("monitor", [*d, "--model-uri", "runs:/0123456789abcdef0123456789abcdef/model"]),
+        ("generate", ["--scenario", "bogus"]),
+        ("generate", ["--source", "make_classification", "--scenario", "downturn"]),
         ("main", ["--stage", "Bogus"]), ("main", ["--force", "true"]),
         ("main", ["--threshold", "2"]), ("main", ["--test-size", "2"]),
         ("main", ["--grid", "learning_rate=-1,0.1"]), ("main", ["--model", "bogus"]),
@@ -224,7 +232,8 @@ def _closed_port() -> int:
 
 UNREACHABLE_STEPS = [("generate", []), ("train", ["--data-uri", "D"]),
                      ("register", ["--run-id", "G"]), ("promote", []),
-                     ("score", ["--data-uri", "D"]), ("main", [])]
+                     ("score", ["--data-uri", "D"]), ("main", []),
+                     ("monitor", ["--data-uri", "D"])]
 
 
 @pytest.mark.parametrize(("step", "args"), UNREACHABLE_STEPS, ids=[s for s, _ in UNREACHABLE_STEPS])
