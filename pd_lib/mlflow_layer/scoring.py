@@ -43,6 +43,7 @@ from pd_lib.mlflow_layer.spark import (
     write_spark,
 )
 from pd_lib.mlflow_layer.tracking import log_params_once, step_run
+from pd_lib.modelling.reasons import check_reasons, reason_columns
 from pd_lib.validation.master_scale import assign_grades
 
 if TYPE_CHECKING:
@@ -89,27 +90,42 @@ def rating_grades(pd_values: Iterable[float]) -> np.ndarray:
 
 def pyfunc_pd(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame) -> np.ndarray:
     """The pyfunc model's PDs for ``features`` (the ``pd`` column of its output)."""
+    return np.asarray(pyfunc_output(model, features)[PD_COL], dtype=float)
+
+
+def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0
+                  ) -> pd.DataFrame:
+    """The pyfunc model's output for ``features``: the ``pd`` column and, with reasons > 0,
+    reason_1..reason_n (and a scorecard's ``score``)."""
     try:
-        output = model.predict(features)
+        output = model.predict(features, params={"reasons": reasons} if reasons else None)
     except MlflowException as exc:  # the signature enforcement of pyfunc
         raise PipelineError(f"the model refused the input: {first_line(exc)}") from None
-    if isinstance(output, pd.DataFrame):
-        if PD_COL not in output.columns:
-            raise PipelineError(f"the model returns columns {list(output.columns)}, not '{PD_COL}';"
-                                " score models logged by the train or tune step.")
-        output = output[PD_COL]
-    return np.asarray(output, dtype=float)
+    if not isinstance(output, pd.DataFrame):
+        output = pd.DataFrame({PD_COL: np.asarray(output, dtype=float)})
+    if PD_COL not in output.columns:
+        raise PipelineError(f"the model returns columns {list(output.columns)}, not '{PD_COL}';"
+                            " score models logged by the train or tune step.")
+    if reasons and reason_columns(reasons)[-1] not in output.columns:
+        raise PipelineError("this model version gives no reason codes (it was logged before "
+                            "they existed); retrain it, or score with reasons=0.")
+    return output.reset_index(drop=True)
 
 
-def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version."""
+def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame, reasons: int = 0
+                ) -> pd.DataFrame:
+    """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version, and
+    with reasons > 0 the reason columns (and a scorecard's score)."""
     resolved = as_scoring_model(model_uri)
     if frame.empty:
         raise PipelineError("the data has no rows to score; pass a loan file with rows.")
     check_columns({c: pandas_kind(t) for c, t in frame.dtypes.items()}, resolved.signature,
                   "the data")
     model = load_scoring_model(resolved)
-    return scored_frame(resolved, loan_ids(frame), pyfunc_pd(model, frame))
+    output = pyfunc_output(model, frame, reasons)
+    scored = scored_frame(resolved, loan_ids(frame), output[PD_COL].to_numpy(dtype=float))
+    extra = [c for c in output.columns if c != PD_COL]
+    return pd.concat([scored, output[extra]], axis=1) if extra else scored
 
 
 def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
@@ -167,7 +183,8 @@ def check_engine(engine: str) -> str:
 
 
 def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
-                  spark_master: str = "local[2]", output_path: str = "") -> ScoreResult:
+                  spark_master: str = "local[2]", output_path: str = "", reasons: int = 0
+                  ) -> ScoreResult:
     """Score ``data_uri`` with ``model_uri`` in the step's run: logs data/scored.parquet, or
     with Spark and an ``output_path`` writes the scores there (a data-lake path) instead.
 
@@ -175,6 +192,9 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     before the run logs anything.
     """
     check_engine(engine)
+    if check_reasons(reasons) and engine != "pandas":
+        raise PipelineError("reasons are returned by engine=pandas (Spark jobs can pass "
+                            "params={'reasons': n} to mlflow.pyfunc.spark_udf themselves).")
     if engine == "pandas" and output_path:
         raise PipelineError("output_path is for engine=spark; pandas logs data/scored.parquet.")
     check_spark_paths(spark_master if engine == "spark" else "local", data_uri, output_path)
@@ -182,7 +202,8 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     resolved = resolve_model(model_uri)
     params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine}
     if engine == "pandas":
-        scored = score_loans(resolved, read_loans(data_uri))
+        params["reasons"] = str(reasons)
+        scored = score_loans(resolved, read_loans(data_uri), reasons)
         return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
                            lambda: log_dataframe(scored, SCORED_ARTIFACT))
     spark = spark_session(spark_master)
