@@ -56,7 +56,7 @@ def top_reasons(effects: pd.DataFrame, k: int) -> pd.DataFrame:
     labels = np.where(chosen > 0, names[order], None)
     if labels.shape[1] < k:  # fewer characteristics than reasons asked for
         labels = np.hstack([labels, np.full((len(labels), k - labels.shape[1]), None)])
-    return pd.DataFrame(labels, columns=reason_columns(k), index=effects.index)
+    return pd.DataFrame(labels, columns=reason_columns(k), index=effects.index, dtype=object)
 
 
 def adverse_effects(model: PDModel, X: pd.DataFrame) -> pd.DataFrame:
