@@ -167,9 +167,9 @@ def _logistic_regression(params: Mapping[str, Any], seed: int, layout: Layout) -
 
 
 # The scorecard: optimal bins with WoE, a logistic regression on them, points. A bin holds
-# at least 5% of the loans (min_samples_leaf: at least that many rows); C = 0.1: on German
-# credit the holdout AUC is the same as with C = 1 or 100 (0.809), the 5-fold CV AUC the best
-# (0.781 against 0.778 and 0.775).
+# at least 5% of the loans (min_samples_leaf: at least that many rows). C = 0.1: on German
+# credit (20% stratified holdout, seed 42) holdout AUC 0.815, Brier 0.153, 5-fold CV AUC 0.787;
+# C = 1: 0.811, 0.152, 0.783.
 SCORECARD_BIN_SHARE = 0.05
 POINTS_DEFAULTS = {"pdo": 20.0, "base_points": 600.0, "base_odds": 50.0}
 
