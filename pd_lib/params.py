@@ -27,6 +27,7 @@ from pd_lib.data.splits import check_split, check_test_size
 from pd_lib.errors import PipelineError
 from pd_lib.modelling.calibration import METHODS as CALIBRATION_METHODS
 from pd_lib.modelling.kinds import check_model_params, parse_monotone
+from pd_lib.modelling.reasons import check_reasons
 from pd_lib.modelling.search import check_search, parse_grid
 
 
@@ -206,3 +207,5 @@ def check_params(values: Mapping[str, Any]) -> None:
         check_stage(values["stage"])
     if "force" in values:
         check_force(values["force"], values.get("reason", ""))
+    if "reasons" in values:
+        check_reasons(values["reasons"])

@@ -40,6 +40,7 @@ from pd_lib.modelling.features import split_feature_kinds
 log = logging.getLogger("pd_pipeline")
 
 MISSING_BIN = "Missing"
+DEFAULT_BIN_SHARE = 0.05
 # optbinning's trend of the event rate over a characteristic's bins: +1 means the PD (event
 # rate) rises with the characteristic; unset, optbinning chooses ascending, descending, a peak
 # or a valley ("auto": on German credit holdout AUC 0.815 and 5-fold CV AUC 0.787, against
@@ -61,20 +62,22 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     ``monotone``: {characteristic: +1 or -1} fixes the trend of its event rate (else chosen
     per characteristic); ``min_iv``: least information value kept; ``max_correlation``: of two
     characteristics whose WoE correlate more, the one with the lower IV is dropped;
-    ``min_bin_share``: least share of the loans in a bin; ``C``: inverse L2 penalty of the
+    ``min_bin_rows``: least loans in a bin (None: 5% of the training sample), capped at half
+    of them; ``C``: inverse L2 penalty of the
     logistic regression on the WoE.
     """
 
     def __init__(self, pdo: float = 20.0, base_points: float = 600.0, base_odds: float = 50.0,
                  monotone: Mapping[str, int] | None = None, min_iv: float = 0.02,
-                 max_correlation: float = 0.7, min_bin_share: float = 0.05, C: float = 1.0):
+                 max_correlation: float = 0.7, min_bin_rows: int | None = None,
+                 C: float = 1.0):
         self.pdo = pdo
         self.base_points = base_points
         self.base_odds = base_odds
         self.monotone = monotone
         self.min_iv = min_iv
         self.max_correlation = max_correlation
-        self.min_bin_share = min_bin_share
+        self.min_bin_rows = min_bin_rows
         self.C = C
 
     # --- fitting -------------------------------------------------------------------------
@@ -88,8 +91,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = len(self.feature_names_in_)
         self.classes_ = np.array([0, 1])
         trends = dict(self.monotone or {})
-        self.bins_ = {name: _fit_bins(X[name], y, name in numeric, trends.get(name, 0),
-                                      self.min_bin_share)
+        share = (DEFAULT_BIN_SHARE if not self.min_bin_rows
+                 else min(0.5, max(float(self.min_bin_rows), 1.0) / max(len(X), 1)))
+        self.bins_ = {name: _fit_bins(X[name], y, name in numeric, trends.get(name, 0), share)
                       for name in self.feature_names_in_}
         self.iv_ = {name: float(table["iv"].sum()) for name, table in self.bins_.items()}
         self.dropped_: dict[str, str] = {}
@@ -244,9 +248,8 @@ def _fit_bins(column: pd.Series, y: np.ndarray, numeric: bool, trend: int,
     else:
         values = column.to_numpy(dtype=object)
         values = np.array([v if pd.isna(v) else str(v) for v in values], dtype=object)
-    with warnings.catch_warnings():  # optbinning's own pandas deprecation, not ours
-        warnings.simplefilter("ignore", category=FutureWarning)
-        warnings.simplefilter("ignore", category=DeprecationWarning)
+    with warnings.catch_warnings():  # optbinning's own pandas deprecations, not ours
+        warnings.simplefilter("ignore")
         binning.fit(values, y)
         built = binning.binning_table.build()
     rows = built.drop(index="Totals")

@@ -139,3 +139,24 @@ def test_predict_with_reasons_keeps_one_column_without_reasons(fitted):
     assert list(predict_with_reasons(model, X.head(3)).columns) == ["pd"]
     out = predict_with_reasons(model, X.head(3), 4)
     assert list(out.columns) == ["pd", "score", "reason_1", "reason_2", "reason_3", "reason_4"]
+
+
+def test_scorecard_grid_is_searched():
+    from pd_lib.modelling.search import parse_grid, run_search
+
+    X, y = _tiny_book(1500, seed=4)
+    book = X.assign(default=y)
+    searcher = run_search("scorecard", parse_grid("C=0.1,1;min_samples_leaf=50,300", "scorecard"),
+                          book, 3, "grid", 42, "none", "dti=+1")
+    assert searcher.best_params_["pipeline__classifier__min_bin_rows"] in (50, 300)
+    card = searcher.best_estimator_.estimator_
+    assert np.all(np.diff(card.bins_["dti"]["points"][:-1]) <= 0)
+
+
+@pytest.mark.parametrize("value", [-1, 21])
+def test_reasons_out_of_range_are_refused(value):
+    from pd_lib.errors import PipelineError
+    from pd_lib.params import check_params
+
+    with pytest.raises(PipelineError, match="reasons must be between 0 and 20"):
+        check_params({"reasons": value})
