@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
@@ -32,7 +31,9 @@ from pd_lib.mlflow_layer.scoring_model import (
     ScoringModel,
     as_scoring_model,
     check_columns,
+    load_scoring_model,
     pandas_kind,
+    pyfunc_output,
     resolve_model,
 )
 from pd_lib.mlflow_layer.spark import (
@@ -43,7 +44,7 @@ from pd_lib.mlflow_layer.spark import (
     write_spark,
 )
 from pd_lib.mlflow_layer.tracking import log_params_once, step_run
-from pd_lib.modelling.reasons import check_reasons, reason_columns
+from pd_lib.modelling.reasons import check_reasons
 from pd_lib.validation.master_scale import assign_grades
 
 if TYPE_CHECKING:
@@ -93,25 +94,6 @@ def pyfunc_pd(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame) -> np.nd
     return np.asarray(pyfunc_output(model, features)[PD_COL], dtype=float)
 
 
-def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0
-                  ) -> pd.DataFrame:
-    """The pyfunc model's output for ``features``: the ``pd`` column and, with reasons > 0,
-    reason_1..reason_n (and a scorecard's ``score``)."""
-    try:
-        output = model.predict(features, params={"reasons": reasons} if reasons else None)
-    except MlflowException as exc:  # the signature enforcement of pyfunc
-        raise PipelineError(f"the model refused the input: {first_line(exc)}") from None
-    if not isinstance(output, pd.DataFrame):
-        output = pd.DataFrame({PD_COL: np.asarray(output, dtype=float)})
-    if PD_COL not in output.columns:
-        raise PipelineError(f"the model returns columns {list(output.columns)}, not '{PD_COL}';"
-                            " score models logged by the train or tune step.")
-    if reasons and reason_columns(reasons)[-1] not in output.columns:
-        raise PipelineError("this model version gives no reason codes (it was logged before "
-                            "they existed); retrain it, or score with reasons=0.")
-    return output.reset_index(drop=True)
-
-
 def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame, reasons: int = 0
                 ) -> pd.DataFrame:
     """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version, and
@@ -126,17 +108,6 @@ def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame, reasons: int
     scored = scored_frame(resolved, loan_ids(frame), output[PD_COL].to_numpy(dtype=float))
     extra = [c for c in output.columns if c != PD_COL]
     return pd.concat([scored, output[extra]], axis=1) if extra else scored
-
-
-def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model of ``resolved``, or one line saying why its file does not load."""
-    try:
-        return mlflow.pyfunc.load_model(resolved.uri)
-    except Exception as exc:  # any loader error (BadZipFile, skops, OSError) means broken
-        raise PipelineError(
-            f"the model {resolved.uri} does not load ({type(exc).__name__}: {first_line(exc)}); "
-            "its file is damaged: promote a version whose model loads."
-        ) from None
 
 
 def scored_frame(resolved: ScoringModel, ids: pd.Series, pd_values: np.ndarray) -> pd.DataFrame:
@@ -192,22 +163,21 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     before the run logs anything.
     """
     check_engine(engine)
-    if check_reasons(reasons) and engine != "pandas":
-        raise PipelineError("reasons are returned by engine=pandas (Spark jobs can pass "
-                            "params={'reasons': n} to mlflow.pyfunc.spark_udf themselves).")
+    check_reasons(reasons)
     if engine == "pandas" and output_path:
         raise PipelineError("output_path is for engine=spark; pandas logs data/scored.parquet.")
     check_spark_paths(spark_master if engine == "spark" else "local", data_uri, output_path)
     recover_champion_reads(model_uri)
     resolved = resolve_model(model_uri)
-    params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine}
+    params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine,
+              "reasons": str(reasons)}
     if engine == "pandas":
-        params["reasons"] = str(reasons)
         scored = score_loans(resolved, read_loans(data_uri), reasons)
         return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
                            lambda: log_dataframe(scored, SCORED_ARTIFACT))
     spark = spark_session(spark_master)
-    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark)
+    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark,
+                               reasons)
     params.update({"spark_master": spark_master, "output_path": output_path})
     if output_path:
         rows, mean_pd = write_spark(scored_spark, output_path, spark)
