@@ -61,8 +61,9 @@ log = logging.getLogger("pd_pipeline")
 def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
     """How every PD model is saved (log_model and the size benchmark use exactly this).
 
-    skops with our trusted types, signature and a 5-row input example, pd_lib as code, and
-    our pins instead of MLflow inferring them by loading the model in a subprocess.
+    skops with our trusted types, signature (with the inference parameter ``reasons``) and a
+    5-row input example, pd_lib as code, and our pins (without the fit-only ones) instead of
+    MLflow inferring them by loading the model in a subprocess.
     """
     X = sample[feature_columns(sample)].head(5)
     return {
@@ -71,8 +72,19 @@ def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
         "signature": infer_signature(X, model.predict(X), params={"reasons": 0}),
         "input_example": X,
         "code_paths": [str(PD_LIB_DIR)],
-        "pip_requirements": str(PROJECT_ROOT / "requirements.txt"),
+        "pip_requirements": serving_requirements(),
     }
+
+
+# Needed to fit a scorecard, never to load or score one (it is saved as its tables).
+FIT_ONLY_PACKAGES = ("optbinning", "ortools")
+
+
+def serving_requirements() -> list[str]:
+    """requirements.txt's pins without the fit-only packages: what a served model needs."""
+    lines = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")
+            and line.split("==")[0].strip().lower() not in FIT_ONLY_PACKAGES]
 
 
 def log_model(model: PDModel, sample: pd.DataFrame) -> None:
