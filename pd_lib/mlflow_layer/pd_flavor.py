@@ -9,6 +9,7 @@ reason_1..reason_4 (and a scorecard's points, ``score``), for ``mlflow.pyfunc.lo
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,6 @@ def save_model(sk_model: PDModel, path: str, mlflow_model: Model | None = None,
 
 def log_model(sk_model: PDModel, name: str, **kwargs: Any) -> None:
     """Log ``sk_model`` in the active run like mlflow.sklearn.log_model, with our pyfunc."""
-    import sys
-
     Model.log(artifact_path=None, name=name, flavor=sys.modules[__name__], sk_model=sk_model,
               **kwargs)
 

@@ -22,6 +22,7 @@ from steps.promote import promote
 from steps.register import register
 from steps.score import score
 from steps.train import train
+from steps.tune import tune
 from tests.helpers import PROJECT_ROOT, env_without_mlflow_run, invoke
 
 GERMAN = PROJECT_ROOT / "data" / "german_credit.csv"
@@ -115,3 +116,23 @@ def test_scorecard_trains_registers_promotes_and_scores_with_reasons(tracking_ur
                           env=env_without_mlflow_run(), cwd=PROJECT_ROOT, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert abs(float(done.stdout.strip().splitlines()[-1]) - direct[SCORE_COL].sum()) < 1e-6
+
+
+def test_tune_searches_a_scorecard(tracking_uri, runner):
+    result = invoke(runner, generate, ["--source", GERMAN, "--target", "creditability",
+                                       "--label-map", "bad=1,good=0"])
+    assert result.exit_code == 0, result.output
+    generated = MlflowClient().search_runs(
+        [e.experiment_id for e in MlflowClient().search_experiments()])[0].info.run_id
+    result = invoke(runner, tune, ["--data-uri", f"runs:/{generated}/{LOANS_ARTIFACT}",
+                                   "--model", "scorecard", "--search", "grid",
+                                   "--grid", "C=0.1,1;min_samples_leaf=40,120", "--cv", 3])
+    assert result.exit_code == 0, result.output
+    tuned = _run_id(result.output)
+    run = MlflowClient().get_run(tuned)
+    assert run.data.params["best_min_samples_leaf"] in ("40", "120")
+    assert run.data.params["best_C"] in ("0.1", "1.0", "1")
+    children = MlflowClient().search_runs([run.info.experiment_id],
+                                          f"tags.`mlflow.parentRunId` = '{tuned}'")
+    assert len(children) == 4
+    assert "pd.scorecard_dropped" in run.data.tags
