@@ -47,11 +47,11 @@ def load_samples(source: str, n_samples: int, seed: int):
 
 def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int | None) -> dict:
     """Fit, score and save one model kind."""
-    import mlflow
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     from pd_lib.config import TARGET_COL
     from pd_lib.data.schema import feature_columns
+    from pd_lib.mlflow_layer import pd_flavor
     from pd_lib.mlflow_layer.training import model_save_kwargs
     from pd_lib.modelling.kinds import build_model
     from pd_lib.validation.metrics import expected_calibration_error
@@ -74,7 +74,7 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         kwargs = model_save_kwargs(model, train)
-        mlflow.sklearn.save_model(model, str(Path(tmp) / "model"), **kwargs)
+        pd_flavor.save_model(model, str(Path(tmp) / "model"), **kwargs)
         save_seconds = time.perf_counter() - started
         model_file = (Path(tmp) / "model" / "model.skops").stat().st_size / MIB
         size = dir_size_mib(Path(tmp) / "model") + model_file * (scale - 1)

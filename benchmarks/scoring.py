@@ -104,6 +104,7 @@ def main() -> None:
     from benchmarks.model_defaults import fit_default
     from pd_lib.config import DEFAULT_MODEL
     from pd_lib.data.schema import feature_columns
+    from pd_lib.mlflow_layer import pd_flavor
     from pd_lib.mlflow_layer.training import model_save_kwargs
 
     threads = limit_threads()
@@ -116,7 +117,7 @@ def main() -> None:
                     "model": f"{DEFAULT_MODEL}: {kind}"}
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "model"
-        mlflow.sklearn.save_model(model, str(model_dir), **model_save_kwargs(model, train))
+        pd_flavor.save_model(model, str(model_dir), **model_save_kwargs(model, train))
         pyfunc = mlflow.pyfunc.load_model(str(model_dir))
         raw_s, pyfunc_s = [], []
         for _ in range(args.repeat):

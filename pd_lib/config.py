@@ -244,6 +244,8 @@ GRADE_TABLE_ARTIFACT = "tables/grade_table.csv"
 IMPORTANCE_ARTIFACT = "tables/feature_importance.csv"
 LIGHTS_ARTIFACT = "tables/traffic_lights.csv"
 SELECTION_ARTIFACT = "tables/model_selection.csv"
+POINTS_TABLE_ARTIFACT = "tables/points_table.csv"
+IV_RANKING_ARTIFACT = "tables/iv_ranking.csv"
 REPORT_ARTIFACT = "report/validation_report.html"
 # The report cover's "Registered as" until register logs its copy with the name and version.
 NOT_REGISTERED = "not yet: the register step's copy of this report names the version"

@@ -79,8 +79,9 @@ MONOTONE = Param("monotone", str, "",
 MODEL = (
     Param("model", str, DEFAULT_MODEL,
           "auto (cross-validate the kinds by log loss, keep the best), "
-          "hist_gradient_boosting, random_forest (the tutorial's), logistic_regression or "
-          "spline_logistic_regression (additive, a spline per numeric feature)."),
+          "hist_gradient_boosting, random_forest (the tutorial's), logistic_regression, "
+          "spline_logistic_regression (additive, a spline per numeric feature) or scorecard "
+          "(binned characteristics, WoE, points)."),
     Param("n_estimators", int, 0,
           "Trees, or for hist_gradient_boosting the most boosting iterations (early stopping "
           "on the log loss usually ends sooner); 0 means the kind's default."),
@@ -89,6 +90,9 @@ MODEL = (
           "Minimum rows in a leaf; 0 means the kind's default, which grows with the data."),
     CALIBRATION,
     MONOTONE,
+    Param("pdo", float, 20.0, "model=scorecard: points to double the good:bad odds."),
+    Param("base_points", float, 600.0, "model=scorecard: the score at base_odds."),
+    Param("base_odds", float, 50.0, "model=scorecard: the good:bad odds scoring base_points."),
 )
 HYPER = MODEL[1:4]
 
@@ -136,6 +140,9 @@ SCORE = (
     Param("output_path", str, "",
           "engine=spark: write the scores here (hdfs://, s3a://, a directory) instead of "
           "logging data/scored.parquet; required on a cluster."),
+    Param("reasons", int, 0,
+          "Add reason_1..reason_n: the characteristics that raise each loan's PD most (for a "
+          "scorecard also its points, column score); 0: none."),
 )
 
 MONITOR = (
@@ -203,6 +210,7 @@ def check_params(values: Mapping[str, Any]) -> None:
     # pandas and scikit-learn (this module is all that building the options needs).
     from pd_lib.data.splits import check_split, check_test_size
     from pd_lib.modelling.kinds import check_model_params, parse_monotone
+    from pd_lib.modelling.reasons import check_reasons
     from pd_lib.modelling.search import check_search, parse_grid
 
     if "model" in values:
@@ -223,3 +231,5 @@ def check_params(values: Mapping[str, Any]) -> None:
         check_stage(values["stage"])
     if "force" in values:
         check_force(values["force"], values.get("reason", ""))
+    if "reasons" in values:
+        check_reasons(values["reasons"])

@@ -1,6 +1,7 @@
 """score: score a loan book with a registered model and log data/scored.parquet.
 
-Per loan: loan_id, pd, rating (master-scale grade), model_name, model_version. The data is
+Per loan: loan_id, pd, rating (master-scale grade), model_name, model_version; with
+reasons=n also reason_1..reason_n (and for a scorecard its points, score). The data is
 checked against the model's signature first: a missing or mistyped column stops the step
 before anything is scored or logged. engine=spark scores through mlflow.pyfunc.spark_udf
 (pip install -r requirements-spark.txt) and logs data/scored.parquet as a Parquet directory,
@@ -19,7 +20,7 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("score")
 @exit_on_user_error
 def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
-          output_path: str) -> None:
+          output_path: str, reasons: int) -> None:
     from pd_lib.mlflow_layer import scoring
     from pd_lib.mlflow_layer.tracking import setup_logging
 
@@ -27,7 +28,8 @@ def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
     if not data_uri:
         raise PipelineError("no data_uri given; pass -P data_uri=runs:/<generate run id>/"
                             "data/loans.parquet or a Parquet/CSV path.")
-    result = scoring.score_and_log(model_uri, data_uri, engine, spark_master, output_path)
+    result = scoring.score_and_log(model_uri, data_uri, engine, spark_master, output_path,
+                                   reasons)
     click.echo(f"scored {result.rows} loans with {result.model.name} version "
                f"{result.model.version or '-'} ({engine}); mean PD {result.mean_pd:.4f}; run "
                f"{result.run_id}")

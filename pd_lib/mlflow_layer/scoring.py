@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
@@ -32,7 +31,9 @@ from pd_lib.mlflow_layer.scoring_model import (
     ScoringModel,
     as_scoring_model,
     check_columns,
+    load_scoring_model,
     pandas_kind,
+    pyfunc_output,
     resolve_model,
 )
 from pd_lib.mlflow_layer.spark import (
@@ -43,6 +44,7 @@ from pd_lib.mlflow_layer.spark import (
     write_spark,
 )
 from pd_lib.mlflow_layer.tracking import log_params_once, step_run
+from pd_lib.modelling.reasons import check_reasons
 from pd_lib.validation.master_scale import assign_grades
 
 if TYPE_CHECKING:
@@ -89,38 +91,23 @@ def rating_grades(pd_values: Iterable[float]) -> np.ndarray:
 
 def pyfunc_pd(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame) -> np.ndarray:
     """The pyfunc model's PDs for ``features`` (the ``pd`` column of its output)."""
-    try:
-        output = model.predict(features)
-    except MlflowException as exc:  # the signature enforcement of pyfunc
-        raise PipelineError(f"the model refused the input: {first_line(exc)}") from None
-    if isinstance(output, pd.DataFrame):
-        if PD_COL not in output.columns:
-            raise PipelineError(f"the model returns columns {list(output.columns)}, not '{PD_COL}';"
-                                " score models logged by the train or tune step.")
-        output = output[PD_COL]
-    return np.asarray(output, dtype=float)
+    return np.asarray(pyfunc_output(model, features)[PD_COL], dtype=float)
 
 
-def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version."""
+def score_loans(model_uri: str | ScoringModel, frame: pd.DataFrame, reasons: int = 0
+                ) -> pd.DataFrame:
+    """Score a loan book with pandas: loan_id, pd, rating, model_name, model_version, and
+    with reasons > 0 the reason columns (and a scorecard's score)."""
     resolved = as_scoring_model(model_uri)
     if frame.empty:
         raise PipelineError("the data has no rows to score; pass a loan file with rows.")
     check_columns({c: pandas_kind(t) for c, t in frame.dtypes.items()}, resolved.signature,
                   "the data")
     model = load_scoring_model(resolved)
-    return scored_frame(resolved, loan_ids(frame), pyfunc_pd(model, frame))
-
-
-def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model of ``resolved``, or one line saying why its file does not load."""
-    try:
-        return mlflow.pyfunc.load_model(resolved.uri)
-    except Exception as exc:  # any loader error (BadZipFile, skops, OSError) means broken
-        raise PipelineError(
-            f"the model {resolved.uri} does not load ({type(exc).__name__}: {first_line(exc)}); "
-            "its file is damaged: promote a version whose model loads."
-        ) from None
+    output = pyfunc_output(model, frame, reasons)
+    scored = scored_frame(resolved, loan_ids(frame), output[PD_COL].to_numpy(dtype=float))
+    extra = [c for c in output.columns if c != PD_COL]
+    return pd.concat([scored, output[extra]], axis=1) if extra else scored
 
 
 def scored_frame(resolved: ScoringModel, ids: pd.Series, pd_values: np.ndarray) -> pd.DataFrame:
@@ -167,7 +154,8 @@ def check_engine(engine: str) -> str:
 
 
 def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
-                  spark_master: str = "local[2]", output_path: str = "") -> ScoreResult:
+                  spark_master: str = "local[2]", output_path: str = "", reasons: int = 0
+                  ) -> ScoreResult:
     """Score ``data_uri`` with ``model_uri`` in the step's run: logs data/scored.parquet, or
     with Spark and an ``output_path`` writes the scores there (a data-lake path) instead.
 
@@ -175,18 +163,21 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     before the run logs anything.
     """
     check_engine(engine)
+    check_reasons(reasons)
     if engine == "pandas" and output_path:
         raise PipelineError("output_path is for engine=spark; pandas logs data/scored.parquet.")
     check_spark_paths(spark_master if engine == "spark" else "local", data_uri, output_path)
     recover_champion_reads(model_uri)
     resolved = resolve_model(model_uri)
-    params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine}
+    params = {"model_uri": model_uri, "data_uri": data_uri, "engine": engine,
+              "reasons": str(reasons)}
     if engine == "pandas":
-        scored = score_loans(resolved, read_loans(data_uri))
+        scored = score_loans(resolved, read_loans(data_uri), reasons)
         return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
                            lambda: log_dataframe(scored, SCORED_ARTIFACT))
     spark = spark_session(spark_master)
-    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark)
+    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark,
+                               reasons)
     params.update({"spark_master": spark_master, "output_path": output_path})
     if output_path:
         rows, mean_pd = write_spark(scored_spark, output_path, spark)

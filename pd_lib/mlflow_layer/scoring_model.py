@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
@@ -15,6 +16,7 @@ from mlflow.tracking import MlflowClient
 from pd_lib.config import ID_COL, PD_COL
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.mlflow_internals import model_name_and_version
+from pd_lib.modelling.reasons import reason_columns
 
 RATING_COL = "rating"
 
@@ -132,3 +134,33 @@ def check_columns(kinds: Mapping[str, str], signature: ModelSignature, where: st
 
 def as_scoring_model(model: str | ScoringModel) -> ScoringModel:
     return model if isinstance(model, ScoringModel) else resolve_model(model)
+
+
+def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model of ``resolved``, or one line saying why its file does not load."""
+    try:
+        return mlflow.pyfunc.load_model(resolved.uri)
+    except Exception as exc:  # any loader error (BadZipFile, skops, OSError) means broken
+        raise PipelineError(
+            f"the model {resolved.uri} does not load ({type(exc).__name__}: {first_line(exc)}); "
+            "its file is damaged: promote a version whose model loads."
+        ) from None
+
+
+def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0
+                  ) -> pd.DataFrame:
+    """The pyfunc model's output for ``features``: the ``pd`` column and, with reasons > 0,
+    reason_1..reason_n (and a scorecard's ``score``)."""
+    try:
+        output = model.predict(features, params={"reasons": reasons} if reasons else None)
+    except MlflowException as exc:  # the signature enforcement of pyfunc
+        raise PipelineError(f"the model refused the input: {first_line(exc)}") from None
+    if not isinstance(output, pd.DataFrame):
+        output = pd.DataFrame({PD_COL: np.asarray(output, dtype=float)})
+    if PD_COL not in output.columns:
+        raise PipelineError(f"the model returns columns {list(output.columns)}, not '{PD_COL}';"
+                            " score models logged by the train or tune step.")
+    if reasons and reason_columns(reasons)[-1] not in output.columns:
+        raise PipelineError("this model version gives no reason codes (it was logged before "
+                            "they existed); retrain it, or score with reasons=0.")
+    return output.reset_index(drop=True)

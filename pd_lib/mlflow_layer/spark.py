@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import mlflow
+import pandas as pd
 
 from pd_lib.config import ID_COL, MASTER_SCALE, MASTER_SCALE_DECIMALS, PD_COL
 from pd_lib.errors import PipelineError
@@ -24,7 +25,10 @@ from pd_lib.mlflow_layer.scoring_model import (
     as_scoring_model,
     check_columns,
     input_columns,
+    load_scoring_model,
+    pyfunc_output,
 )
+from pd_lib.modelling.reasons import reason_columns
 from pd_lib.validation.master_scale import check_scale
 
 if TYPE_CHECKING:
@@ -76,23 +80,47 @@ def grade_column(pd_column):
 
 
 def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
-                spark: SparkSession) -> SparkDataFrame:
+                spark: SparkSession, reasons: int = 0) -> SparkDataFrame:
     """Score a Spark DataFrame through ``mlflow.pyfunc.spark_udf``: the same columns as
-    :func:`pd_lib.mlflow_layer.scoring.score_loans`, computed on the executors."""
+    :func:`pd_lib.mlflow_layer.scoring.score_loans` (with ``reasons`` > 0 the reason columns
+    too), computed on the executors."""
     from pyspark.sql import functions as F
 
     resolved = as_scoring_model(model_uri)
     check_columns({f.name: spark_kind(f.dataType) for f in frame.schema.fields},
                   resolved.signature, "the data")
     names = [name for name, _, _ in input_columns(resolved.signature) if name in frame.columns]
-    udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double", env_manager="local")
     ids = F.col(ID_COL) if ID_COL in frame.columns else F.monotonically_increasing_id()
-    with_pd = frame.select(ids.alias(ID_COL), udf(*[F.col(n) for n in names]).alias(PD_COL))
-    return with_pd.select(
-        ID_COL, PD_COL, grade_column(F.col(PD_COL)).alias(RATING_COL),
-        F.lit(resolved.name).alias(MODEL_NAME_COL),
-        F.lit(resolved.version).alias(MODEL_VERSION_COL),
-    )
+    inputs = [F.col(n) for n in names]
+    common = [grade_column(F.col(PD_COL)).alias(RATING_COL),
+              F.lit(resolved.name).alias(MODEL_NAME_COL),
+              F.lit(resolved.version).alias(MODEL_VERSION_COL)]
+    if not reasons:
+        udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double",
+                                      env_manager="local")
+        with_pd = frame.select(ids.alias(ID_COL), udf(*inputs).alias(PD_COL))
+        return with_pd.select(ID_COL, PD_COL, *common)
+    extra = _reason_fields(resolved, frame.select(*names).limit(1).toPandas(), reasons)
+    struct = ", ".join([f"{PD_COL} double", *extra])
+    udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type=struct,
+                                  env_manager="local", params={"reasons": reasons})
+    with_output = frame.select(ids.alias(ID_COL), udf(*inputs).alias("output"))
+    fields = [field.split()[0] for field in extra]
+    # spark_udf turns a missing string (fewer adverse reasons than asked) into "None"
+    unpacked = [F.col(f"output.{f}") if f not in reason_columns(reasons)
+                else F.when(F.col(f"output.{f}") != "None", F.col(f"output.{f}"))
+                for f in fields]
+    return with_output.select(ID_COL, F.col(f"output.{PD_COL}").alias(PD_COL),
+                              *[c.alias(f) for c, f in zip(unpacked, fields, strict=True)]
+                              ).select(ID_COL, PD_COL, *common, *fields)
+
+
+def _reason_fields(resolved: ScoringModel, sample: pd.DataFrame, reasons: int) -> list[str]:
+    """The Spark fields of the model's extra output columns with reasons (a scorecard's
+    score as double, reason_i as string), read from its output for one row on the driver."""
+    output = pyfunc_output(load_scoring_model(resolved), sample, reasons)
+    return [f"{c} {'double' if pd.api.types.is_numeric_dtype(output[c]) else 'string'}"
+            for c in output.columns if c != PD_COL]
 
 
 def score_parquet_spark(model_uri: str, input_path: str, output_path: str,

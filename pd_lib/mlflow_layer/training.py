@@ -17,6 +17,7 @@ from pd_lib.config import (
     GRADE_TABLE_ARTIFACT,
     HOLDOUT_ARTIFACT,
     IMPORTANCE_ARTIFACT,
+    IV_RANKING_ARTIFACT,
     LIGHTS_ARTIFACT,
     LOANS_ARTIFACT,
     MODEL_ARTIFACT,
@@ -24,6 +25,7 @@ from pd_lib.config import (
     OOT_ARTIFACT,
     PD_LIB_DIR,
     PLOTS_DIR,
+    POINTS_TABLE_ARTIFACT,
     PROJECT_ROOT,
     REPORT_ARTIFACT,
     SELECTION_ARTIFACT,
@@ -37,6 +39,7 @@ from pd_lib.data.schema import check_training_frame, feature_columns, sha256_of_
 from pd_lib.data.sources import load_loans
 from pd_lib.data.splits import Samples, check_split, check_test_size, split_data
 from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
 from pd_lib.modelling.fitting import fit
@@ -50,10 +53,12 @@ from pd_lib.modelling.kinds import (
     trusted_types,
 )
 from pd_lib.modelling.pd_model import PDModel
+from pd_lib.modelling.scorecard import Scorecard
 from pd_lib.modelling.selection import choose_kind
 from pd_lib.validation.evaluation import Evaluation, evaluate
 from pd_lib.validation.lights import lights_csv
-from pd_lib.validation.report import build_report, model_html, render_figures
+from pd_lib.validation.plots import woe_figure
+from pd_lib.validation.report import build_report, model_html, render_figures, scorecard_html
 
 log = logging.getLogger("pd_pipeline")
 
@@ -61,23 +66,36 @@ log = logging.getLogger("pd_pipeline")
 def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
     """How every PD model is saved (log_model and the size benchmark use exactly this).
 
-    skops with our trusted types, signature and a 5-row input example, pd_lib as code, and
-    our pins instead of MLflow inferring them by loading the model in a subprocess.
+    skops with our trusted types, signature (with the inference parameter ``reasons``) and a
+    5-row input example, pd_lib as code, and our pins (without the fit-only ones) instead of
+    MLflow inferring them by loading the model in a subprocess.
     """
     X = sample[feature_columns(sample)].head(5)
     return {
         "serialization_format": "skops",
         "skops_trusted_types": trusted_types(),
-        "signature": infer_signature(X, model.predict(X)),
+        "signature": infer_signature(X, model.predict(X), params={"reasons": 0}),
         "input_example": X,
         "code_paths": [str(PD_LIB_DIR)],
-        "pip_requirements": str(PROJECT_ROOT / "requirements.txt"),
+        "pip_requirements": serving_requirements(),
     }
 
 
+# Needed to fit a scorecard, never to load or score one (it is saved as its tables).
+FIT_ONLY_PACKAGES = ("optbinning", "ortools")
+
+
+def serving_requirements() -> list[str]:
+    """requirements.txt's pins without the fit-only packages: what a served model needs."""
+    lines = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")
+            and line.split("==")[0].strip().lower() not in FIT_ONLY_PACKAGES]
+
+
 def log_model(model: PDModel, sample: pd.DataFrame) -> None:
-    """Log ``model`` as ``model`` with signature and input example, saved with skops."""
-    mlflow.sklearn.log_model(model, name=MODEL_ARTIFACT, **model_save_kwargs(model, sample))
+    """Log ``model`` as ``model`` with signature and input example, saved with skops, and
+    our pyfunc (reason codes as an inference parameter)."""
+    pd_flavor.log_model(model, name=MODEL_ARTIFACT, **model_save_kwargs(model, sample))
 
 
 def run_context(params: dict[str, Any]) -> dict[str, str]:
@@ -101,11 +119,12 @@ class FittedModel:
     kind: str
     selection: pd.DataFrame | None = None
     monotone_violations: dict[str, float] = field(default_factory=dict)
+    scorecard_section: str = ""
 
     def report_html(self) -> str:
-        """The report's model section."""
+        """The report's model section (and a scorecard's)."""
         return model_html(self.model.calibration_report_, self.selection,
-                          self.monotone_violations)
+                          self.monotone_violations) + self.scorecard_section
 
 
 def fit_model(model: str, params: dict[str, Any], train: pd.DataFrame, seed: int
@@ -139,7 +158,26 @@ def log_fitted(model: PDModel, kind: str, monotone: str = "",
         violations = monotone_violations(linear_coefficients(model), parse_monotone(monotone))
         mlflow.set_tag("pd.monotone_violations",
                        ", ".join(f"{k}={v:.4g}" for k, v in violations.items()) or "none")
-    return FittedModel(model, kind, selection, violations)
+    section = log_scorecard(model.estimator_) if isinstance(model.estimator_, Scorecard) else ""
+    return FittedModel(model, kind, selection, violations, section)
+
+
+def log_scorecard(scorecard: Scorecard) -> str:
+    """A scorecard's artifacts: tables/points_table.csv, tables/iv_ranking.csv, one
+    plots/woe/<characteristic>.png each, and the tag pd.scorecard_dropped (characteristic:
+    why). Returns the report's scorecard section."""
+    points, ranking = scorecard.points_table(), scorecard.iv_ranking()
+    mlflow.log_text(points.to_csv(index=False), POINTS_TABLE_ARTIFACT)
+    mlflow.log_text(ranking.to_csv(index=False), IV_RANKING_ARTIFACT)
+    figures = {name: woe_figure(points[points["characteristic"] == name], name)
+               for name in scorecard.characteristics_}
+    log_pngs(render_figures(figures), f"{PLOTS_DIR}/woe")
+    mlflow.set_tag("pd.scorecard_dropped", "; ".join(
+        f"{k}: {v}" for k, v in scorecard.dropped_.items())[:5000] or "none")
+    mlflow.log_metric("scorecard_characteristics", len(scorecard.characteristics_))
+    return scorecard_html(ranking, points.round(4), {"pdo": scorecard.pdo,
+                                                     "base_points": scorecard.base_points,
+                                                     "base_odds": scorecard.base_odds})
 
 
 def log_selection(selection: pd.DataFrame) -> None:

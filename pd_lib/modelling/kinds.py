@@ -40,6 +40,7 @@ from pd_lib.errors import PipelineError
 from pd_lib.modelling.calibration import check_method
 from pd_lib.modelling.features import TreeEncoder, build_preprocessor, split_feature_kinds
 from pd_lib.modelling.pd_model import PDModel
+from pd_lib.modelling.scorecard import DEFAULT_BIN_SHARE, Scorecard
 
 # HistGradientBoosting bins at most 255 values: a string column with more categories stays
 # ordinal-coded instead of native.
@@ -82,6 +83,8 @@ class ModelKind:
     calibrate_by_default: bool = True
     # Whether HistGradientBoosting-style monotone constraints are enforced in the fit.
     monotone: bool = False
+    # Raw columns straight into the estimator, which bins them itself (the scorecard).
+    binned: bool = False
 
 
 def _clip(value: float, low: float, high: float) -> float:
@@ -163,6 +166,27 @@ def _logistic_regression(params: Mapping[str, Any], seed: int, layout: Layout) -
                                 l1_ratios=(0.0,), use_legacy_attributes=False, max_iter=2000)
 
 
+# The scorecard: optimal bins with WoE, a logistic regression on them, points. A bin holds
+# at least 5% of the loans (min_samples_leaf: at least that many rows). C = 0.1: on German
+# credit (20% stratified holdout, seed 42) holdout AUC 0.815, Brier 0.153, 5-fold CV AUC 0.787;
+# C = 1: 0.811, 0.152, 0.783.
+POINTS_DEFAULTS = {"pdo": 20.0, "base_points": 600.0, "base_odds": 50.0}
+
+
+def _scorecard_defaults(n: int) -> dict[str, Any]:
+    return {"C": 0.1, "min_samples_leaf": max(int(math.ceil(DEFAULT_BIN_SHARE * n)), 1),
+            **POINTS_DEFAULTS}
+
+
+def _scorecard(params: Mapping[str, Any], seed: int, layout: Layout) -> BaseEstimator:
+    constraints = dict(zip(layout.numeric, layout.monotonic_cst or [], strict=False))
+    return Scorecard(pdo=float(params["pdo"]), base_points=float(params["base_points"]),
+                     base_odds=float(params["base_odds"]),
+                     monotone={k: int(v) for k, v in constraints.items() if v},
+                     min_bin_rows=int(params["min_samples_leaf"]),
+                     C=float(params["C"]))
+
+
 # Types every saved PDModel holds, whatever its kind. LEGACY_TRUSTED_TYPES are where models
 # logged before pd_lib had layers say these classes live (pd_lib/pd_model.py and
 # pd_lib/features.py lead there), so old registered versions keep loading.
@@ -227,6 +251,18 @@ KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (
         splines=True,
         calibrate_by_default=False,
     ),
+    # The credit scorecard (pd_lib.modelling.scorecard): saved as its tables, scored with
+    # numpy. Not in model=auto's comparison: its point is a reviewable points table, not the
+    # lowest log loss; ask for it with model=scorecard.
+    ModelKind(
+        name="scorecard",
+        defaults=_scorecard_defaults,
+        factory=_scorecard,
+        tunable={"C": "C", "min_samples_leaf": "min_bin_rows", **{k: k for k in POINTS_DEFAULTS}},
+        trusted_types=("pd_lib.modelling.scorecard.Scorecard",),
+        monotone=True,
+        binned=True,
+    ),
 )}
 MODEL_KINDS = tuple(KINDS)
 # model=auto: cross-validate these and keep one (pd_lib.modelling.selection).
@@ -246,6 +282,9 @@ def trusted_types() -> list[str]:
 # --- parameters --------------------------------------------------------------------------
 
 
+FLOAT_PARAMS = ("learning_rate", "C", "pdo", "base_points", "base_odds")
+
+
 def _given(value: Any) -> bool:
     """Whether the user set ``value``: 0, None, "" and "None" mean the kind's default."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
@@ -262,7 +301,7 @@ def check_model_params(model: str, params: Mapping[str, Any]) -> None:
     if model not in KINDS and model != AUTO:
         raise PipelineError(f"unknown model '{model}'; choose {AUTO} or one of "
                             f"{', '.join(KINDS)}.")
-    for name in ("n_estimators", "max_depth", "min_samples_leaf", "learning_rate", "C"):
+    for name in ("n_estimators", "max_depth", "min_samples_leaf", *FLOAT_PARAMS):
         value = params.get(name)
         if value in (None, "", "None", "none"):
             continue
@@ -288,7 +327,7 @@ def resolve_params(model: str, params: Mapping[str, Any], n_rows: int) -> dict[s
         if not _given(params.get(name)):
             continue
         value = float(params[name])
-        resolved[name] = value if name in ("learning_rate", "C") else int(value)
+        resolved[name] = value if name in FLOAT_PARAMS else int(value)
         if name == "max_depth" and "max_leaf_nodes" in resolved:
             resolved["max_leaf_nodes"] = None  # an explicit depth is the user's tree size
     return resolved
@@ -384,9 +423,12 @@ def build_model(model: str, params: Mapping[str, Any], X: pd.DataFrame, seed: in
     if not kind.monotone:
         features = Layout(features.numeric, features.categorical, features.native_categorical,
                           None)  # linear kinds: reported after the fit, not enforced
-    preprocess = (build_preprocessor(X, scale=True, one_hot=True, splines=kind.splines)
-                  if kind.linear or kind.splines else TreeEncoder())
     estimator = kind.factory(resolve_params(model, params, len(X)), seed, features)
-    return PDModel(Pipeline([("preprocess", preprocess), ("classifier", estimator)]),
+    steps = [("classifier", estimator)]
+    if not kind.binned:
+        preprocess = (build_preprocessor(X, scale=True, one_hot=True, splines=kind.splines)
+                      if kind.linear or kind.splines else TreeEncoder())
+        steps.insert(0, ("preprocess", preprocess))
+    return PDModel(Pipeline(steps),
                    calibration=effective_calibration(model, str(params.get("calibration") or "")),
                    random_state=seed)

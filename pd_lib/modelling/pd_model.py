@@ -56,6 +56,10 @@ class PDModel(ClassifierMixin, BaseEstimator):
                 method, params, report = choose_calibration(
                     raw, y_cal, self.calibration, self.random_state)
         self.classes_ = self.pipeline_.classes_
+        if len(self.pipeline_) > 1 and hasattr(self.pipeline_[-1], "coef_"):
+            # a linear model's reason codes compare each input with its training mean
+            self.encoded_means_ = np.asarray(self.pipeline_[:-1].transform(X),
+                                             dtype=float).mean(axis=0)
         self.calibration_method_ = method
         self.calibration_params_ = params
         self.calibration_report_ = report

@@ -241,3 +241,19 @@ def vintage_figure(vintages: pd.DataFrame, psi_green: float = 0.10, psi_red: flo
     bottom.set_xticks(x, vintages["month"], rotation=45, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def woe_figure(bins: pd.DataFrame, characteristic: str) -> Figure:
+    """One scorecard characteristic: event rate (bars) and WoE (line) per bin."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    positions = np.arange(len(bins))
+    ax.bar(positions, bins["event_rate"], color="#4c72b0", alpha=0.7, label="event rate")
+    ax.set_ylabel("event rate (default rate)")
+    ax.set_xticks(positions, [str(b)[:18] for b in bins["bin"]], rotation=35, ha="right",
+                  fontsize=8)
+    woe_axis = ax.twinx()
+    woe_axis.plot(positions, bins["woe"], color="#dd8452", marker="o", label="WoE")
+    woe_axis.set_ylabel("WoE = ln(non-event share / event share)")
+    ax.set_title(f"{characteristic}: event rate and WoE per bin")
+    fig.tight_layout()
+    return fig

@@ -66,3 +66,10 @@ def test_scoring_benchmark_compares_pyfunc_with_raw_scores():
                        "--repeat", "1", "--calls", "5")
     assert found["raw_rows_per_s"] > 0 and found["pyfunc_rows_per_s"] > 0
     assert found["one_row_pyfunc"]["p50_ms"] > 0
+
+
+def test_scorecard_benchmark_times_fit_scoring_and_reasons():
+    found = _benchmark("benchmarks.scorecard", "--fit-rows", "3000", "--score-rows", "6000",
+                       "--reason-rows", "2000")
+    assert found["scorecard_rows_per_s"] > 0 and found["characteristics"] > 0
+    assert found["scorecard_reasons_s"] > 0 and found["hgb_reasons_s"] > 0

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from pd_lib.config import MODEL_NAME, PD_COL
 from pd_lib.data.schema import feature_columns
 from pd_lib.mlflow_layer import scoring
+from pd_lib.modelling.reasons import reason_columns
 from tests.champion import make_champion, sqlite_tracking
 from tests.servers import LOOPBACK, exit_with_parent, free_port, stop, wait_for_http
 
@@ -81,3 +82,19 @@ def test_row_without_a_feature_is_refused(served):
     response = _post(url, rows)
     assert response.status_code == 400
     assert "feature_0" in response.text
+
+
+def test_served_reasons_equal_batch_scoring(served):
+    """Reason codes as an inference parameter over REST: the same as the score step's."""
+    url, loans = served
+    rows = loans.head(50)
+    payload = {"dataframe_split": rows[feature_columns(rows)].to_dict(orient="split",
+                                                                       index=False),
+               "params": {"reasons": 3}}
+    response = requests.post(f"{url}/invocations", json=payload, timeout=60)
+    assert response.status_code == 200, response.text
+    served_rows = pd.DataFrame(response.json()["predictions"])
+    batch = scoring.score_loans(CHAMPION, rows, reasons=3)
+    for column in reason_columns(3):
+        assert served_rows[column].fillna("").tolist() == batch[column].fillna("").tolist()
+    np.testing.assert_allclose(served_rows[PD_COL], batch[PD_COL], rtol=0, atol=1e-12)

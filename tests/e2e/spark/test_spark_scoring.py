@@ -13,6 +13,7 @@ from pd_lib.config import ID_COL, MASTER_SCALE, MODEL_NAME, PD_COL, SCORED_ARTIF
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer import scoring, scoring_model
 from pd_lib.mlflow_layer.spark import grade_column, score_parquet_spark, score_spark
+from pd_lib.modelling.reasons import reason_columns
 from steps.score import score
 from tests.helpers import invoke
 
@@ -99,3 +100,14 @@ def test_output_path_gets_the_scores_instead_of_an_artifact(spark, champion_stor
     written = pd.read_parquet(out)
     assert sorted(written[ID_COL]) == sorted(loans[ID_COL])
     assert run.data.metrics["mean_pd"] == pytest.approx(written[PD_COL].mean(), abs=1e-12)
+
+
+def test_spark_reasons_equal_pandas_reasons(spark, champion_store):
+    path, loans = champion_store
+    frame = spark.read.parquet(str(path)).limit(200)
+    on_spark = score_spark(CHAMPION, frame, spark, reasons=3).toPandas()
+    on_pandas = scoring.score_loans(CHAMPION, loans, reasons=3).set_index(ID_COL)
+    on_pandas = on_pandas.loc[on_spark[ID_COL]].reset_index()
+    np.testing.assert_allclose(on_spark[PD_COL], on_pandas[PD_COL], rtol=0, atol=1e-12)
+    for column in reason_columns(3):
+        assert on_spark[column].fillna("").tolist() == on_pandas[column].fillna("").tolist()

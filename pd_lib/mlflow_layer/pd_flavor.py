@@ -1,0 +1,58 @@
+"""How a PD model is saved and served: the scikit-learn flavour's skops file (no pickle), and
+a pyfunc flavour loaded by this module that takes reason codes as an inference parameter.
+
+``predict(df)`` returns the one ``pd`` column; ``predict(df, params={"reasons": 4})`` adds
+reason_1..reason_4 (and a scorecard's points, ``score``), for ``mlflow.pyfunc.load_model``,
+``mlflow models serve`` and ``spark_udf`` alike. The model itself is loaded by
+``mlflow.sklearn.load_model`` with the trusted types listed in its MLmodel file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import Model
+
+from pd_lib.modelling.pd_model import PDModel
+from pd_lib.modelling.reasons import predict_with_reasons
+
+PYFUNC = "python_function"
+
+
+def save_model(sk_model: PDModel, path: str, mlflow_model: Model | None = None,
+               **kwargs: Any) -> None:
+    """mlflow.sklearn.save_model, with the pyfunc flavour's loader pointed at this module
+    (``mlflow.models.Model.log`` calls this as a flavour's save_model)."""
+    mlflow_model = mlflow_model if mlflow_model is not None else Model()
+    mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
+    mlflow_model.flavors[PYFUNC]["loader_module"] = __name__
+    mlflow_model.save(str(Path(path) / "MLmodel"))
+
+
+def log_model(sk_model: PDModel, name: str, **kwargs: Any) -> None:
+    """Log ``sk_model`` in the active run like mlflow.sklearn.log_model, with our pyfunc."""
+    Model.log(artifact_path=None, name=name, flavor=sys.modules[__name__], sk_model=sk_model,
+              **kwargs)
+
+
+class ReasonedPDModel:
+    """The pyfunc implementation: a PDModel whose predict takes ``params={"reasons": k}``."""
+
+    def __init__(self, model: PDModel):
+        self.model = model
+
+    def get_raw_model(self) -> PDModel:
+        return self.model
+
+    def predict(self, data: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        return predict_with_reasons(self.model, data, int((params or {}).get("reasons") or 0))
+
+
+def _load_pyfunc(path: str) -> ReasonedPDModel:
+    """Called by mlflow.pyfunc.load_model with the skops file (or the model directory)."""
+    model_dir = Path(path).parent if Path(path).is_file() else Path(path)
+    return ReasonedPDModel(mlflow.sklearn.load_model(str(model_dir)))

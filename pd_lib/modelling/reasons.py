@@ -1,0 +1,192 @@
+"""Reason codes: per borrower, the characteristics that raise its PD the most.
+
+How much a characteristic raises one borrower's PD, by kind:
+
+- scorecard: the points it falls short of the characteristic's maximum (US adverse-action
+  practice); a characteristic at its best bin is never a reason.
+- logistic regressions (plain and splines): coefficient x (input - its training mean), summed
+  over the columns one characteristic becomes (one-hot categories, spline basis).
+- hist_gradient_boosting and random_forest: the exact path decomposition of each tree (Saabas):
+  along a borrower's path every split adds the change of the node value to the feature it
+  splits on, so a row's contributions sum to its raw output (log-odds for boosting, the
+  probability for a forest) minus the model's base value. It follows scikit-learn's own split
+  decisions, native categorical splits included (which shap's TreeExplainer gets wrong).
+
+Only positive effects count: the calibration stage is increasing, so a characteristic with a
+positive effect raises the calibrated PD too. Fewer adverse characteristics than asked leave
+the remaining reason columns empty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+from pd_lib.errors import PipelineError
+from pd_lib.modelling.pd_model import PDModel
+from pd_lib.modelling.scorecard import Scorecard
+
+REASON_PREFIX = "reason_"
+SCORE_COL = "score"
+MAX_REASONS = 20
+
+
+def reason_columns(k: int) -> list[str]:
+    """reason_1 .. reason_k."""
+    return [f"{REASON_PREFIX}{i + 1}" for i in range(k)]
+
+
+def check_reasons(k: int) -> int:
+    """A number of reasons between 0 and MAX_REASONS, or a clear error."""
+    if not 0 <= int(k) <= MAX_REASONS:
+        raise PipelineError(f"reasons must be between 0 and {MAX_REASONS} (4 is the usual "
+                            f"adverse-action count); got {k}.")
+    return int(k)
+
+
+def top_reasons(effects: pd.DataFrame, k: int) -> pd.DataFrame:
+    """reason_1..reason_k: per row the names of the k columns of ``effects`` with the largest
+    positive value, largest first; None where fewer than k are positive."""
+    values = effects.to_numpy(dtype=float)
+    names = np.asarray(effects.columns, dtype=object)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    chosen = np.take_along_axis(values, order, axis=1)
+    labels = np.where(chosen > 0, names[order], None)
+    if labels.shape[1] < k:  # fewer characteristics than reasons asked for
+        labels = np.hstack([labels, np.full((len(labels), k - labels.shape[1]), None)])
+    return pd.DataFrame(labels, columns=reason_columns(k), index=effects.index, dtype=object)
+
+
+def adverse_effects(model: PDModel, X: pd.DataFrame) -> pd.DataFrame:
+    """Per row (X's rows) and characteristic, how much it raises the borrower's PD (see the
+    module docstring); > 0 is adverse."""
+    estimator = model.estimator_
+    if isinstance(estimator, Scorecard):
+        return estimator.shortfall(X)
+    encoder = model.pipeline_[0]
+    encoded = np.asarray(encoder.transform(X), dtype=float)
+    if isinstance(estimator, HistGradientBoostingClassifier):
+        values, _ = boosting_contributions(estimator, encoded)
+    elif isinstance(estimator, RandomForestClassifier):
+        values, _ = forest_contributions(estimator, encoded)
+    elif hasattr(estimator, "coef_"):
+        return _linear_effects(model, encoded, X.index)
+    else:
+        raise PipelineError(f"reason codes are not available for {type(estimator).__name__}.")
+    return pd.DataFrame(values, columns=list(encoder.get_feature_names_out()), index=X.index)
+
+
+def reason_frame(model: PDModel, X: pd.DataFrame, k: int) -> pd.DataFrame:
+    """reason_1..reason_k for every row and, for a scorecard, its points (column score)."""
+    reasons = top_reasons(adverse_effects(model, X), check_reasons(k))
+    if isinstance(model.estimator_, Scorecard):
+        reasons.insert(0, SCORE_COL, model.estimator_.total_points(X))
+    return reasons
+
+
+def predict_with_reasons(model: PDModel, X: pd.DataFrame, k: int = 0) -> pd.DataFrame:
+    """The ``pd`` column and, with k > 0, the reason columns (and a scorecard's score)."""
+    output = model.predict(X)
+    if not check_reasons(k):
+        return output
+    return pd.concat([output, reason_frame(model, X, k).set_axis(output.index)], axis=1)
+
+
+# --- linear models ---------------------------------------------------------------------
+
+
+def _linear_effects(model: PDModel, encoded: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    encoder, estimator = model.pipeline_[0], model.estimator_
+    reference = getattr(model, "encoded_means_", None)
+    if reference is None:  # models fitted before reason codes: standardised numbers, mean 0
+        reference = np.zeros(encoded.shape[1])
+    per_column = (encoded - reference) * np.ravel(estimator.coef_)
+    features = list(encoder.feature_names_in_)
+    owners = [_owner(name, features) for name in encoder.get_feature_names_out()]
+    frame = pd.DataFrame(per_column, index=index)
+    return frame.T.groupby(np.asarray(owners), sort=False).sum().T.reindex(columns=features,
+                                                                           fill_value=0.0)
+
+
+def _owner(column: str, features: list[str]) -> str:
+    """The input feature an encoded column comes from: itself, ``<feature>_<category>``,
+    ``<feature>_sp_<i>`` or ``missingindicator_<feature>``; the longest name wins."""
+    column = column.removeprefix("missingindicator_")
+    matches = [f for f in features if column == f or column.startswith(f"{f}_")]
+    return max(matches, key=len) if matches else column
+
+
+# --- trees -----------------------------------------------------------------------------
+
+
+def _path_table(left: np.ndarray, right: np.ndarray, is_leaf: np.ndarray, feature: np.ndarray,
+                value: np.ndarray, n_features: int) -> np.ndarray:
+    """Per node, the contributions accumulated from the root to it: every split adds the
+    change of the node value to the feature it splits on."""
+    table = np.zeros((len(value), n_features))
+    stack = [0]
+    while stack:
+        node = stack.pop()
+        if is_leaf[node]:
+            continue
+        for child in (int(left[node]), int(right[node])):
+            table[child] = table[node]
+            table[child, int(feature[node])] += value[child] - value[node]
+            stack.append(child)
+    return table
+
+
+def boosting_contributions(estimator: HistGradientBoostingClassifier, encoded: np.ndarray
+                           ) -> tuple[np.ndarray, float]:
+    """Per row and feature the log-odds contributions of a fitted HistGradientBoosting
+    classifier, and the base value: each row's contributions sum to its decision_function
+    minus the base value."""
+    # scikit-learn's own input step of predict (it re-codes native categories)
+    encoded = np.ascontiguousarray(estimator._preprocess_X(encoded, reset=False),
+                                   dtype=np.float64)
+    known, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
+    shrinkage = float(estimator.learning_rate)
+    contributions = np.zeros((encoded.shape[0], estimator.n_features_in_))
+    base = float(np.ravel(estimator._baseline_prediction)[0])
+    for (predictor,) in estimator._predictors:
+        nodes = predictor.nodes
+        # leaves hold shrunk values, the other nodes the unshrunk ones
+        value = np.where(nodes["is_leaf"], nodes["value"], nodes["value"] * shrinkage)
+        table = _path_table(nodes["left"], nodes["right"], nodes["is_leaf"],
+                            nodes["feature_idx"], value, estimator.n_features_in_)
+        leaf = _leaves(predictor, encoded, known, feature_map)
+        contributions += table[leaf]
+        base += float(value[0])
+    return contributions, base
+
+
+def _leaves(predictor: TreePredictor, encoded: np.ndarray, known: np.ndarray,
+            feature_map: np.ndarray) -> np.ndarray:
+    """The leaf each row reaches, by scikit-learn's own traversal: a copy of the tree whose
+    leaves predict their own index."""
+    nodes = predictor.nodes.copy()
+    nodes["value"] = np.arange(len(nodes), dtype=float)
+    indexing = TreePredictor(nodes, predictor.binned_left_cat_bitsets,
+                             predictor.raw_left_cat_bitsets)
+    return indexing.predict(encoded, known, feature_map, 1).astype(np.intp)
+
+
+def forest_contributions(estimator: RandomForestClassifier, encoded: np.ndarray
+                         ) -> tuple[np.ndarray, float]:
+    """Per row and feature the contributions to a random forest's PD (the mean over its
+    trees), and the base value: each row's sum to its PD minus the base value."""
+    encoded = np.asarray(encoded, dtype=np.float32)
+    contributions = np.zeros(encoded.shape)
+    base = 0.0
+    for tree in estimator.estimators_:
+        structure = tree.tree_
+        value = structure.value[:, 0, 1] / structure.value[:, 0, :].sum(axis=1)
+        table = _path_table(structure.children_left, structure.children_right,
+                            structure.children_left < 0, structure.feature, value,
+                            encoded.shape[1])
+        contributions += table[tree.apply(encoded)]
+        base += float(value[0])
+    n = len(estimator.estimators_)
+    return contributions / n, base / n
