@@ -35,13 +35,6 @@ from mlflow.utils.mlflow_tags import (  # noqa: F401  (re-exported)
     MLFLOW_USER,
 )
 
-# The experiment tag MLflow 3's UI reads to choose an experiment's first page (its web app's
-# ExperimentKind; no Python constant exists). Why: without it an experiment opens on the GenAI
-# overview ("Traces", "No data"); "custom_model_development" opens it on its training runs.
-# Breaks: the UI opens on the GenAI overview again (nothing else changes).
-EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
-EXPERIMENT_KIND_TRAINING = "custom_model_development"
-
 # The minimum admin password length of ``mlflow server --app-name basic-auth``
 # (mlflow.utils.validation._validate_password). Why: the team server checks it before it
 # starts, so a short password is one clear line instead of a server that dies on start.

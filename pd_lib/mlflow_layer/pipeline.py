@@ -192,6 +192,6 @@ def summary_lines(result: MainResult, stage: str) -> list[str]:
         f"model: {result.model_name} version {result.version}, stage {stage}",
         f"report: {report}",
         f"gate: {gate}",
-        f"look: {serve}, then {base}/#/experiments/{result.experiment_id} "
+        f"look: {serve}, then {base}/#/experiments/{result.experiment_id}/runs "
         f"(model: {base}/#/models/{result.model_name}/versions/{result.version})",
     ]

@@ -28,8 +28,6 @@ from pd_lib.config import (
 from pd_lib.errors import PipelineError, first_line, mask_secrets
 from pd_lib.mlflow_layer.lock import process_alive, process_start
 from pd_lib.mlflow_layer.mlflow_internals import (
-    EXPERIMENT_KIND_TAG,
-    EXPERIMENT_KIND_TRAINING,
     MLFLOW_PROJECT_ENTRY_POINT,
     MLFLOW_RUN_NAME,
     create_sqlite_store,
@@ -169,22 +167,12 @@ def step_run(entry_point: str, run_name: str = "") -> Iterator[mlflow.ActiveRun]
             tags[ENTRY_POINT_TAG] = entry_point
         mlflow.set_tags(tags)
         fail_dead_runs(run.info.experiment_id, run.info.run_id)
-        open_on_training_runs(run.info.experiment_id)
         log.info("%s: run %s (%s) in experiment %s", entry_point, run.info.run_id, run_name,
                  run.info.experiment_id)
         if run.info.experiment_id == "0":
             log.info("this run is in the Default experiment; add --experiment-name %s to "
                      "mlflow run to keep the pipeline's runs together", EXPERIMENT_NAME)
         yield run
-
-
-def open_on_training_runs(experiment_id: str) -> None:
-    """Make mlflow ui open the experiment on its runs, not MLflow 3's GenAI overview."""
-    client = MlflowClient()
-    with contextlib.suppress(MlflowException):
-        if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:
-            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG,
-                                      EXPERIMENT_KIND_TRAINING)
 
 
 def rename_run(run_name: str) -> None:

@@ -66,6 +66,7 @@ def test_readme_blocks_run_and_a_rerun_or_another_portfolio_leaves_the_registry_
         assert any(line.startswith(step) for line in first.stdout.splitlines()), first.stdout
     assert f"{MODEL_NAME} version 1, stage Production" in first.stdout
     assert "mlflow ui --backend-store-uri" in first.stdout
+    assert f"/#/experiments/{main.info.experiment_id}/runs" in first.stdout
 
     again = _ok(quick_start)
     assert [str(v.version) for v in _versions(MODEL_NAME)] == ["1"]
