@@ -9,11 +9,13 @@ with other columns under the default model name stops before registering, naming
 
 from __future__ import annotations
 
+import json
 import subprocess
 
+import mlflow
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import EXPERIMENT_NAME, MODEL_NAME
+from pd_lib.config import DATA_SUMMARY_ARTIFACT, EXPERIMENT_NAME, MODEL_NAME
 from tests.helpers import PROJECT_ROOT, env_without_mlflow_run
 from tests.readme_blocks import shell_blocks
 
@@ -83,6 +85,17 @@ def test_readme_blocks_run_and_a_rerun_or_another_portfolio_leaves_the_registry_
     _ok(german)
     (german_version,) = _versions("pd_german")
     assert german_version.current_stage == "Production"
+    (generate,) = [r for r in _runs("generate") if r.data.params["source"].endswith(".csv")]
+    summary = json.loads(mlflow.artifacts.load_text(
+        f"runs:/{generate.info.run_id}/{DATA_SUMMARY_ARTIFACT}"))
+    assert summary["rows"] == 1000 and summary["default_rate"] == 0.3
+    german_runs = [r for r in _runs("train") + _runs("tune")
+                   if r.data.params.get("resolved_data_uri", "").startswith(
+                       f"runs:/{generate.info.run_id}/")]
+    assert german_version.run_id in {r.info.run_id for r in german_runs}
+    for run in german_runs:  # the data carry signal (chance is 0.5), Gini = 2 AUC - 1
+        assert run.data.metrics["roc_auc"] > 0.7
+        assert abs(run.data.metrics["gini"] - (2 * run.data.metrics["roc_auc"] - 1)) < 1e-9
     for block in shell_blocks("data/README.md"):  # the same command: nothing new
         _ok(block)
     assert len(_versions("pd_german")) == 1
