@@ -209,10 +209,10 @@ def get_version(model_name: str, version: str | int | None) -> ModelVersion:
             "(mlflow run . -e register -P run_id=<run id>)."
         ) from None
     if version in (None, "", "latest", "0", 0):
-        versions = client.search_model_versions(f"name = '{model_name}'")
-        if not versions:
+        newest = newest_version(model_name)
+        if newest is None:
             raise PipelineError(f"model '{model_name}' has no versions; register a run first.")
-        return max(versions, key=lambda v: int(v.version))
+        return newest
     try:
         return client.get_model_version(model_name, str(int(version)))
     except (MlflowException, ValueError):
