@@ -103,10 +103,9 @@ def run_context(params: dict[str, Any]) -> dict[str, str]:
     run = mlflow.active_run()
     context = {"Run": run.info.run_id if run else "(no active run)"}
     if run:
-        tags = MlflowClient().get_run(run.info.run_id).data.tags
-        context["Entry point"] = tags.get(MLFLOW_PROJECT_ENTRY_POINT, "")
-        context["Data"] = MlflowClient().get_run(run.info.run_id).data.params.get(
-            "resolved_data_uri", "")
+        data = MlflowClient().get_run(run.info.run_id).data
+        context["Entry point"] = data.tags.get(MLFLOW_PROJECT_ENTRY_POINT, "")
+        context["Data"] = data.params.get("resolved_data_uri", "")
     context.update({k: str(v) for k, v in params.items()})
     return context
 
@@ -217,16 +216,20 @@ def cover_facts(samples: Samples, model: str) -> dict[str, str]:
         "Loans": ", ".join(f"{len(frame):,} {name}" for name, frame in sizes),
         "Default rate": ", ".join(f"{frame[TARGET_COL].mean():.2%} {name}"
                                   for name, frame in sizes),
-        "Period": origination_period(pd.concat([frame for _, frame in sizes])),
+        "Period": origination_period([frame for _, frame in sizes]),
     }
 
 
-def origination_period(frame: pd.DataFrame) -> str:
-    """First to last origination date, or that the data has none."""
-    if DATE_COL not in frame.columns or frame[DATE_COL].isna().all():
+def origination_period(frames: list[pd.DataFrame]) -> str:
+    """First to last origination date over the samples, or that the data has none (each
+    sample's own minimum and maximum: no copy of the book)."""
+    dated = [pd.to_datetime(frame[DATE_COL]).dropna() for frame in frames
+             if DATE_COL in frame.columns]
+    dated = [dates for dates in dated if len(dates)]
+    if not dated:
         return "no origination dates in the data"
-    dates = pd.to_datetime(frame[DATE_COL])
-    return f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+    return (f"{min(d.min() for d in dated):%Y-%m-%d} to "
+            f"{max(d.max() for d in dated):%Y-%m-%d}")
 
 
 def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_section: str = "",
