@@ -48,7 +48,7 @@ def log_comparison_page(challenger: ModelVersion, champion: ModelVersion | None,
         "AUC non-inferiority": f"margin {GATE_AUC_MARGIN}, one-sided level {GATE_AUC_ALPHA}",
         "Challenger's lights": gate.comparison.get("gate.lights", "-"),
     }
-    figures, table = {}, None
+    figures, table = {}, pd.DataFrame({"check": ["no champion to compare with"]})
     if gate.outcomes is not None and champion is not None:
         pds = {f"Challenger v{challenger.version}": gate.challenger_pd,
                f"Champion v{champion.version}": gate.champion_pd}
@@ -59,11 +59,6 @@ def log_comparison_page(challenger: ModelVersion, champion: ModelVersion | None,
         })
         log_pngs(figures, "plots")
         mlflow.log_text(table.to_csv(index=False), "tables/champion_vs_challenger.csv")
-    page = comparison_report(context, verdict, gate.failures,
-                             table if table is not None else _no_table(), figures)
+    page = comparison_report(context, verdict, gate.failures, table, figures)
     mlflow.log_text(page, COMPARISON_ARTIFACT)
     return run_uri(active.info.run_id, COMPARISON_ARTIFACT)
-
-
-def _no_table() -> pd.DataFrame:
-    return pd.DataFrame({"check": ["no champion to compare with"]})

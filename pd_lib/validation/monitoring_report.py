@@ -16,6 +16,7 @@ from pd_lib.validation.report import (
     _fmt,
     _light_dot,
     grade_table_html,
+    key_value_rows,
     table_html,
 )
 
@@ -129,8 +130,7 @@ def build_monitoring_report(cover: Mapping[str, str], result: Monitoring,
                             figures: Mapping[str, bytes]) -> str:
     """The whole page: cover, conclusion, lights, stability, discrimination and calibration
     (with outcomes), per vintage."""
-    meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
-                   "</tr>" for k, v in cover.items())
+    meta = key_value_rows(cover)
     outcome_sections = (
         "<h2>Discrimination</h2>" + discrimination_html(result.metrics)
         + "<h2>Calibration (back-test)</h2>" + calibration_html(result, figures)

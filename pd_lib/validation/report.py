@@ -336,11 +336,16 @@ def cover_html(cover: Mapping[str, str], lights: list[Light]) -> str:
     """The cover block: model, date, commit, data, and the one-line conclusion."""
     if not cover:
         return ""
-    rows = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
-                   "</tr>" for k, v in cover.items())
+    rows = key_value_rows(cover)
     return (f'<div class="cover"><table class="meta">{rows}</table>'
             f'<p class="summary"><b>Conclusion:</b> {html.escape(conclusion(lights))}</p>'
             "</div>")
+
+
+def key_value_rows(facts: Mapping[str, object]) -> str:
+    """Table rows of a key/value block (a cover, a run's context), escaped."""
+    return "".join(f"<tr><th class='text'>{html.escape(str(k))}</th>"
+                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in facts.items())
 
 
 def _figures_html(figures: Mapping[str, Figure | bytes], wide: bool = False) -> str:
@@ -368,8 +373,7 @@ def build_report(
     """The whole report as one HTML string; figures as matplotlib figures or PNG bytes;
     ``model_html`` is the model section, ``not_defined`` names the NaN metrics and why,
     ``cover`` the facts a validator reads first (model, date, commit, data, conclusion)."""
-    meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
-                   "</tr>" for k, v in context.items())
+    meta = key_value_rows(context)
     grade_figure = {k: v for k, v in figures.items() if k == "grade_table"}
     other_figures = {k: v for k, v in figures.items() if k != "grade_table"}
     portfolio = (
@@ -493,8 +497,7 @@ def comparison_report(context: Mapping[str, str], verdict: str, failures: list[s
                       table: pd.DataFrame, figures: Mapping[str, Figure | bytes]) -> str:
     """The promote run's champion-versus-challenger page: what was compared, the verdict
     with every failed check, the gate's numbers side by side and both models' curves."""
-    meta = "".join(f"<tr><th class='text'>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
-                   "</tr>" for k, v in context.items())
+    meta = key_value_rows(context)
     failed = ("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in failures) + "</ul>"
               if failures else "")
     title = "Champion versus challenger"
