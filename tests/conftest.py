@@ -29,10 +29,15 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test under tests/e2e is an ``e2e`` test: a real MLflow store, ``mlflow run``,
-    a server, Spark, PostgreSQL, or a whole script run in a subprocess."""
+    a server, Spark, PostgreSQL, or a whole script run in a subprocess.
+
+    ``heavy`` tests (and so their files) go first: the e2e job hands whole files to parallel
+    workers (pytest-xdist, ``--dist loadfile``) in this order, and a minutes-long file handed
+    out last would leave the other worker idle while it runs."""
     for item in items:
         if E2E_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)

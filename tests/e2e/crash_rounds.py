@@ -42,9 +42,26 @@ def _child(model: str, version: str, env: dict[str, str]) -> None:
     promote(model, version, "Production")
 
 
+# What a promote imports on its way to its registry writes, loaded once in the forkserver:
+# without skops, the stores and pyfunc preloaded, a forked child spent 4 of its 5.3 s
+# importing them (measured on SQLite: 5.3 s -> 1.3 s per child).
+FORKSERVER_PRELOAD = [
+    "pd_lib.mlflow_layer.promotion",
+    "pd_lib.modelling.kinds",
+    "pd_lib.mlflow_layer.model_check",
+    "mlflow.pyfunc",
+    "mlflow.sklearn",
+    "skops.io",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "mlflow.store.tracking.rest_store",
+    "mlflow.store.model_registry.rest_store",
+]
+
+
 def _context():
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pd_lib.mlflow_layer.promotion", "pd_lib.modelling.kinds"])
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)
     return context
 
 

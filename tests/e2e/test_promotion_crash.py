@@ -51,6 +51,7 @@ def versions_of_one_model(runner, model: str = MODEL, count: int = 3) -> str:
     return run_id
 
 
+@pytest.mark.heavy
 def test_killed_at_every_write_leaves_the_old_or_the_new_champion(tracking_uri, runner):
     versions_of_one_model(runner)
     report = kill_rounds(MODEL, ("1", "2"), "3", ROUNDS)

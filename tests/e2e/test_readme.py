@@ -13,6 +13,7 @@ import json
 import subprocess
 
 import mlflow
+import pytest
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import DATA_SUMMARY_ARTIFACT, EXPERIMENT_NAME, MODEL_NAME
@@ -46,6 +47,7 @@ def _runs(entry_point: str) -> list:
         order_by=["attributes.start_time DESC"])
 
 
+@pytest.mark.heavy
 def test_readme_blocks_run_and_a_rerun_or_another_portfolio_leaves_the_registry_alone(
         tracking_uri):
     quick_start, test_block, german = shell_blocks("README.md")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.e2e.crash_rounds import kill_rounds
 from tests.e2e.test_promotion_crash import versions_of_one_model
 
@@ -17,6 +19,7 @@ MODEL = "pd_crash_team"
 ROUNDS = int(os.environ.get("PD_KILL_ROUNDS_TEAM", "6"))
 
 
+@pytest.mark.heavy
 def test_killed_at_every_write_on_the_team_server(team_uri, runner):
     versions_of_one_model(runner, MODEL)
     report = kill_rounds(MODEL, ("1", "2"), "3", ROUNDS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
@@ -50,6 +51,7 @@ def _team_members(server_url: str) -> dict[str, tuple[str, str]]:
     return credentials
 
 
+@pytest.mark.heavy
 def test_racing_promotes_leave_exactly_one_champion(team_uri):
     # Both versions one trained model: the gate passes whichever wins, so every promote
     # must succeed and only the lock decides the order.

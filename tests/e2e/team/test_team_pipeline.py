@@ -10,6 +10,7 @@ import sys
 import mlflow
 import numpy as np
 import pandas as pd
+import pytest
 import requests
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
@@ -30,6 +31,7 @@ def _rest(team_server, path: str, **params) -> dict:
     return response.json()
 
 
+@pytest.mark.heavy
 def test_main_through_the_team_server(team_uri, team_server):
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_RUN_ID",)}
     result = subprocess.run(
