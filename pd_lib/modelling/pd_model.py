@@ -55,6 +55,30 @@ class PDModel(ClassifierMixin, BaseEstimator):
                 raw, y_cal = self._out_of_fold(X, y)
                 method, params, report = choose_calibration(
                     raw, y_cal, self.calibration, self.random_state)
+        return self._fitted(X, method, params, report)
+
+    def fit_with_out_of_fold(self, X: pd.DataFrame, y: np.ndarray, raw: np.ndarray
+                             ) -> PDModel:
+        """The same as :meth:`fit` when ``raw`` holds the out-of-fold raw PDs of every row of
+        ``X`` that fit's own cross-fitting would make (the same folds, :meth:`uses_folds`):
+        a search that cross-validated this very candidate has them, and only the final fit
+        on all rows is left to do."""
+        check_method(self.calibration)
+        y = np.asarray(y)
+        with openmp_threads(len(X)):
+            self.pipeline_ = self._fit_pipeline(X, y)
+        method, params, report = choose_calibration(
+            np.asarray(raw, dtype=float), y, self.calibration, self.random_state)
+        return self._fitted(X, method, params, report)
+
+    def uses_folds(self, n_rows: int, folds: int, seed: int) -> bool:
+        """Whether fit cross-fits ``n_rows`` rows on StratifiedKFold(folds, shuffle=True,
+        random_state=seed), so out-of-fold PDs made on those folds are the ones fit makes."""
+        return (self.calibration != "none" and calibration_plan(n_rows).folds == folds > 1
+                and self.random_state == seed)
+
+    def _fitted(self, X: pd.DataFrame, method: str, params: dict, report: dict) -> PDModel:
+        """Set what a fitted PDModel holds besides its pipeline."""
         self.classes_ = self.pipeline_.classes_
         if len(self.pipeline_) > 1 and hasattr(self.pipeline_[-1], "coef_"):
             # a linear model's reason codes compare each input with its training mean

@@ -47,13 +47,20 @@ def screen_sizes(n_rows: int) -> tuple[int, int]:
 def _fit_and_score(
     estimator: BaseEstimator, params: dict[str, Any], X_fit: pd.DataFrame, y_fit: np.ndarray,
     X_score: pd.DataFrame, y_score: np.ndarray,
-) -> tuple[float, float]:
-    """ROC AUC on the scoring rows of a clone fitted with ``params``, and the fit seconds."""
+) -> tuple[float, float, np.ndarray]:
+    """ROC AUC on the scoring rows of a clone fitted with ``params``, the fit seconds, and
+    the clone's PDs of the scoring rows."""
     model = clone(estimator).set_params(**params)
     started = time.perf_counter()
     model.fit(X_fit, y_fit)
     seconds = time.perf_counter() - started
-    return float(roc_auc_score(y_score, model.predict_proba(X_score)[:, 1])), seconds
+    scores = model.predict_proba(X_score)[:, 1]
+    return float(roc_auc_score(y_score, scores)), seconds, scores
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """A candidate's parameters as a dictionary key."""
+    return repr(sorted(params.items()))
 
 
 class ScreenSearch:
@@ -61,7 +68,9 @@ class ScreenSearch:
 
     Exposes what the tune step reads from scikit-learn's searches: ``cv_results_`` (with
     ``iter`` and ``n_resources`` as HalvingGridSearchCV has them), ``best_params_``,
-    ``best_score_`` (mean CV ROC AUC) and ``best_estimator_``.
+    ``best_score_`` (mean CV ROC AUC) and ``best_estimator_``; and the cross-validated
+    candidates' out-of-fold PDs (:meth:`out_of_fold_pd`), from which the best one's
+    calibration stage can be fitted without fitting its folds again.
     """
 
     def __init__(self, estimator: BaseEstimator, param_grid: dict[str, list[Any]], cv: Any,
@@ -106,7 +115,7 @@ class ScreenSearch:
         scored = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_and_score)(self.estimator, params, X_fit, y_fit, X_score, y_score)
             for params in candidates)
-        for params, (score, seconds) in zip(candidates, scored, strict=True):
+        for params, (score, seconds, _) in zip(candidates, scored, strict=True):
             records.append(_record(params, [score], [seconds], 0, train_rows + valid_rows))
         order = sorted(range(len(candidates)), key=lambda i: -scored[i][0])
         return [candidates[i] for i in order[:self.keep]]
@@ -118,9 +127,20 @@ class ScreenSearch:
             delayed(_fit_and_score)(self.estimator, params, X.iloc[fit], y[fit], X.iloc[score],
                                     y[score])
             for params in candidates for fit, score in folds)
+        self.out_of_fold_pd_: dict[str, np.ndarray] = {}
         for i, params in enumerate(candidates):
             mine = scored[i * len(folds):(i + 1) * len(folds)]
-            records.append(_record(params, [s for s, _ in mine], [t for _, t in mine], 1, len(y)))
+            records.append(_record(params, [s for s, _, _ in mine], [t for _, t, _ in mine], 1,
+                                   len(y)))
+            out_of_fold = np.empty(len(y), dtype=float)
+            for (_, score_rows), (_, _, scores) in zip(folds, mine, strict=True):
+                out_of_fold[score_rows] = scores
+            self.out_of_fold_pd_[params_key(params)] = out_of_fold
+
+    def out_of_fold_pd(self, params: dict[str, Any]) -> np.ndarray | None:
+        """The cross-validated candidate ``params``' PDs of every row, each from the fold
+        model that did not see it (None for a candidate the screening dropped)."""
+        return getattr(self, "out_of_fold_pd_", {}).get(params_key(params))
 
 
 def _record(params: dict[str, Any], scores: list[float], seconds: list[float], round_: int,

@@ -156,3 +156,39 @@ def test_grid_search_records_match_gridsearchcv(loans):
     assert all(r["round"] == 0 and r["n_resources"] is None for r in records)
 
 
+
+
+def test_the_best_is_calibrated_on_the_searchs_own_folds_with_the_pds_a_plain_fit_gives(
+        caplog):
+    # Above 20,000 rows the calibration stage cross-fits 3 folds, the search's cv here: the
+    # search's out-of-fold PDs of the best candidate are the ones its own fit would make.
+    loans = make_classification_loans(21_000, 4, 0.1, seed=5)
+    X, y = loans[feature_columns(loans)], loans[TARGET_COL].to_numpy()
+    grid = parse_grid("n_estimators=10;learning_rate=0.1,0.3", "hist_gradient_boosting")
+    with caplog.at_level("INFO", logger="pd_pipeline"):
+        searcher = run_search("hist_gradient_boosting", grid, loans, cv=3, search="screen",
+                              seed=5, calibration="sigmoid")
+    assert "fitted on the search's out-of-fold PDs" in caplog.text
+    plain = clone(searcher.estimator).set_params(
+        **searcher.best_params_, calibration="sigmoid").fit(X, y)
+    reused = searcher.best_estimator_
+    assert reused.calibration_method_ == plain.calibration_method_ == "sigmoid"
+    assert reused.calibration_params_ == pytest.approx(plain.calibration_params_, rel=1e-9)
+    assert reused.predict_pd(X) == pytest.approx(plain.predict_pd(X), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(("calibration", "n_rows", "folds", "seed", "reusable"), [
+    ("auto", 21_000, 3, 1, True),     # 3-fold cross-fitting above 20,000 rows
+    ("auto", 5_000, 5, 1, True),      # 5 folds up to 20,000
+    ("auto", 21_000, 5, 1, False),    # the search used other folds
+    ("auto", 5_000, 3, 1, False),
+    ("auto", 21_000, 3, 2, False),    # same count, other seed: other folds
+    ("none", 21_000, 3, 1, False),    # nothing to calibrate
+    ("auto", 400_000, 3, 1, False),   # above 300,000 a held-out slice, not folds
+])
+def test_out_of_fold_pds_are_reused_only_from_the_same_folds(calibration, n_rows, folds, seed,
+                                                            reusable):
+    from pd_lib.modelling.pd_model import PDModel
+
+    model = PDModel(calibration=calibration, random_state=1)
+    assert model.uses_folds(n_rows, folds, seed) is reusable
