@@ -73,15 +73,18 @@ def ece_against_true_pd(pd_pred: np.ndarray, true_pd: np.ndarray) -> float:
 
 
 def fit_default(kind: str, train: pd.DataFrame, seed: int = 42):
-    """The model ``train -P model=<kind>`` fits (auto: the kind choose_kind picks)."""
+    """The model ``train -P model=<kind>`` fits (auto: what choose_kind picks, fitted as train
+    fits it)."""
     from pd_lib.config import TARGET_COL
     from pd_lib.data.schema import feature_columns
     from pd_lib.modelling.kinds import AUTO, build_model
-    from pd_lib.modelling.selection import choose_kind
+    from pd_lib.modelling.selection import choose_kind, fit_chosen
 
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
-    chosen = choose_kind(X, y, {}, seed).winner if kind == AUTO else kind
-    return build_model(chosen, {}, X, seed).fit(X, y), chosen
+    if kind != AUTO:
+        return build_model(kind, {}, X, seed).fit(X, y), kind
+    selection = choose_kind(X, y, {}, seed)
+    return fit_chosen(selection, X, y, {}, seed), selection.winner
 
 
 def score(model, sample: pd.DataFrame) -> dict:

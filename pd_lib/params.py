@@ -78,7 +78,8 @@ MONOTONE = Param("monotone", str, "",
                  "with the feature): enforced by hist_gradient_boosting, reported otherwise.")
 MODEL = (
     Param("model", str, DEFAULT_MODEL,
-          "auto (cross-validate the kinds by log loss, keep the best), "
+          "auto (cross-validate the kinds by log loss, keep the best; up to 20,000 loans "
+          "also the scorecard and the blend of all kinds), "
           "hist_gradient_boosting, random_forest (the tutorial's), logistic_regression, "
           "spline_logistic_regression (additive, a spline per numeric feature) or scorecard "
           "(binned characteristics, WoE, points)."),

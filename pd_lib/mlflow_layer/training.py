@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,7 @@ from pd_lib.modelling.kinds import (
 )
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.scorecard import Scorecard
-from pd_lib.modelling.selection import choose_kind
+from pd_lib.modelling.selection import choose_kind, fit_chosen
 from pd_lib.validation.evaluation import Evaluation, evaluate
 from pd_lib.validation.lights import lights_csv
 from pd_lib.validation.plots import woe_figure
@@ -132,15 +133,18 @@ def fit_model(model: str, params: dict[str, Any], train: pd.DataFrame, seed: int
     the choice (one nested child run per kind, tables/model_selection.csv), the calibration
     stage (param calibration_method, metrics calibration_*) and contradicted monotone
     constraints (tag pd.monotone_violations)."""
-    selection = None
-    kind = model
-    if model == AUTO:
-        X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
-        selection = choose_kind(X, y, params, seed).table
-        kind = str(selection.loc[selection["chosen"], "kind"].iloc[0])
-        log_selection(selection)
-    fitted = fit(build_model(kind, params, train, seed=seed), train)
-    return log_fitted(fitted, kind, str(params.get("monotone") or ""), selection)
+    if model != AUTO:
+        fitted = fit(build_model(model, params, train, seed=seed), train)
+        return log_fitted(fitted, model, str(params.get("monotone") or ""))
+    X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
+    selection = choose_kind(X, y, params, seed)
+    log_selection(selection.table)
+    started = time.perf_counter()
+    fitted = fit_chosen(selection, X, y, params, seed)
+    log.info("fitted %s on %d rows in %.1f s", selection.winner, len(y),
+             time.perf_counter() - started)
+    return log_fitted(fitted, selection.winner, str(params.get("monotone") or ""),
+                      selection.table)
 
 
 def log_fitted(model: PDModel, kind: str, monotone: str = "",
@@ -153,7 +157,7 @@ def log_fitted(model: PDModel, kind: str, monotone: str = "",
                         for k, v in model.calibration_report_.items()
                         if isinstance(v, int | float) and k != "rows"})
     violations = {}
-    if KINDS[kind].linear and monotone:
+    if kind in KINDS and KINDS[kind].linear and monotone:
         violations = monotone_violations(linear_coefficients(model), parse_monotone(monotone))
         mlflow.set_tag("pd.monotone_violations",
                        ", ".join(f"{k}={v:.4g}" for k, v in violations.items()) or "none")

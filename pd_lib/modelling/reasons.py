@@ -25,8 +25,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
 from pd_lib.errors import PipelineError
+from pd_lib.modelling.blend import Blend
 from pd_lib.modelling.pd_model import PDModel
-from pd_lib.modelling.scorecard import Scorecard
+from pd_lib.modelling.scorecard import Scorecard, points_scale
 
 REASON_PREFIX = "reason_"
 SCORE_COL = "score"
@@ -65,6 +66,8 @@ def adverse_effects(model: PDModel, X: pd.DataFrame) -> pd.DataFrame:
     estimator = model.estimator_
     if isinstance(estimator, Scorecard):
         return estimator.shortfall(X)
+    if isinstance(estimator, Blend):
+        return _blend_effects(estimator, X)
     encoder = model.pipeline_[0]
     encoded = np.asarray(encoder.transform(X), dtype=float)
     if isinstance(estimator, HistGradientBoostingClassifier):
@@ -92,6 +95,28 @@ def predict_with_reasons(model: PDModel, X: pd.DataFrame, k: int = 0) -> pd.Data
     if not check_reasons(k):
         return output
     return pd.concat([output, reason_frame(model, X, k).set_axis(output.index)], axis=1)
+
+
+# --- the blend ---------------------------------------------------------------------------
+
+
+def log_odds_effects(model: PDModel, X: pd.DataFrame) -> pd.DataFrame:
+    """:func:`adverse_effects` in log-odds for every kind: a scorecard's points shortfall
+    divided by its points per unit of log-odds (pdo / ln 2)."""
+    effects = adverse_effects(model, X)
+    if isinstance(model.estimator_, Scorecard):
+        factor, _ = points_scale(model.estimator_.pdo, model.estimator_.base_points,
+                                 model.estimator_.base_odds)
+        return effects / factor
+    return effects
+
+
+def _blend_effects(blend: Blend, X: pd.DataFrame) -> pd.DataFrame:
+    """The blend's log-odds is its members' mean: so is each characteristic's effect."""
+    columns = list(X.columns)
+    total = sum(log_odds_effects(member, X).reindex(columns=columns, fill_value=0.0)
+                for member in blend.members)
+    return total / len(blend.members)
 
 
 # --- linear models ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,16 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
 
+from pd_lib.modelling.blend import BLEND, Blend, blend_of
 from pd_lib.modelling.calibration import choose_calibration, cross_fitted
-from pd_lib.modelling.kinds import KINDS, build_model
+from pd_lib.modelling.kinds import KINDS, build_model, effective_calibration
+from pd_lib.modelling.pd_model import PDModel
 from pd_lib.probability import row_log_loss
 
-PREFERENCE = ("logistic_regression", "spline_logistic_regression", "hist_gradient_boosting",
-              "random_forest")
+PREFERENCE = ("logistic_regression", "spline_logistic_regression", "scorecard",
+              "hist_gradient_boosting", "random_forest")
 # A larger sample lets the flexible kinds show what more data gives them: on 80,000
 # synthetic training loans boosting won on a 50,000-row sample but not on a 20,000-row one,
 # and its holdout AUC is 0.99 of the true PD's against logistic regression's 0.98.
@@ -44,14 +47,29 @@ SPLIT_SCORE_SHARE = 0.2
 # Forest size while comparing kinds: its log loss barely moves past 50 trees, its fit time
 # does (it dominated the selection's time at 200).
 SELECTION_FOREST_TREES = 50
+# Kinds compared only on books the selection cross-validates in folds (at most
+# FIVE_FOLD_MAX_ROWS loans): the scorecard (its binning takes seconds per fit, and on large
+# books the flexible kinds reach the true PD's ranking anyway) and the blend of all kinds,
+# which needs every kind's out-of-fold PDs of every loan.
+FOLDS_ONLY = ("scorecard", BLEND)
 
 
 @dataclass
 class Selection:
-    """The comparison table (one row per kind, best first) and the chosen kind."""
+    """The comparison table (one row per kind, best first) and the chosen kind.
+
+    With folds (``folds`` > 1, every sampled row scored) it keeps each kind's out-of-fold raw
+    PDs in the sample's row order (``out_of_fold``; the blend's is the mean log-odds of the
+    kinds' calibrated ones), from which the final model's calibration stage is fitted
+    when the sample is the whole training set (:func:`fit_chosen`)."""
 
     table: pd.DataFrame
     winner: str
+    folds: int = 1
+    rows: np.ndarray = field(default_factory=lambda: np.arange(0))
+    out_of_fold: dict[str, np.ndarray] = field(default_factory=dict)
+    blend_kinds: tuple[str, ...] = ()
+    built_with: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def stratified_sample(y: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
@@ -82,20 +100,36 @@ def select_kind(
     seed: int = 42,
     max_rows: int = SELECTION_MAX_ROWS,
     folds: int = SELECTION_FOLDS,
+    calibrations: Mapping[str, str] | None = None,
+    blend: bool = False,
 ) -> Selection:
-    """Cross-validate ``kinds`` and choose one.
+    """Cross-validate ``kinds`` (and with ``blend`` and folds, their blend) and choose one.
 
     ``build(kind, X_sample)`` returns an unfitted estimator with predict_proba (e.g. an
-    uncalibrated PDModel from kinds.build_model). Table columns: kind, cv_log_loss (after the
-    calibration the kind would get), cv_log_loss_raw, cv_roc_auc, calibration, fit_seconds,
-    rows.
+    uncalibrated PDModel from kinds.build_model); ``calibrations``: the calibration each
+    kind's final model gets (auto when not given). Table columns: kind, cv_log_loss (after
+    that calibration), cv_log_loss_raw, cv_roc_auc, calibration, fit_seconds, rows.
     """
     y = np.asarray(y, dtype=int)
     rows = stratified_sample(y, max_rows, seed)
     Xs, ys = X.iloc[rows].reset_index(drop=True), y[rows]
     splits = _splits(ys, folds, seed)
     scored = np.concatenate([score_rows for _, score_rows in splits])
-    records, losses = [], {}
+    ys_scored = ys[scored]
+    records, losses, raws, calibrated_pds = [], {}, {}, {}
+
+    def judge(kind: str, raw: np.ndarray, method: str, started: float) -> None:
+        method, _, report = choose_calibration(raw, ys_scored, method, seed)
+        calibrated_pds[kind] = cross_fitted(method, raw, ys_scored, seed) if method != "none" \
+            else raw
+        losses[kind] = row_log_loss(ys_scored, calibrated_pds[kind])
+        records.append({
+            "kind": kind, "cv_log_loss": float(losses[kind].mean()),
+            "cv_log_loss_raw": report["cv_log_loss_none"],
+            "cv_roc_auc": float(roc_auc_score(ys_scored, raw)), "calibration": method,
+            "fit_seconds": time.perf_counter() - started, "rows": int(len(ys)),
+        })
+
     for kind in kinds:
         started = time.perf_counter()
         template = build(kind, Xs)
@@ -103,40 +137,83 @@ def select_kind(
         for fit_rows, score_rows in splits:
             model = clone(template).fit(Xs.iloc[fit_rows], ys[fit_rows])
             raw[score_rows] = model.predict_proba(Xs.iloc[score_rows])[:, 1]
-        raw, ys_scored = raw[scored], ys[scored]
-        method, _, report = choose_calibration(raw, ys_scored, "auto", seed)
-        calibrated = cross_fitted(method, raw, ys_scored, seed) if method != "none" else raw
-        losses[kind] = row_log_loss(ys_scored, calibrated)
-        records.append({
-            "kind": kind, "cv_log_loss": float(losses[kind].mean()),
-            "cv_log_loss_raw": report["cv_log_loss_none"],
-            "cv_roc_auc": float(roc_auc_score(ys_scored, raw)), "calibration": method,
-            "fit_seconds": time.perf_counter() - started, "rows": int(len(ys)),
-        })
+        raws[kind] = raw
+        judge(kind, raw[scored], (calibrations or {}).get(kind, "auto"), started)
+    blend_kinds = tuple(kinds) if blend and folds > 1 and len(kinds) > 1 else ()
+    if blend_kinds:
+        started = time.perf_counter()
+        blend_raw = blend_of([calibrated_pds[k] for k in blend_kinds])
+        raws[BLEND] = np.empty(len(ys))
+        raws[BLEND][scored] = blend_raw
+        judge(BLEND, blend_raw, "auto", started)
     table = pd.DataFrame(records).sort_values("cv_log_loss").reset_index(drop=True)
-    best = table["kind"].iloc[0]
-    winner = best
-    for kind in [k for k in PREFERENCE if k in kinds]:
+    winner = simplest_near_best(losses, [*[k for k in PREFERENCE if k in kinds],
+                                         *[k for k in kinds if k not in PREFERENCE],
+                                         *([BLEND] if blend_kinds else [])])
+    table["chosen"] = table["kind"] == winner
+    return Selection(table, winner, folds, rows, raws if folds > 1 else {}, blend_kinds)
+
+
+def simplest_near_best(losses: Mapping[str, np.ndarray], simplest_first: list[str]) -> str:
+    """The first candidate in ``simplest_first`` whose per-loan log loss is within one
+    standard error of the paired difference from the best candidate's."""
+    best = min(losses, key=lambda k: losses[k].mean())
+    for kind in simplest_first:
         if kind == best:
-            break
+            return best
         diff = losses[kind] - losses[best]
         if diff.mean() <= diff.std(ddof=1) / np.sqrt(diff.size):
-            winner = kind
-            break
-    table["chosen"] = table["kind"] == winner
-    return Selection(table, winner)
+            return kind
+    return best
 
 
 def choose_kind(X: pd.DataFrame, y: np.ndarray, params: Mapping[str, Any], seed: int = 42
                 ) -> Selection:
-    """model=auto: :func:`select_kind` over every kind of the table, each built from the
-    user's ``params`` as train would build it (without its calibration stage, which the
-    selection fits on the out-of-fold PDs itself)."""
+    """model=auto: :func:`select_kind` over the kinds of the table (the scorecard and the
+    blend only when the selection runs in folds), each built from the user's ``params`` as
+    train would build it, its calibration stage fitted on the out-of-fold PDs as the final
+    model's would be."""
+    built_with: dict[str, dict[str, Any]] = {}
+
     def build(kind: str, sample: pd.DataFrame) -> object:
         trees = {"n_estimators": SELECTION_FOREST_TREES} if (
             kind == "random_forest" and not params.get("n_estimators")) else {}
+        built_with[kind] = {**params, **trees}
         return build_model(kind, {**params, **trees, "calibration": "none"}, sample, seed)
 
     folds = SELECTION_FOLDS if min(len(y), SELECTION_MAX_ROWS) <= FIVE_FOLD_MAX_ROWS else 1
-    return select_kind(X, y, build, tuple(k for k in PREFERENCE if k in KINDS), seed,
-                       folds=folds)
+    kinds = tuple(k for k in PREFERENCE if k in KINDS and (folds > 1 or k not in FOLDS_ONLY))
+    calibrations = {k: effective_calibration(k, str(params.get("calibration") or ""))
+                    for k in kinds}
+    selection = select_kind(X, y, build, kinds, seed, folds=folds, calibrations=calibrations,
+                            blend=folds > 1)
+    selection.built_with = built_with
+    return selection
+
+
+def fit_chosen(selection: Selection, X: pd.DataFrame, y: np.ndarray,
+               params: Mapping[str, Any], seed: int = 42) -> PDModel:
+    """The chosen kind (or the blend) fitted on all of ``X``, as train fits it."""
+    if selection.winner == BLEND:
+        members = [fit_kind(kind, selection, X, y, params, seed)
+                   for kind in selection.blend_kinds]
+        blend = PDModel(Pipeline([("classifier", Blend(members, list(selection.blend_kinds)))]),
+                        calibration="auto", random_state=seed)
+        return blend.fit_with_out_of_fold(X, y, selection.out_of_fold[BLEND])
+    return fit_kind(selection.winner, selection, X, y, params, seed)
+
+
+def fit_kind(kind: str, selection: Selection, X: pd.DataFrame, y: np.ndarray,
+             params: Mapping[str, Any], seed: int = 42) -> PDModel:
+    """``kind`` built and fitted on ``X``; its calibration stage fitted on the selection's
+    out-of-fold PDs when they are the ones its own cross-fitting would make (the same rows,
+    folds, seed and model: at most 20,000 loans, every kind but a forest the selection
+    shrank), so only its final fit is left."""
+    model = build_model(kind, params, X, seed)
+    y = np.asarray(y, dtype=int)
+    reusable = (kind in selection.out_of_fold and len(selection.rows) == len(y)
+                and selection.built_with.get(kind) == dict(params)
+                and model.uses_folds(len(y), selection.folds, seed))
+    if not reusable:
+        return model.fit(X, y)
+    return model.fit_with_out_of_fold(X, y, selection.out_of_fold[kind])
