@@ -43,6 +43,7 @@ from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
+from pd_lib.modelling.blend import Blend
 from pd_lib.modelling.fitting import fit
 from pd_lib.modelling.kinds import (
     AUTO,
@@ -161,6 +162,8 @@ def log_fitted(model: PDModel, kind: str, monotone: str = "",
         violations = monotone_violations(linear_coefficients(model), parse_monotone(monotone))
         mlflow.set_tag("pd.monotone_violations",
                        ", ".join(f"{k}={v:.4g}" for k, v in violations.items()) or "none")
+    if isinstance(model.estimator_, Blend):
+        mlflow.set_tag("pd.blend_members", ", ".join(model.estimator_.kinds))
     section = log_scorecard(model.estimator_) if isinstance(model.estimator_, Scorecard) else ""
     return FittedModel(model, kind, selection, violations, section)
 

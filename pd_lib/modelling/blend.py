@@ -5,8 +5,8 @@ model=auto offers it on books small enough to cross-validate in folds
 fitted on, and the kinds err in different places, so their mean log-odds ranks better than any
 one of them. On German credit (1,000 loans, 5-fold CV) logistic regression reached ROC AUC
 0.782 and the scorecard 0.787, their blend with boosting, the forest and the spline model 0.790
-at a log loss 0.009 lower (docs/model_defaults.md). It wins only by the selection's rule: a log
-loss lower than every simpler candidate's by more than one standard error.
+at a log loss 0.009 lower (docs/model_defaults.md). There a single kind is chosen instead only
+when its log loss is lower than the blend's by more than one standard error.
 
 A fitted blend is a classifier at the end of a PDModel pipeline whose members are fitted
 PDModels (each with its own calibration stage); the PDModel around it adds the calibration of

@@ -102,12 +102,17 @@ def predict_with_reasons(model: PDModel, X: pd.DataFrame, k: int = 0) -> pd.Data
 
 def log_odds_effects(model: PDModel, X: pd.DataFrame) -> pd.DataFrame:
     """:func:`adverse_effects` in log-odds for every kind: a scorecard's points shortfall
-    divided by its points per unit of log-odds (pdo / ln 2)."""
+    divided by its points per unit of log-odds (pdo / ln 2); a forest's contributions, which
+    are in probability, divided by p (1 - p) at the row's forest PD (the slope of the
+    probability in the log-odds there: a linearisation)."""
     effects = adverse_effects(model, X)
     if isinstance(model.estimator_, Scorecard):
         factor, _ = points_scale(model.estimator_.pdo, model.estimator_.base_points,
                                  model.estimator_.base_odds)
         return effects / factor
+    if isinstance(model.estimator_, RandomForestClassifier):
+        p = np.clip(model.predict_raw_pd(X), 0.01, 0.99)
+        return effects.div(p * (1.0 - p), axis=0)
     return effects
 
 

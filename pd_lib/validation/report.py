@@ -448,6 +448,12 @@ def model_html(calibration: Mapping[str, object], selection: pd.DataFrame | None
                      "cross-validated on the training sample, judged by the log loss after the "
                      "calibration it would get; near ties (within one standard error) go to "
                      "the simpler kind.</p>")
+        if chosen == "blend":
+            members = ", ".join(html.escape(str(k)) for k in selection["kind"] if k != chosen)
+            parts.append("<p>The blend is the mean log-odds of every kind's calibrated PD "
+                         f"({members}), recalibrated as one; each member is fitted on all "
+                         "the training loans, and its reason codes are its members' averaged in "
+                         "log-odds.</p>")
         parts.append(table_html(selection.drop(columns=["chosen"])))
     method = str(calibration.get("method", "none"))
     rows = int(float(calibration.get("rows", 0) or 0))

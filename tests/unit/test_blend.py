@@ -65,16 +65,29 @@ def test_small_books_compare_the_scorecard_and_the_blend_of_every_kind(selection
     assert selection.table["chosen"].sum() == 1
 
 
-def test_the_blend_needs_a_log_loss_clearly_below_every_simpler_kind():
+def test_on_small_books_a_single_kind_must_beat_the_blend_by_a_standard_error():
     rng = np.random.default_rng(0)
-    single = rng.uniform(0.2, 0.4, 2000)
-    slightly_better = single - rng.normal(0.0005, 0.05, 2000)   # within one standard error
-    clearly_better = single - rng.normal(0.02, 0.05, 2000)
-    order = ["logistic_regression", BLEND]
-    assert simplest_near_best({"logistic_regression": single, BLEND: slightly_better},
-                              order) == "logistic_regression"
-    assert simplest_near_best({"logistic_regression": single, BLEND: clearly_better},
+    blend = rng.uniform(0.2, 0.4, 2000)
+    slightly_better = blend - rng.normal(0.0005, 0.05, 2000)   # within one standard error
+    clearly_better = blend - rng.normal(0.02, 0.05, 2000)
+    order = [BLEND, "logistic_regression"]
+    assert simplest_near_best({BLEND: blend, "logistic_regression": slightly_better},
                               order) == BLEND
+    assert simplest_near_best({BLEND: blend, "logistic_regression": clearly_better},
+                              order) == "logistic_regression"
+
+
+def test_the_selection_puts_the_blend_first_only_when_it_offers_one(selection, mixed):
+    from pd_lib.modelling.selection import select_kind
+
+    table = selection.table.set_index("kind")
+    best = table["cv_log_loss"].idxmin()
+    assert selection.winner in (BLEND, best)
+    X, y = mixed
+    without = select_kind(X, y, lambda kind, sample: build_model(
+        kind, {**SMALL_PARAMS, "calibration": "none"}, sample, seed=0),
+        ("logistic_regression", "hist_gradient_boosting"), seed=0, folds=3)
+    assert BLEND not in set(without.table["kind"])
 
 
 def test_a_fitted_blend_is_its_members_mean_log_odds_then_calibrated(selection, blend_model, mixed):

@@ -244,3 +244,16 @@ def test_comparison_page_lists_the_verdict_and_every_failure():
     assert "refused: version 2" in page
     assert "first &lt;failure&gt;" in page and "second failure" in page
     assert "Challenger v2" in page and "Champion v1" in page
+
+
+def test_a_chosen_blend_names_its_members_in_the_model_section():
+    from pd_lib.validation.report import model_html
+
+    selection = pd.DataFrame({"kind": ["blend", "logistic_regression", "scorecard"],
+                              "cv_log_loss": [0.49, 0.50, 0.51], "chosen": [True, False, False]})
+    text = model_html({"method": "none", "rows": 0}, selection)
+    assert "model=auto chose <b>blend</b>" in text
+    assert "mean log-odds of every kind's calibrated PD (logistic_regression, scorecard)" in text
+    single = model_html({"method": "none", "rows": 0},
+                        selection.assign(chosen=[False, True, False]))
+    assert "mean log-odds" not in single

@@ -52,3 +52,16 @@ def test_one_split_selection_reports_every_kind():
     selection = select_kind(X, frame["default"].to_numpy(), _build, KINDS, seed=0, folds=1)
     assert set(selection.table["kind"]) == set(KINDS)
     assert selection.table["chosen"].sum() == 1
+
+
+def test_the_default_auto_with_its_blend_still_picks_the_right_kind_on_either_book():
+    """choose_kind as train runs it (every kind, the scorecard and the blend first in line):
+    a single kind that is clearly right wins over the blend."""
+    from pd_lib.modelling.selection import choose_kind
+
+    for frame, expected in ((linear_book(3000, seed=0), "logistic_regression"),
+                            (interaction_book(3000, seed=0), "hist_gradient_boosting")):
+        X = frame.drop(columns=["default", "true_pd"])
+        selection = choose_kind(X, frame["default"].to_numpy(), {}, seed=0)
+        assert "blend" in set(selection.table["kind"])
+        assert selection.winner == expected, selection.table
