@@ -190,8 +190,9 @@ def choose_kind(X: pd.DataFrame, y: np.ndarray, params: Mapping[str, Any], seed:
     kinds = tuple(k for k in PREFERENCE if k in KINDS and (folds > 1 or k not in FOLDS_ONLY))
     calibrations = {k: effective_calibration(k, str(params.get("calibration") or ""))
                     for k in kinds}
+    # A blend is monotone only where all its members are: with constraints, single kinds only.
     selection = select_kind(X, y, build, kinds, seed, folds=folds, calibrations=calibrations,
-                            blend=folds > 1)
+                            blend=folds > 1 and not params.get("monotone"))
     selection.built_with = built_with
     return selection
 

@@ -137,3 +137,10 @@ def test_the_chosen_kind_is_calibrated_on_the_selections_folds_as_a_plain_fit_wo
     assert reused.calibration_method_ == plain.calibration_method_
     np.testing.assert_allclose(reused.predict_pd(X), plain.predict_pd(X), rtol=1e-9,
                                atol=1e-12)
+
+
+def test_no_blend_is_offered_when_monotone_constraints_are_asked_for(mixed):
+    X, y = mixed
+    small = X.head(400)
+    selection = choose_kind(small, y[:400], {**SMALL_PARAMS, "monotone": "f0=+1"}, seed=0)
+    assert BLEND not in set(selection.table["kind"]) and not selection.blend_kinds
