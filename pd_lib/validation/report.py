@@ -444,10 +444,12 @@ def model_html(calibration: Mapping[str, object], selection: pd.DataFrame | None
     parts = ['<h2 id="model">Model</h2>']
     if selection is not None:
         chosen = selection.loc[selection["chosen"], "kind"].iloc[0]
+        ties = ("go to the blend of all kinds, then to the simpler kind"
+                if "blend" in set(selection["kind"]) else "go to the simpler kind")
         parts.append(f"<p>model=auto chose <b>{html.escape(str(chosen))}</b>: every kind "
                      "cross-validated on the training sample, judged by the log loss after the "
-                     "calibration it would get; near ties (within one standard error) go to "
-                     "the simpler kind.</p>")
+                     f"calibration it would get; near ties (within one standard error) {ties}."
+                     "</p>")
         if chosen == "blend":
             members = ", ".join(html.escape(str(k)) for k in selection["kind"] if k != chosen)
             parts.append("<p>The blend is the mean log-odds of every kind's calibrated PD "

@@ -253,7 +253,11 @@ def test_a_chosen_blend_names_its_members_in_the_model_section():
                               "cv_log_loss": [0.49, 0.50, 0.51], "chosen": [True, False, False]})
     text = model_html({"method": "none", "rows": 0}, selection)
     assert "model=auto chose <b>blend</b>" in text
+    assert "near ties (within one standard error) go to the blend of all kinds" in text
     assert "mean log-odds of every kind's calibrated PD (logistic_regression, scorecard)" in text
     single = model_html({"method": "none", "rows": 0},
                         selection.assign(chosen=[False, True, False]))
     assert "mean log-odds" not in single
+    large = model_html({"method": "none", "rows": 0}, selection.iloc[1:].assign(
+        chosen=[True, False]))
+    assert "near ties (within one standard error) go to the simpler kind." in large
