@@ -23,7 +23,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from pd_lib.probability import logit
 
 BLEND = "blend"
-PD_CLIP = 1e-6  # a member PD of exactly 0 or 1 would give an infinite log-odds
 
 
 class Blend(ClassifierMixin, BaseEstimator):
@@ -49,24 +48,14 @@ class Blend(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = len(X.columns)
         return self
 
-    def member_log_odds(self, X: pd.DataFrame) -> np.ndarray:
-        """Each member's log-odds of default, one column per member."""
-        return np.column_stack([
-            logit(np.clip(member.predict_pd(X), PD_CLIP, 1 - PD_CLIP))
-            for member in self.members])
-
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Columns (no default, default) of the members' mean log-odds."""
-        pd_ = mean_log_odds_pd(self.member_log_odds(X))
+        pd_ = blend_of([member.predict_pd(X) for member in self.members])
         return np.column_stack([1.0 - pd_, pd_])
 
 
-def mean_log_odds_pd(log_odds: np.ndarray) -> np.ndarray:
-    """The PD of each row's mean log-odds (columns: models)."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(log_odds, dtype=float).mean(axis=1)))
-
-
 def blend_of(pds: list[np.ndarray]) -> np.ndarray:
-    """The blend's raw PD from the members' PDs of the same rows."""
-    return mean_log_odds_pd(np.column_stack([logit(np.clip(p, PD_CLIP, 1 - PD_CLIP))
-                                             for p in pds]))
+    """The blend's raw PD from the members' PDs of the same rows: the PD of their mean
+    log-odds (``logit`` clips a PD of 0 or 1 first)."""
+    mean_log_odds = np.column_stack([logit(p) for p in pds]).mean(axis=1)
+    return 1.0 / (1.0 + np.exp(-mean_log_odds))

@@ -32,7 +32,7 @@ from pd_lib.data.schema import feature_columns
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.modelling.kinds import KINDS, build_model, check_model_params, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
-from pd_lib.modelling.screening import ScreenSearch
+from pd_lib.modelling.screening import ScreenSearch, params_key
 from pd_lib.threads import fits_share_threads
 
 if TYPE_CHECKING:  # the common base of GridSearchCV and HalvingGridSearchCV
@@ -265,7 +265,7 @@ def candidate_results(searcher: Searcher, model: str) -> list[dict[str, Any]]:
     scores = np.nan_to_num(np.asarray(results["mean_test_score"], dtype=float), nan=-np.inf)
     last: dict[str, int] = {}
     for i, params in enumerate(results["params"]):
-        key = repr(sorted(params.items()))
+        key = params_key(params)
         if key not in last or rounds[i] >= rounds[last[key]]:
             last[key] = i
     order = sorted(last.values(), key=lambda i: (-rounds[i], -scores[i], i))
