@@ -6,8 +6,15 @@ other busy processes, a barrier waits for a descheduled thread and the spinning 
 core it needs: on 2 shared cores a 100k-row HistGradientBoosting fit took 5-36 s with two
 OpenMP threads against 1.1-3 s with one (and burned 5-15x the CPU), whatever the
 OMP_WAIT_POLICY or GOMP_SPINCOUNT. On idle cores two threads are faster. So a step uses the
-usable cores (CPU affinity and cgroup quota) that are idle according to the 1-minute load
-average, and at least one. Results do not depend on the thread count (tests check it).
+usable cores (CPU affinity and cgroup quota) that other work leaves idle, and at least one.
+Results do not depend on the thread count (tests check it).
+
+Other work is measured two ways, and the larger wins: the cores busy during a short sample
+of /proc/stat taken while this process sleeps (what runs *now*), and the 1-minute load
+average less OWN_LOAD (what ran lately). The load average alone counts the pipeline's own
+recent work: the ``mlflow run`` CLI's start and the previous step raised it to 0.5-0.9 on
+an idle machine, and the step after took one thread (main at 100,000 loans: 77 s against
+60 s with two).
 Coarse parallel work (RandomForest trees, cross-validation folds in ``tune``) goes through
 joblib and is not limited here.
 
@@ -27,6 +34,7 @@ import contextlib
 import logging
 import math
 import os
+import time
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -35,6 +43,11 @@ log = logging.getLogger("pd_pipeline")
 
 THREADS_ENV = "PD_NUM_THREADS"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_STAT = Path("/proc/stat")
+# Seconds of /proc/stat sampling at step start: 10 clock ticks a core, 0.1-core resolution.
+BUSY_SAMPLE_SECONDS = 0.1
+# The load average's share that may be this pipeline's own recent work (one busy process).
+OWN_LOAD = 1.0
 SMALL_BATCH_ROWS = 1000
 
 # OpenMP threads for each fit or predict of a PDModel; None: OpenMP's own default.
@@ -67,10 +80,46 @@ def usable_cores(affinity: int | None = None, quota: float | None = None) -> int
     return max(1, affinity)
 
 
-def choose_threads(cores: int, load: float, env: Mapping[str, str]) -> int:
+def cpu_ticks(cpus: set[int], stat: Path = PROC_STAT) -> tuple[int, int] | None:
+    """(busy, total) clock ticks of ``cpus`` since boot from /proc/stat, or None."""
+    busy = total = 0
+    try:
+        for line in stat.read_text().splitlines():
+            name, *fields = line.split()
+            if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus):
+                continue
+            ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq soft steal
+            total += sum(ticks)
+            busy += sum(ticks) - ticks[3] - ticks[4]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy, total) if total else None
+
+
+def busy_cores_now(seconds: float = BUSY_SAMPLE_SECONDS, stat: Path = PROC_STAT
+                   ) -> float | None:
+    """Cores of this process's affinity busy with other work over ``seconds`` (this thread
+    sleeps meanwhile), or None where /proc/stat or the affinity cannot be read."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cpus = os.sched_getaffinity(0)
+    before = cpu_ticks(cpus, stat)
+    if before is None:
+        return None
+    time.sleep(seconds)
+    after = cpu_ticks(cpus, stat)
+    if after is None or after[1] <= before[1]:
+        return None
+    return len(cpus) * (after[0] - before[0]) / (after[1] - before[1])
+
+
+def choose_threads(cores: int, load: float, env: Mapping[str, str],
+                   busy: float | None = None) -> int:
     """Threads for OpenMP and BLAS: an explicit setting, else the idle usable cores, >= 1.
 
-    ``load`` is the 1-minute load average (runnable tasks, other processes included).
+    ``load`` is the 1-minute load average (runnable tasks, this pipeline's own included);
+    ``busy`` the cores other work keeps busy now (:func:`busy_cores_now`), when known: then
+    other work is the larger of ``busy`` and ``load`` - OWN_LOAD.
     """
     for name in (THREADS_ENV, "OMP_NUM_THREADS"):
         value = env.get(name, "").strip()
@@ -79,7 +128,8 @@ def choose_threads(cores: int, load: float, env: Mapping[str, str]) -> int:
                 return max(1, int(value.split(",")[0]))
             except ValueError:
                 log.warning("ignoring %s=%r: not an integer", name, value)
-    idle = math.floor(cores - load + 0.5)
+    others = load if busy is None else max(busy, load - OWN_LOAD)
+    idle = math.floor(cores - others + 0.5)
     return min(cores, max(1, idle))
 
 
@@ -88,12 +138,17 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     env = os.environ if env is None else env
-    cores = usable_cores(quota=cgroup_cpu_limit())
-    threads = choose_threads(cores, os.getloadavg()[0], env)
+    quota = cgroup_cpu_limit()
+    cores = usable_cores(quota=quota)
+    # Under a cgroup quota /proc/stat's cores are the host's, not this process's share.
+    explicit = any(env.get(name, "").strip() for name in (THREADS_ENV, "OMP_NUM_THREADS"))
+    busy = busy_cores_now() if quota is None and cores > 1 and not explicit else None
+    load = os.getloadavg()[0]
+    threads = choose_threads(cores, load, env, busy)
     threadpool_limits(limits=threads)
     set_openmp_threads(threads)
-    log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f)", threads, cores,
-             os.getloadavg()[0])
+    log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f, busy now %s)",
+             threads, cores, load, "unknown" if busy is None else f"{busy:.2f}")
     return threads
 
 

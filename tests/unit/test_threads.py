@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -11,8 +15,10 @@ from threadpoolctl import threadpool_limits
 from pd_lib.threads import (
     SMALL_BATCH_ROWS,
     THREADS_ENV,
+    busy_cores_now,
     cgroup_cpu_limit,
     choose_threads,
+    cpu_ticks,
     fits_share_threads,
     openmp_threads,
     set_openmp_threads,
@@ -26,6 +32,39 @@ from pd_lib.threads import (
 )
 def test_idle_usable_cores_are_used(cores, load, expected):
     assert choose_threads(cores, load, {}) == expected
+
+
+@pytest.mark.parametrize(
+    ("load", "busy", "expected"),
+    [(0.9, 0.05, 2),  # the load is this pipeline's own start: nothing else runs now
+     (0.2, 1.0, 1),   # something started just now: the load average has not seen it yet
+     (1.9, 0.0, 1),   # a neighbour busy for the last minute, between two bursts now
+     (1.4, 0.3, 2)],
+)
+def test_other_work_is_the_larger_of_busy_now_and_the_load_less_our_own(load, busy, expected):
+    assert choose_threads(2, load, {}, busy) == expected
+
+
+def test_busy_cores_are_read_from_proc_stat(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  30 0 10 160 0 0 0 0 0 0\n"
+                    "cpu0 20 0 5 70 5 0 0 0 0 0\n"
+                    "cpu1 10 0 5 90 0 0 0 0 0 0\n"
+                    "intr 12345\n")
+    assert cpu_ticks({0, 1}, stat) == (40, 205)  # idle and iowait are not busy
+    assert cpu_ticks({1}, stat) == (15, 105)
+    assert cpu_ticks({7}, stat) is None
+    assert cpu_ticks({0}, tmp_path / "missing") is None
+
+
+def test_a_busy_neighbour_is_seen_now():
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        busy = busy_cores_now(0.3)
+    finally:
+        neighbour.kill()
+    assert busy is not None and busy >= 0.7
 
 
 def test_explicit_settings_win_over_the_load():
