@@ -9,6 +9,10 @@ import importlib
 
 import click
 
+from pd_lib.memory import avoid_hugepage_stalls
+
+avoid_hugepage_stalls()  # before any step imports numpy
+
 
 def step_command(module_name: str) -> click.Command:
     """The click command of ``steps.<name>``: the module attribute named ``<name>``."""

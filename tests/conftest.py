@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from pd_lib.data.sources import make_classification_loans
+from pd_lib.memory import avoid_hugepage_stalls
 from pd_lib.threads import limit_threads
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
@@ -45,6 +46,7 @@ def _thread_pools_sized_to_the_idle_cores() -> None:
     """Size OpenMP/BLAS pools as every step does (pd_lib.threads): on shared, busy cores two
     spinning OpenMP threads make a boosting fit many times slower, never faster."""
     limit_threads()
+    avoid_hugepage_stalls()  # as the steps do: no huge-page advice on numpy's large arrays
 
 
 @pytest.fixture(scope="session")
