@@ -110,6 +110,8 @@ def score(model, sample: pd.DataFrame) -> dict:
     if truth is not None:
         row["auc_vs_oracle"] = metrics["roc_auc"] / metrics["oracle_roc_auc"]
         row["ece_true_pd"] = ece_against_true_pd(p, truth)
+        row["slope_true_pd"] = metrics["oracle_calibration_slope"]
+        row["slope_vs_true"] = metrics["calibration_slope_vs_true_pd"]
     return row
 
 
@@ -157,7 +159,8 @@ def main() -> None:
     if args.out:
         Path(args.out).write_text(json.dumps(table, indent=2))
     columns = ["book", "kind", "sample", "chosen", "calibration", "auc", "auc_vs_oracle",
-               "brier", "log_loss", "slope", "ece", "ece_true_pd", "hl", "light", "fit_seconds"]
+               "brier", "log_loss", "slope", "slope_true_pd", "slope_vs_true", "ece", "ece_true_pd",
+               "hl", "light", "fit_seconds"]
     print(markdown_table(columns, [[_cell(r.get(c, "")) for c in columns] for r in table]))
 
 

@@ -92,6 +92,10 @@ METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("roc_auc_gap_to_oracle", "AUC shortfall to the true PD", "0 = as good as the truth"),
         ("pd_mae_vs_true_pd", "Mean |PD - true PD|", ""),
         ("pd_bias_vs_true_pd", "Mean (PD - true PD)", "> 0 conservative"),
+        ("calibration_slope_vs_true_pd", "Slope of logit(true PD) on logit(PD)",
+         "1 = as spread as the truth, < 1 over-confident; no outcome noise"),
+        ("oracle_calibration_slope", "Calibration slope of the true PD itself",
+         "where a perfect model's slope lands on these outcomes"),
     ],
     "Stability": [
         ("psi", "PSI of the PD",

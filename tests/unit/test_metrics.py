@@ -305,6 +305,18 @@ def test_oracle_metrics_of_the_truth_itself():
     doubled = metrics.oracle_metrics(y, np.minimum(2 * pd_true, 1.0), pd_true)
     assert doubled["pd_bias_vs_true_pd"] > 0
     assert doubled["roc_auc_gap_to_oracle"] == pytest.approx(0.0, abs=1e-12)  # same ranking
+    assert result["calibration_slope_vs_true_pd"] == pytest.approx(1.0)
+    assert result["oracle_calibration_slope"] == pytest.approx(
+        metrics.calibration_slope_intercept(y, pd_true)[0])
+
+
+def test_slope_against_the_true_pd_has_no_outcome_noise():
+    rng = np.random.default_rng(3)
+    truth = 1 / (1 + np.exp(-rng.normal(-2.5, 1.0, 5000)))
+    logit = np.log(truth / (1 - truth))
+    over_confident = 1 / (1 + np.exp(-(1.25 * logit + 0.4)))  # logit(true) = 0.8 logit - 0.32
+    assert metrics.slope_vs_true_pd(over_confident, truth) == pytest.approx(0.8)
+    assert np.isnan(metrics.slope_vs_true_pd(np.full(10, 0.1), truth[:10]))
 
 
 # --- the bundle ----------------------------------------------------------------------------
@@ -319,7 +331,7 @@ PD_METRIC_NAMES = {
     "gini_ci_lower", "gini_ci_upper", "ks_direction", "perfect_separation",
 }
 ORACLE_NAMES = {"oracle_roc_auc", "oracle_gini", "roc_auc_gap_to_oracle", "pd_mae_vs_true_pd",
-                "pd_bias_vs_true_pd"}
+                "pd_bias_vs_true_pd", "oracle_calibration_slope", "calibration_slope_vs_true_pd"}
 
 
 def test_pd_metrics_names_are_stable():
