@@ -152,6 +152,17 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     return threads
 
 
+def reapply_threads() -> int:
+    """Apply this process's choice again, to libraries loaded since (a model's OpenMP), without
+    measuring the load again; the first call in a process chooses (:func:`limit_threads`)."""
+    if _openmp_threads is None:
+        return limit_threads()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=_openmp_threads)
+    return _openmp_threads
+
+
 def set_openmp_threads(threads: int | None) -> int | None:
     """Set the OpenMP threads each PDModel fit or predict may use; returns the old value."""
     global _openmp_threads

@@ -17,7 +17,7 @@ from pd_lib.config import HOLDOUT_ARTIFACT, PD_COL
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.scoring_model import check_columns, pandas_kind, resolve_model
-from pd_lib.threads import limit_threads
+from pd_lib.threads import reapply_threads
 
 log = logging.getLogger("pd_pipeline")
 
@@ -41,7 +41,7 @@ def _load(version: ModelVersion):
     except Exception as exc:  # any loader error (BadZipFile, skops, OSError) means broken
         raise _refuse(version, f"its model does not load ({type(exc).__name__}: "
                                f"{first_line(exc)})") from None
-    limit_threads()  # the model's libraries (OpenMP) were loaded just now
+    reapply_threads()  # the model's libraries (OpenMP) were loaded just now
     return model
 
 

@@ -21,6 +21,7 @@ from pd_lib.threads import (
     cpu_ticks,
     fits_share_threads,
     openmp_threads,
+    reapply_threads,
     set_openmp_threads,
     usable_cores,
 )
@@ -162,5 +163,24 @@ def test_parallel_fits_share_the_threads():
         with fits_share_threads(1):
             assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 2
         assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 2
+    finally:
+        set_openmp_threads(old)
+
+
+def test_reapplying_keeps_the_step_choice_without_measuring_again(monkeypatch):
+    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_limits as limits
+
+    import pd_lib.threads as threads
+
+    def measured(*args, **kwargs):
+        raise AssertionError("the load was measured again")
+
+    old = set_openmp_threads(1)
+    monkeypatch.setattr(threads, "busy_cores_now", measured)
+    try:
+        with limits(limits=None):
+            assert reapply_threads() == 1
+            assert {pool["num_threads"] for pool in threadpool_info()} == {1}
     finally:
         set_openmp_threads(old)
