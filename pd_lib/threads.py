@@ -113,14 +113,9 @@ def busy_cores_now(seconds: float = BUSY_SAMPLE_SECONDS, stat: Path = PROC_STAT
     return len(cpus) * (after[0] - before[0]) / (after[1] - before[1])
 
 
-def choose_threads(cores: int, load: float, env: Mapping[str, str],
-                   busy: float | None = None) -> int:
-    """Threads for OpenMP and BLAS: an explicit setting, else the idle usable cores, >= 1.
-
-    ``load`` is the 1-minute load average (runnable tasks, this pipeline's own included);
-    ``busy`` the cores other work keeps busy now (:func:`busy_cores_now`), when known: then
-    other work is the larger of ``busy`` and ``load`` - OWN_LOAD.
-    """
+def explicit_threads(env: Mapping[str, str]) -> int | None:
+    """The thread count the user set (``PD_NUM_THREADS``, else ``OMP_NUM_THREADS``), >= 1, or
+    None; a value that is not an integer is ignored with a warning."""
     for name in (THREADS_ENV, "OMP_NUM_THREADS"):
         value = env.get(name, "").strip()
         if value:
@@ -128,9 +123,26 @@ def choose_threads(cores: int, load: float, env: Mapping[str, str],
                 return max(1, int(value.split(",")[0]))
             except ValueError:
                 log.warning("ignoring %s=%r: not an integer", name, value)
+    return None
+
+
+def idle_threads(cores: int, load: float, busy: float | None = None) -> int:
+    """The usable cores other work leaves idle, >= 1.
+
+    ``load`` is the 1-minute load average (runnable tasks, this pipeline's own included);
+    ``busy`` the cores other work keeps busy now (:func:`busy_cores_now`), when known: then
+    other work is the larger of ``busy`` and ``load`` - OWN_LOAD.
+    """
     others = load if busy is None else max(busy, load - OWN_LOAD)
     idle = math.floor(cores - others + 0.5)
     return min(cores, max(1, idle))
+
+
+def choose_threads(cores: int, load: float, env: Mapping[str, str],
+                   busy: float | None = None) -> int:
+    """Threads for OpenMP and BLAS: an explicit setting, else :func:`idle_threads`."""
+    explicit = explicit_threads(env)
+    return explicit if explicit is not None else idle_threads(cores, load, busy)
 
 
 def limit_threads(env: Mapping[str, str] | None = None) -> int:
@@ -140,11 +152,11 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     quota = cgroup_cpu_limit()
     cores = usable_cores(quota=quota)
+    explicit = explicit_threads(env)
     # Under a cgroup quota /proc/stat's cores are the host's, not this process's share.
-    explicit = any(env.get(name, "").strip() for name in (THREADS_ENV, "OMP_NUM_THREADS"))
-    busy = busy_cores_now() if quota is None and cores > 1 and not explicit else None
+    busy = busy_cores_now() if explicit is None and quota is None and cores > 1 else None
     load = os.getloadavg()[0]
-    threads = choose_threads(cores, load, env, busy)
+    threads = explicit if explicit is not None else idle_threads(cores, load, busy)
     threadpool_limits(limits=threads)
     set_openmp_threads(threads)
     log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f, busy now %s)",
