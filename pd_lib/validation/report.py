@@ -22,6 +22,7 @@ from pd_lib.config import (
     HL_SUBSAMPLE_LOANS,
     HL_SUBSAMPLES,
 )
+from pd_lib.modelling.blend import BLEND
 from pd_lib.validation.lights import Light, blocking_lights, light_counts, not_applied
 from pd_lib.validation.metrics import (
     brier_score,
@@ -449,12 +450,12 @@ def model_html(calibration: Mapping[str, object], selection: pd.DataFrame | None
     if selection is not None:
         chosen = selection.loc[selection["chosen"], "kind"].iloc[0]
         ties = ("go to the blend of all kinds, then to the simpler kind"
-                if "blend" in set(selection["kind"]) else "go to the simpler kind")
+                if BLEND in set(selection["kind"]) else "go to the simpler kind")
         parts.append(f"<p>model=auto chose <b>{html.escape(str(chosen))}</b>: every kind "
                      "cross-validated on the training sample, judged by the log loss after the "
                      f"calibration it would get; near ties (within one standard error) {ties}."
                      "</p>")
-        if chosen == "blend":
+        if chosen == BLEND:
             members = ", ".join(html.escape(str(k)) for k in selection["kind"] if k != chosen)
             parts.append("<p>The blend is the mean log-odds of every kind's calibrated PD "
                          f"({members}), recalibrated as one; each member is fitted on all "

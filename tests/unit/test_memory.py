@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pd_lib.memory import ENV, avoid_hugepage_stalls
+from tests.helpers import PROJECT_ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBE = "import steps, numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
 
 
@@ -19,7 +19,7 @@ def _advice_in_a_step_process(env_value: str | None) -> str:
     env = {k: v for k, v in os.environ.items() if k != ENV}
     if env_value is not None:
         env[ENV] = env_value
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, text=True,
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=PROJECT_ROOT, env=env, text=True,
                           capture_output=True, check=True)
     return done.stdout.strip()
 

@@ -169,7 +169,6 @@ def test_parallel_fits_share_the_threads():
 
 def test_reapplying_keeps_the_step_choice_without_measuring_again(monkeypatch):
     from threadpoolctl import threadpool_info
-    from threadpoolctl import threadpool_limits as limits
 
     import pd_lib.threads as threads
 
@@ -179,7 +178,7 @@ def test_reapplying_keeps_the_step_choice_without_measuring_again(monkeypatch):
     old = set_openmp_threads(1)
     monkeypatch.setattr(threads, "busy_cores_now", measured)
     try:
-        with limits(limits=None):
+        with threadpool_limits(limits=None):
             assert reapply_threads() == 1
             assert {pool["num_threads"] for pool in threadpool_info()} == {1}
     finally:
