@@ -9,12 +9,14 @@ OMP_WAIT_POLICY or GOMP_SPINCOUNT. On idle cores two threads are faster. So a st
 usable cores (CPU affinity and cgroup quota) that other work leaves idle, and at least one.
 Results do not depend on the thread count (tests check it).
 
-Other work is measured two ways, and the larger wins: the cores busy during a short sample
-of /proc/stat taken while this process sleeps (what runs *now*), and the 1-minute load
-average less OWN_LOAD (what ran lately). The load average alone counts the pipeline's own
-recent work: the ``mlflow run`` CLI's start and the previous step raised it to 0.5-0.9 on
-an idle machine, and the step after took one thread (main at 100,000 loans: 77 s against
-60 s with two).
+Other work is the cores busy during a short sample of /proc/stat taken while this process
+sleeps (what runs *now*). The 1-minute load average says what ran *lately*, which includes the
+pipeline's own start (the ``mlflow run`` CLI, the previous step) and work that has already
+ended: right after another job (the tutorial's script in the benchmark) it stayed at 1.6 for a
+minute on an idle machine, and main's train took one thread. So when the load average
+suggests more other work than the short sample saw, a longer sample decides (a neighbour
+between two bursts is caught by it). Where no sample can be taken (a cgroup quota, no
+/proc/stat) the load average alone decides.
 Coarse parallel work (RandomForest trees, cross-validation folds in ``tune``) goes through
 joblib and is not limited here.
 
@@ -46,6 +48,8 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_STAT = Path("/proc/stat")
 # Seconds of /proc/stat sampling at step start: 10 clock ticks a core, 0.1-core resolution.
 BUSY_SAMPLE_SECONDS = 0.1
+# Seconds of the second, longer sample taken when the load average and the first disagree.
+CONFIRM_SAMPLE_SECONDS = 0.4
 # The load average's share that may be this pipeline's own recent work (one busy process).
 OWN_LOAD = 1.0
 SMALL_BATCH_ROWS = 1000
@@ -129,13 +133,18 @@ def explicit_threads(env: Mapping[str, str]) -> int | None:
 def idle_threads(cores: int, load: float, busy: float | None = None) -> int:
     """The usable cores other work leaves idle, >= 1.
 
-    ``load`` is the 1-minute load average (runnable tasks, this pipeline's own included);
-    ``busy`` the cores other work keeps busy now (:func:`busy_cores_now`), when known: then
-    other work is the larger of ``busy`` and ``load`` - OWN_LOAD.
+    ``busy`` is the cores other work keeps busy now (:func:`busy_cores_now`), when known; else
+    ``load``, the 1-minute load average, stands in (under a cgroup quota, or without /proc).
     """
-    others = load if busy is None else max(busy, load - OWN_LOAD)
+    others = load if busy is None else busy
     idle = math.floor(cores - others + 0.5)
     return min(cores, max(1, idle))
+
+
+def load_disagrees(cores: int, load: float, busy: float) -> bool:
+    """Whether the load average (less OWN_LOAD) would give fewer threads than the short sample
+    ``busy``: then a longer sample decides."""
+    return idle_threads(cores, max(load - OWN_LOAD, 0.0)) < idle_threads(cores, load, busy)
 
 
 def choose_threads(cores: int, load: float, env: Mapping[str, str],
@@ -156,6 +165,8 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     # Under a cgroup quota /proc/stat's cores are the host's, not this process's share.
     busy = busy_cores_now() if explicit is None and quota is None and cores > 1 else None
     load = os.getloadavg()[0]
+    if busy is not None and load_disagrees(cores, load, busy):
+        busy = busy_cores_now(CONFIRM_SAMPLE_SECONDS)
     threads = explicit if explicit is not None else idle_threads(cores, load, busy)
     threadpool_limits(limits=threads)
     set_openmp_threads(threads)

@@ -20,6 +20,7 @@ from pd_lib.threads import (
     choose_threads,
     cpu_ticks,
     fits_share_threads,
+    load_disagrees,
     openmp_threads,
     reapply_threads,
     set_openmp_threads,
@@ -39,11 +40,22 @@ def test_idle_usable_cores_are_used(cores, load, expected):
     ("load", "busy", "expected"),
     [(0.9, 0.05, 2),  # the load is this pipeline's own start: nothing else runs now
      (0.2, 1.0, 1),   # something started just now: the load average has not seen it yet
-     (1.9, 0.0, 1),   # a neighbour busy for the last minute, between two bursts now
-     (1.4, 0.3, 2)],
+     (1.9, 0.0, 2),   # work that ended within the minute: the sample (confirmed) decides
+     (1.4, 0.7, 1)],
 )
-def test_other_work_is_the_larger_of_busy_now_and_the_load_less_our_own(load, busy, expected):
+def test_other_work_is_what_the_sample_sees_busy(load, busy, expected):
     assert choose_threads(2, load, {}, busy) == expected
+
+
+@pytest.mark.parametrize(
+    ("load", "busy", "disagree"),
+    [(1.9, 0.0, True),   # the load says a core was busy lately, the short sample saw none
+     (1.4, 0.0, False),  # load less our own process rounds to no other core either
+     (0.3, 1.0, False),  # the sample sees more than the load: nothing to confirm
+     (2.2, 1.0, False)],
+)
+def test_a_longer_sample_is_taken_only_when_the_load_average_disagrees(load, busy, disagree):
+    assert load_disagrees(2, load, busy) is disagree
 
 
 def test_busy_cores_are_read_from_proc_stat(tmp_path):
