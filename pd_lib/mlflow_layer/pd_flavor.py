@@ -28,15 +28,23 @@ def save_model(sk_model: PDModel, path: str, mlflow_model: Model | None = None,
     """mlflow.sklearn.save_model, with the pyfunc flavour's loader pointed at this module
     (``mlflow.models.Model.log`` calls this as a flavour's save_model)."""
     mlflow_model = mlflow_model if mlflow_model is not None else Model()
+    kwargs.pop("validate_serving_input", None)  # Model.log's option, not a save option
     mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
     mlflow_model.flavors[PYFUNC]["loader_module"] = __name__
     mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
 def log_model(sk_model: PDModel, name: str, **kwargs: Any) -> None:
-    """Log ``sk_model`` in the active run like mlflow.sklearn.log_model, with our pyfunc."""
+    """Log ``sk_model`` in the active run like mlflow.sklearn.log_model, with our pyfunc.
+
+    MLflow's check that the input example can be served (load the pyfunc again, predict) is
+    skipped: saving already loads the skops file back with its trusted types, the signature
+    comes from predicting the same example, and promote loads the version through this pyfunc
+    and scores its logged holdout before it moves a stage (model_check). The check only
+    warned, and cost about 1 s a step at 100,000 loans.
+    """
     Model.log(artifact_path=None, name=name, flavor=sys.modules[__name__], sk_model=sk_model,
-              **kwargs)
+              validate_serving_input=False, **kwargs)
 
 
 class ReasonedPDModel:
