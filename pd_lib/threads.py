@@ -186,6 +186,11 @@ def reapply_threads() -> int:
     return _openmp_threads
 
 
+def chosen_threads() -> int | None:
+    """This process's thread choice (:func:`limit_threads`), or None before it is made."""
+    return _openmp_threads
+
+
 def set_openmp_threads(threads: int | None) -> int | None:
     """Set the OpenMP threads each PDModel fit or predict may use; returns the old value."""
     global _openmp_threads

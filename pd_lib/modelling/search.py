@@ -152,13 +152,17 @@ def halving_min_resources(
 
 
 def search_n_jobs(model: str, cores: int | None = None) -> int:
-    """Parallel CV fits (threads): one per usable core, except for RandomForest, whose trees
-    already use every core (nested parallelism would oversubscribe them)."""
-    from pd_lib.threads import cgroup_cpu_limit, usable_cores
+    """Parallel CV fits (threads): one per core the step chose to use (the idle usable cores,
+    :mod:`pd_lib.threads`; main's train running beside tune leaves one), except for
+    RandomForest, whose trees already use every core (nested parallelism would oversubscribe
+    them)."""
+    from pd_lib.threads import cgroup_cpu_limit, chosen_threads, usable_cores
 
     if model == "random_forest":
         return 1
-    return cores if cores is not None else usable_cores(quota=cgroup_cpu_limit())
+    if cores is not None:
+        return cores
+    return chosen_threads() or usable_cores(quota=cgroup_cpu_limit())
 
 
 def make_searcher(
