@@ -11,6 +11,10 @@ import click
 from pd_lib.errors import exit_on_user_error
 from steps.options import StepCommand, entry_point_options
 
+# What tune needs, imported by the step server while main starts (pd_lib.mlflow_layer.background).
+BACKGROUND_PRELOAD = ("steps.tune", "pd_lib.mlflow_layer.training", "pd_lib.mlflow_layer.tuning",
+                      "pd_lib.modelling.search", "mlflow.sklearn", "skops.io")
+
 
 def check_source_params(values: dict) -> None:
     """Sizes and rates of a generated book, before the first step runs (generate would refuse
@@ -27,6 +31,12 @@ def check_source_params(values: dict) -> None:
 @entry_point_options("main")
 @exit_on_user_error
 def main(env_manager: str, **values) -> None:
+    from pd_lib.mlflow_layer.step_modes import parallel_steps
+
+    if parallel_steps(env_manager):  # first: it imports tune's modules while main imports its own
+        from pd_lib.mlflow_layer.background import start_step_server
+
+        start_step_server(BACKGROUND_PRELOAD)
     from pd_lib.mlflow_layer.pipeline import run_main, summary_lines
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
     from pd_lib.modelling.search import check_grid_values

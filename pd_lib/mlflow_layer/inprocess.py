@@ -27,6 +27,7 @@ import os
 import shlex
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -39,17 +40,9 @@ from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_BACKEND, project
 
 log = logging.getLogger("pd_pipeline")
 
-SUBPROCESS_ENV = "PD_STEPS_IN_SUBPROCESS"
 # The click command of a step module, by its name (``steps.train``).
 CommandLoader = Callable[[str], click.Command]
 TAG_IN_PROCESS = "pd.in_process"
-
-
-def runs_in_process(env_manager: str, env: Mapping[str, str] | None = None) -> bool:
-    """Whether ``main`` runs its steps here: only with the local env manager, unless forced."""
-    env = os.environ if env is None else env
-    forced = env.get(SUBPROCESS_ENV, "").strip().lower() in ("1", "true", "yes")
-    return env_manager == "local" and not forced
 
 
 def step_argv(command: str) -> tuple[str, list[str]]:
@@ -74,7 +67,7 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _invoke(command: click.Command, module_name: str, args: list[str]) -> bool:
+def invoke_step(command: click.Command, module_name: str, args: list[str]) -> bool:
     """Call the click command as its ``__main__`` would; True if it succeeded."""
     try:
         command.main(args=args, prog_name=f"python -m {module_name}", standalone_mode=False)
@@ -98,6 +91,39 @@ def _restore_active_run(parent_run_id: str | None) -> None:
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
 
 
+@dataclass(frozen=True)
+class StepLaunch:
+    """A step's child run, created as ``mlflow run`` creates it, and how to run its command."""
+
+    run_id: str
+    work_dir: str
+    command: str
+    module_name: str
+    args: list[str]
+
+    def environment(self, experiment_id: str) -> dict[str, str]:
+        """The variables ``mlflow run`` gives its command: the run, experiment and store."""
+        return {"MLFLOW_RUN_ID": self.run_id, "MLFLOW_EXPERIMENT_ID": str(experiment_id),
+                "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
+
+
+def create_step_run(project_dir: Path, entry_point: str, params: dict[str, str],
+                    experiment_id: str, tags: Mapping[str, str]) -> StepLaunch:
+    """Fetch and validate the project, create the child run of the active run with MLflow's
+    own functions (its tags, its logged parameters), tag it, and build the command line."""
+    fetch_and_validate_project, load_project, get_or_create_run = project_functions()
+    uri = str(project_dir)
+    work_dir = fetch_and_validate_project(uri, None, entry_point, params)
+    project = load_project(work_dir)
+    command = project.get_entry_point(entry_point).compute_command(params, None)
+    module_name, args = step_argv(command)
+    run = get_or_create_run(None, uri, experiment_id, work_dir, None, entry_point, params)
+    client = MlflowClient()
+    for key, value in {MLFLOW_PROJECT_BACKEND: "local", **tags}.items():
+        client.set_tag(run.info.run_id, key, value)
+    return StepLaunch(run.info.run_id, work_dir, command, module_name, args)
+
+
 def run_in_process(
     project_dir: Path, entry_point: str, params: dict[str, str], experiment_id: str,
     load_command: CommandLoader,
@@ -109,26 +135,18 @@ def run_in_process(
 
     Raises ExecutionException when the step fails, as ``mlflow.projects.run`` does.
     """
-    fetch_and_validate_project, load_project, get_or_create_run = project_functions()
-    uri = str(project_dir)
-    work_dir = fetch_and_validate_project(uri, None, entry_point, params)
-    project = load_project(work_dir)
-    command = project.get_entry_point(entry_point).compute_command(params, None)
-    module_name, args = step_argv(command)
-    click_command = load_command(module_name)
-    run = get_or_create_run(None, uri, experiment_id, work_dir, None, entry_point, params)
-    run_id = run.info.run_id
-    client = MlflowClient()
-    client.set_tag(run_id, MLFLOW_PROJECT_BACKEND, "local")
-    client.set_tag(run_id, TAG_IN_PROCESS, "true")
-    log.info("=== Running command '%s' in this process in run with ID '%s' ===", command, run_id)
+    launch = create_step_run(project_dir, entry_point, params, experiment_id,
+                             {TAG_IN_PROCESS: "true"})
+    run_id = launch.run_id
+    click_command = load_command(launch.module_name)
+    log.info("=== Running command '%s' in this process in run with ID '%s' ===",
+             launch.command, run_id)
     parent = mlflow.active_run()
-    env = {"MLFLOW_RUN_ID": run_id, "MLFLOW_EXPERIMENT_ID": str(experiment_id),
-           "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
+    client = MlflowClient()
     succeeded = False
     try:
-        with _environ(env), contextlib.chdir(work_dir):
-            succeeded = _invoke(click_command, module_name, args)
+        with _environ(launch.environment(experiment_id)), contextlib.chdir(launch.work_dir):
+            succeeded = invoke_step(click_command, launch.module_name, launch.args)
     finally:
         _restore_active_run(parent.info.run_id if parent else None)
         status = client.get_run(run_id).info.status

@@ -1,6 +1,7 @@
-"""The ``main`` entry point: generate -> train -> tune -> register the better -> promote.
+"""The ``main`` entry point: generate -> train and tune -> register the better -> promote.
 
-Each step is its own ``mlflow run`` (a nested child run of main); finished generate, train
+Each step is its own ``mlflow run`` child run of main; tune runs beside train in a background
+process where it can (:mod:`pd_lib.mlflow_layer.background`); finished generate, train
 and tune runs with the same parameters and code are reused; register and promote never are
 (issue 3: every main records its own registration and promotion decision).
 """
@@ -22,10 +23,13 @@ from pd_lib.config import LOANS_ARTIFACT, REPORT_ARTIFACT, TAG_SOURCE_SHA256
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import run_uri
+from pd_lib.mlflow_layer.background import BackgroundStep, start_in_background
 from pd_lib.mlflow_layer.gate_report import COMPARISON_ARTIFACT
 from pd_lib.mlflow_layer.inprocess import CommandLoader
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_PROJECT_ENV
-from pd_lib.mlflow_layer.runs import full_params, get_or_run
+from pd_lib.mlflow_layer.runs import find_finished_run, full_params, get_or_run
+from pd_lib.mlflow_layer.step_modes import parallel_steps
+from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from pd_lib.params import pick
 from pd_lib.validation.lights import blocking_lights, light_counts, traffic_lights
 
@@ -53,11 +57,71 @@ def _step(entry_point: str, overrides: dict[str, Any], context: MainContext,
                                  tags=tags)
     except ExecutionException as exc:
         raise PipelineError(f"step {entry_point} failed ({exc}); its error is above.") from None
+    return _record(entry_point, run, reused, started, context)
+
+
+def _record(entry_point: str, run: Run, reused: bool, started: float, context: MainContext
+            ) -> Run:
+    """Tag main's run with the step's run (and whether it was reused) and keep its record."""
     mlflow.set_tag(f"pd.step.{entry_point}", run.info.run_id)
     if reused:
         mlflow.set_tag(f"pd.reused.{entry_point}", run.info.run_id)
     context.steps.append(StepRecord(entry_point, run, reused, time.monotonic() - started))
     return run
+
+
+@dataclass
+class PendingStep:
+    """A step started before main needs it: a reused run, or one running in the background."""
+
+    entry_point: str
+    started: float
+    reused: Run | None = None
+    background: BackgroundStep | None = None
+
+    def cancel(self) -> None:
+        if self.background is not None:
+            self.background.cancel()
+
+
+def _start_step(entry_point: str, overrides: dict[str, Any], context: MainContext
+                ) -> PendingStep:
+    """Reuse a finished matching run, else start the step in a background process."""
+    params = full_params(entry_point, overrides)
+    started = time.monotonic()
+    found = find_finished_run(context.experiment_id, entry_point, params)
+    if found is not None:
+        log.info("reusing finished %s run %s", entry_point, found.info.run_id)
+        return PendingStep(entry_point, started, reused=found)
+    return PendingStep(entry_point, started, background=start_in_background(
+        PROJECT_ROOT, entry_point, params, context.experiment_id, context.load_command))
+
+
+def _finish_step(pending: PendingStep, context: MainContext) -> Run:
+    """The pending step's run once it has ended; PipelineError if it failed."""
+    if pending.reused is not None:
+        return _record(pending.entry_point, pending.reused, True, pending.started, context)
+    step = pending.background
+    if not step.wait():
+        raise PipelineError(f"step {step.entry_point} failed (run {step.run_id}); its error "
+                            f"is above, in the lines starting '{step.entry_point} |'.")
+    return _record(step.entry_point, MlflowClient().get_run(step.run_id), False,
+                   pending.started, context)
+
+
+def _train_and_tune(train: dict[str, Any], tune: dict[str, Any], context: MainContext
+                    ) -> tuple[Run, Run]:
+    """train in this process and tune beside it in a background process where
+    :func:`parallel_steps` allows (tune is stopped if train fails), else one after the other."""
+    if not parallel_steps(context.env_manager):
+        return _step("train", train, context), _step("tune", tune, context)
+    pending = _start_step("tune", tune, context)
+    try:
+        train_run = _step("train", train, context)
+    except BaseException:
+        pending.cancel()
+        raise
+    return train_run, _finish_step(pending, context)
 
 
 def _entry_point(run: Run) -> str:
@@ -137,11 +201,11 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
                      tags=_source_tags(values["source"]))
     data_uri = run_uri(generate.info.run_id, LOANS_ARTIFACT)
     split = {**pick(values, params.SPLIT), "seed": values["seed"]}
-    train = _step("train", {"data_uri": data_uri, **pick(values, params.MODEL), **split},
-                  context)
-    tune = _step("tune", {"data_uri": data_uri, "model": values["tune_model"],
-                          **pick(values, (*params.TUNE, params.CALIBRATION, params.MONOTONE)),
-                          **split}, context)
+    train, tune = _train_and_tune(
+        {"data_uri": data_uri, **pick(values, params.MODEL), **split},
+        {"data_uri": data_uri, "model": values["tune_model"],
+         **pick(values, (*params.TUNE, params.CALIBRATION, params.MONOTONE)), **split},
+        context)
 
     best = choose_candidate((train, tune))
     register = _step("register", {"run_id": best.info.run_id,

@@ -18,7 +18,8 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import TAG_CODE_FINGERPRINT
-from pd_lib.mlflow_layer.inprocess import CommandLoader, run_in_process, runs_in_process
+from pd_lib.mlflow_layer.inprocess import CommandLoader, run_in_process
+from pd_lib.mlflow_layer.step_modes import runs_in_process
 from pd_lib.mlflow_layer.tracking import (
     ENTRY_POINT_TAG,
     PROJECT_ROOT,

@@ -9,8 +9,19 @@ import mlflow
 import pytest
 from click.testing import CliRunner
 
+from pd_lib.mlflow_layer.background import start_step_server
 from pd_lib.mlflow_layer.mlflow_internals import create_sqlite_store, forget_active_experiment
 from tests.helpers import MLFLOW_ENV_VARS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _step_server() -> None:
+    """main's step server, started the way main starts it: before anything loads a logged
+    model (loading one puts the model's code directory first on sys.path, and a server
+    started later would import pd_lib from there)."""
+    from steps.main import BACKGROUND_PRELOAD
+
+    start_step_server(BACKGROUND_PRELOAD)
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,7 @@ import pytest
 from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer.inprocess import (
-    SUBPROCESS_ENV,
-    TAG_IN_PROCESS,
-    run_in_process,
-    runs_in_process,
-    step_argv,
-)
+from pd_lib.mlflow_layer.inprocess import TAG_IN_PROCESS, run_in_process, step_argv
 from pd_lib.mlflow_layer.runs import full_params
 from pd_lib.mlflow_layer.tracking import PROJECT_ROOT, as_mlflow_param
 from steps import step_command
@@ -30,13 +24,6 @@ def test_step_command_lines_are_split_like_a_shell():
     with pytest.raises(ValueError, match="not a 'python -m steps"):
         step_argv("bash run.sh")
     assert step_command("steps.generate") is generate
-
-
-def test_only_the_local_env_manager_runs_in_process():
-    assert runs_in_process("local", {})
-    assert not runs_in_process("virtualenv", {})
-    assert not runs_in_process("uv", {})
-    assert not runs_in_process("local", {SUBPROCESS_ENV: "1"})
 
 
 def test_in_process_child_is_the_run_mlflow_run_makes(store):

@@ -8,8 +8,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer.background import TAG_BACKGROUND
+from pd_lib.mlflow_layer.inprocess import TAG_IN_PROCESS
 from pd_lib.mlflow_layer.pipeline import run_main
 from pd_lib.mlflow_layer.runs import entry_point_defaults
+from pd_lib.mlflow_layer.step_modes import parallel_steps
 from steps import step_command
 
 # Ten fully grown trees give votes in tenths, not rates: without a calibration stage their
@@ -62,3 +65,18 @@ def test_the_default_candidates_pass_and_the_lower_log_loss_is_registered(store)
     assert "calibration_method" in train.params
     champion = client.get_model_version_by_alias("pd_model_v1", "champion")
     assert champion.run_id == data.params["best_run_id"]
+
+
+def test_tune_runs_beside_train_where_two_cores_allow(store):
+    data = _main(store, grid="learning_rate=0.1;max_depth=3", cv="2")
+    client = MlflowClient()
+    train = client.get_run(data.tags["pd.step.train"])
+    tune = client.get_run(data.tags["pd.step.tune"])
+    assert train.info.status == tune.info.status == "FINISHED"
+    assert tune.data.tags["mlflow.parentRunId"] == train.data.tags["mlflow.parentRunId"]
+    if not parallel_steps("local"):  # one usable core, or PD_PARALLEL_STEPS=0
+        assert tune.data.tags[TAG_IN_PROCESS] == "true"
+        return
+    assert tune.data.tags[TAG_BACKGROUND] == "true"
+    # tune started before train and ended after train had started: they overlapped
+    assert tune.info.start_time < train.info.start_time < tune.info.end_time

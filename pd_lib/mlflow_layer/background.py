@@ -1,0 +1,186 @@
+"""Run one step of ``main`` in a background process while ``main`` runs another in its own.
+
+Why: train and tune both read generate's loans and nothing of each other, and much of each is
+single-threaded Python (evaluation, figures, saving the model) or small OpenMP regions that do
+not fill two cores. So ``main`` starts tune in a process of its own and runs train in its own
+process meanwhile (:mod:`pd_lib.mlflow_layer.inprocess`), then waits for tune.
+
+A new Python process would spend 5-8 s importing mlflow, scikit-learn, pandas and matplotlib
+again (more than tune's head start is worth). So ``main`` starts a fork server when it starts
+(:func:`start_step_server`): a process that imports those modules beside ``main``'s own start,
+and from which the background step is forked with everything already imported (a fresh fork of
+a process that has no threads, no store connections and no fitted state).
+
+The background step is the child run ``mlflow run`` would create (MLflow's own functions, as
+for the in-process steps), running the entry point's own click command line, tagged
+``pd.background=true``. Each step chooses its threads when it starts (:mod:`pd_lib.threads`)
+and sees the other one busy. Its output lines are prefixed with the step's name.
+
+It never outlives ``main``: if the foreground step fails or ``main`` is interrupted, it is
+terminated and its run marked KILLED; if ``main``'s process dies outright, the fork server
+exits and the kernel sends the step SIGTERM (Linux ``PR_SET_PDEATHSIG``). Off with
+``PD_PARALLEL_STEPS=0``, with one usable core, and where ``main`` runs its steps as ``mlflow
+run`` subprocesses (env managers other than local, ``PD_STEPS_IN_SUBPROCESS=1``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import io
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the server starts
+    from pd_lib.mlflow_layer.inprocess import CommandLoader
+
+log = logging.getLogger("pd_pipeline")
+
+TAG_BACKGROUND = "pd.background"
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_SECONDS = 10.0
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    return multiprocessing.get_context("forkserver")
+
+
+def start_step_server(preload: Sequence[str]) -> None:
+    """Start the fork server now, importing ``preload`` while ``main`` goes on; returns at
+    once (a background step started before it is ready waits for it). Call it before anything
+    loads a logged model: loading one puts the model's code directory first on sys.path, and
+    the server takes this process's sys.path."""
+    from multiprocessing import forkserver
+
+    _context().set_forkserver_preload(list(preload))
+    forkserver.ensure_running()
+
+
+class _PrefixedLines(io.RawIOBase):
+    """Bytes written are passed on line by line, each line prefixed."""
+
+    def __init__(self, target: IO[bytes], prefix: str):
+        self.target, self.prefix, self.pending = target, prefix.encode(), b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:
+        *lines, self.pending = (self.pending + bytes(data)).split(b"\n")
+        for line in lines:
+            self.target.write(self.prefix + line + b"\n")
+        if lines:
+            self.target.flush()
+        return len(data)
+
+    def close(self) -> None:
+        if self.pending:
+            self.target.write(self.prefix + self.pending + b"\n")
+            self.target.flush()
+            self.pending = b""
+        super().close()
+
+
+def _prefixed(stream: IO[str], prefix: str) -> IO[str]:
+    return io.TextIOWrapper(io.BufferedWriter(_PrefixedLines(stream.buffer, prefix)),
+                            encoding="utf-8", errors="backslashreplace", line_buffering=True)
+
+
+def _die_with_parent() -> None:
+    """SIGTERM to this process when its parent (the fork server) exits (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _run_step(load_command: CommandLoader, module_name: str, args: list[str],
+              env: dict[str, str], work_dir: str, prefix: str) -> None:
+    """The background process: run the step's click command as ``mlflow run`` would."""
+    from pd_lib.mlflow_layer.inprocess import invoke_step
+
+    _die_with_parent()
+    sys.stdout, sys.stderr = _prefixed(sys.stdout, prefix), _prefixed(sys.stderr, prefix)
+    os.environ.clear()  # main's environment now, not the server's when it started
+    os.environ.update(env)
+    os.chdir(work_dir)
+    succeeded = invoke_step(load_command(module_name), module_name, args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(0 if succeeded else 1)
+
+
+@dataclass
+class BackgroundStep:
+    """A step running in its own process: wait for it, or stop it."""
+
+    entry_point: str
+    run_id: str
+    process: BaseProcess
+    started: float
+
+    def wait(self) -> bool:
+        """Wait for the step to end; True if it succeeded. A run it left open is closed."""
+        try:
+            self.process.join()
+        except BaseException:  # interrupted while waiting: stop it rather than orphan it
+            self.cancel()
+            raise
+        code = self.process.exitcode
+        self._close_run("FINISHED" if code == 0 else "FAILED")
+        log.info("%s run %s %s after %.1f s in the background", self.entry_point, self.run_id,
+                 "succeeded" if code == 0 else f"failed (exit code {code})",
+                 time.monotonic() - self.started)
+        return code == 0
+
+    def cancel(self) -> None:
+        """Terminate the step if it still runs (SIGTERM, then SIGKILL after a grace period)
+        and mark its run KILLED."""
+        if self.process.is_alive():
+            log.warning("stopping %s run %s (process %d)", self.entry_point, self.run_id,
+                        self.process.pid)
+            self.process.terminate()
+            self.process.join(STOP_GRACE_SECONDS)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        self._close_run("KILLED")
+
+    def _close_run(self, status: str) -> None:
+        from mlflow.entities import RunStatus
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+        if not RunStatus.is_terminated(RunStatus.from_string(
+                client.get_run(self.run_id).info.status)):
+            client.set_terminated(self.run_id, status)
+
+
+def start_in_background(project_dir: Path, entry_point: str, params: dict[str, str],
+                        experiment_id: str, load_command: CommandLoader) -> BackgroundStep:
+    """Create ``entry_point``'s child run of the active run and start its command in a
+    process forked from the step server; returns at once."""
+    from pd_lib.mlflow_layer.inprocess import create_step_run
+
+    launch = create_step_run(project_dir, entry_point, params, experiment_id,
+                             {TAG_BACKGROUND: "true"})
+    log.info("=== Running command '%s' in a background process in run with ID '%s' ===",
+             launch.command, launch.run_id)
+    process = _context().Process(
+        target=_run_step, name=f"pd-{entry_point}",
+        args=(load_command, launch.module_name, launch.args,
+              {**os.environ, **launch.environment(experiment_id)}, launch.work_dir,
+              f"{entry_point} | "))
+    process.start()
+    return BackgroundStep(entry_point, launch.run_id, process, time.monotonic())
