@@ -17,8 +17,8 @@ for the in-process steps), running the entry point's own click command line, tag
 and sees the other one busy. Its output lines are prefixed with the step's name.
 
 It never outlives ``main``: if the foreground step fails or ``main`` is interrupted, it is
-terminated and its run marked KILLED; if ``main``'s process dies outright, the fork server
-exits and the kernel sends the step SIGTERM (Linux ``PR_SET_PDEATHSIG``). Off with
+terminated and its run marked KILLED; if ``main``'s process dies outright (killed), the step
+sees the end of a pipe only ``main`` holds open and terminates itself. Off with
 ``PD_PARALLEL_STEPS=0``, with one usable core, and where ``main`` runs its steps as ``mlflow
 run`` subprocesses (env managers other than local, ``PD_STEPS_IN_SUBPROCESS=1``).
 """
@@ -26,17 +26,17 @@ run`` subprocesses (env managers other than local, ``PD_STEPS_IN_SUBPROCESS=1``)
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import io
 import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -47,7 +47,6 @@ if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the serve
 log = logging.getLogger("pd_pipeline")
 
 TAG_BACKGROUND = "pd.background"
-PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -96,21 +95,24 @@ def _prefixed(stream: IO[str], prefix: str) -> IO[str]:
                             encoding="utf-8", errors="backslashreplace", line_buffering=True)
 
 
-def _die_with_parent() -> None:
-    """SIGTERM to this process when its parent (the fork server) exits (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _exit_with_main(watch: Connection) -> None:
+    """Terminate this process when ``main`` closes its end of ``watch``, as it does when it
+    dies: a thread waits on the pipe. (A fork server's child cannot use the parent-death
+    signal: its parent is the server, which lives as long as its children.)"""
+    def wait() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            watch.recv()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=wait, name="exit-with-main", daemon=True).start()
 
 
 def _run_step(load_command: CommandLoader, module_name: str, args: list[str],
-              env: dict[str, str], work_dir: str, prefix: str) -> None:
+              env: dict[str, str], work_dir: str, prefix: str, watch: Connection) -> None:
     """The background process: run the step's click command as ``mlflow run`` would."""
     from pd_lib.mlflow_layer.inprocess import invoke_step
 
-    _die_with_parent()
+    _exit_with_main(watch)
     sys.stdout, sys.stderr = _prefixed(sys.stdout, prefix), _prefixed(sys.stderr, prefix)
     os.environ.clear()  # main's environment now, not the server's when it started
     os.environ.update(env)
@@ -129,6 +131,7 @@ class BackgroundStep:
     run_id: str
     process: BaseProcess
     started: float
+    lifeline: Connection  # main's end of the child's watch pipe; closed when the step ends
 
     def wait(self) -> bool:
         """Wait for the step to end; True if it succeeded. A run it left open is closed."""
@@ -138,6 +141,7 @@ class BackgroundStep:
             self.cancel()
             raise
         code = self.process.exitcode
+        self.lifeline.close()
         self._close_run("FINISHED" if code == 0 else "FAILED")
         log.info("%s run %s %s after %.1f s in the background", self.entry_point, self.run_id,
                  "succeeded" if code == 0 else f"failed (exit code {code})",
@@ -155,6 +159,7 @@ class BackgroundStep:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
+        self.lifeline.close()
         self._close_run("KILLED")
 
     def _close_run(self, status: str) -> None:
@@ -177,10 +182,12 @@ def start_in_background(project_dir: Path, entry_point: str, params: dict[str, s
                              {TAG_BACKGROUND: "true"})
     log.info("=== Running command '%s' in a background process in run with ID '%s' ===",
              launch.command, launch.run_id)
+    watch, lifeline = _context().Pipe(duplex=False)
     process = _context().Process(
         target=_run_step, name=f"pd-{entry_point}",
         args=(load_command, launch.module_name, launch.args,
               {**os.environ, **launch.environment(experiment_id)}, launch.work_dir,
-              f"{entry_point} | "))
+              f"{entry_point} | ", watch))
     process.start()
-    return BackgroundStep(entry_point, launch.run_id, process, time.monotonic())
+    watch.close()  # the child has its own copy; main keeps only the writing end
+    return BackgroundStep(entry_point, launch.run_id, process, time.monotonic(), lifeline)
