@@ -30,6 +30,7 @@ from benchmarks.common import (
     result_line,
     run_measured,
 )
+from pd_lib.mlflow_layer.step_modes import PARALLEL_ENV
 
 SIZES = {
     False: {"baseline": 100_000, "repeat": 2, "scaling": [10_000, 100_000, 1_000_000],
@@ -108,6 +109,10 @@ def bench_baseline(sizes: dict, with_rerun: bool) -> dict:
             # is right, but a smoke run must go on to register and promote.
             params |= {"force": "true", "reason": "benchmark smoke run on small data"}
         pipeline = _mlflow_run(env, "main", params)
+        # The same main with tune after train, on a store of its own: what running them side
+        # by side saves, measured in the same session.
+        sequential_env, _ = _store(f"sequential_{i}")
+        sequential = _mlflow_run({**sequential_env, PARALLEL_ENV: "0"}, "main", params)
         main_run = _runs(env, "main")[-1]
         best = next(r for e in ("train", "tune") for r in _runs(env, e)
                     if r["run_id"] == main_run["params"]["best_run_id"])
@@ -116,6 +121,7 @@ def bench_baseline(sizes: dict, with_rerun: bool) -> dict:
         pairs.append({
             "script": _summary(script) | {"roc_auc": result_line(script.stdout)[
                 "holdout_roc_auc"], "inside": result_line(script.stdout)["timings"]},
+            "sequential": _summary(sequential),
             "pipeline": _summary(pipeline) | {"roc_auc": best["metrics"]["roc_auc"],
                                               "best": best["tags"].get(
                                                   "mlflow.project.entryPoint"),
@@ -161,8 +167,15 @@ def report_baseline(result: dict) -> list[str]:
                      s["peak_tree_mib"], s["roc_auc"], "1.00"])
         rows.append([f"mlflow run . (main) #{i}", p["wall"], p["peak_process_mib"],
                      p["peak_tree_mib"], p["roc_auc"], f"{p['wall'] / s['wall']:.2f}"])
+        if "sequential" in pair:
+            q = pair["sequential"]
+            rows.append([f"main, tune after train (PD_PARALLEL_STEPS=0) #{i}", q["wall"],
+                         q["peak_process_mib"], q["peak_tree_mib"], p["roc_auc"],
+                         f"{q['wall'] / s['wall']:.2f}"])
     ratios = [p["pipeline"]["wall"] / p["script"]["wall"] for p in result["pairs"]]
     ratio = statistics.median(ratios)
+    beside = [p["pipeline"]["wall"] / p["sequential"]["wall"] for p in result["pairs"]
+              if "sequential" in p]
     lines = [
         f"### 1. Tutorial script vs the pipeline, {result['n_samples']:,} rows",
         "",
@@ -178,6 +191,9 @@ def report_baseline(result: dict) -> list[str]:
         "",
         f"**Goal ≤ 1.0×: {'met' if ratio <= 1.0 else 'missed'}** (median ratio {ratio:.2f}).",
     ]
+    if beside:
+        lines += ["", f"tune beside train: main took {statistics.median(beside):.2f}× the time "
+                  "of the same main with tune after train (median)."]
     if result["reruns"]:
         rows = [[f"#{i}", r["first"], r["rerun"]["wall"], f"{r['rerun']['wall'] / r['first']:.3f}",
                  r.get("empty_run", "-"), _ratio(r.get("empty_run"), r["first"]),
