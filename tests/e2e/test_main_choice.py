@@ -80,3 +80,15 @@ def test_tune_runs_beside_train_where_two_cores_allow(store):
     assert tune.data.tags[TAG_BACKGROUND] == "true"
     # tune started before train and ended after train had started: they overlapped
     assert tune.info.start_time < train.info.start_time < tune.info.end_time
+
+
+@pytest.mark.skipif(not parallel_steps("local"), reason="tune runs beside train only on 2+ cores")
+def test_a_failing_train_stops_tune_beside_it_and_registers_nothing(store, capsys):
+    with pytest.raises(PipelineError, match="step train failed"):
+        _main(store, model="no_such_kind")
+    client = MlflowClient()
+    [tune] = client.search_runs([store], "tags.`mlflow.project.entryPoint` = 'tune'")
+    assert tune.data.tags[TAG_BACKGROUND] == "true"
+    assert tune.info.status == "KILLED"
+    assert "stopping tune run" in capsys.readouterr().err
+    assert client.search_registered_models() == []
