@@ -1,6 +1,7 @@
 """main: generate -> train -> tune -> register the better -> promote, reusing finished runs.
 
-Ends with a summary: each step's run, whether it was reused, seconds, holdout AUC and
+On two or more cores tune runs beside train, in a background process whose log lines start
+'tune |' (PD_PARALLEL_STEPS=0: one after the other). Ends with a summary: each step's run, whether it was reused, seconds, holdout AUC and
 lights; the version and stage; where the report is; and the mlflow ui command.
 """
 
