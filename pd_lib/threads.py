@@ -17,8 +17,10 @@ minute on an idle machine, and main's train took one thread. So when the load av
 suggests more other work than the short sample saw, a longer sample decides (a neighbour
 between two bursts is caught by it). Where no sample can be taken (a cgroup quota, no
 /proc/stat) the load average alone decides.
-Coarse parallel work (RandomForest trees, cross-validation folds in ``tune``) goes through
-joblib and is not limited here.
+
+RandomForest's trees go through joblib on every core and are not limited here; ``tune`` runs
+as many cross-validation fits in parallel as this choice gives threads
+(:func:`pd_lib.modelling.search.search_n_jobs`).
 
 Override with ``PD_NUM_THREADS=<n>``; an ``OMP_NUM_THREADS`` set by the user is respected.
 
