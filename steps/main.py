@@ -1,8 +1,9 @@
 """main: generate -> train -> tune -> register the better -> promote, reusing finished runs.
 
 On two or more cores tune runs beside train, in a background process whose log lines start
-'tune |' (PD_PARALLEL_STEPS=0: one after the other). Ends with a summary: each step's run, whether it was reused, seconds, holdout AUC and
-lights; the version and stage; where the report is; and the mlflow ui command.
+'tune |' (PD_PARALLEL_STEPS=0: one after the other). Ends with a summary: each step's run,
+whether it was reused, seconds, holdout AUC and lights; the version and stage; where the
+report is; and the mlflow ui command.
 """
 
 from __future__ import annotations
