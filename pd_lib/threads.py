@@ -149,10 +149,10 @@ def load_disagrees(cores: int, load: float, busy: float) -> bool:
     return idle_threads(cores, max(load - OWN_LOAD, 0.0)) < idle_threads(cores, load, busy)
 
 
-def choose_threads(cores: int, load: float, env: Mapping[str, str],
+def choose_threads(cores: int, load: float, explicit: int | None,
                    busy: float | None = None) -> int:
-    """Threads for OpenMP and BLAS: an explicit setting, else :func:`idle_threads`."""
-    explicit = explicit_threads(env)
+    """Threads for OpenMP and BLAS: the user's setting (:func:`explicit_threads`), else
+    :func:`idle_threads`."""
     return explicit if explicit is not None else idle_threads(cores, load, busy)
 
 
@@ -169,7 +169,7 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     load = os.getloadavg()[0]
     if busy is not None and load_disagrees(cores, load, busy):
         busy = busy_cores_now(CONFIRM_SAMPLE_SECONDS)
-    threads = explicit if explicit is not None else idle_threads(cores, load, busy)
+    threads = choose_threads(cores, load, explicit, busy)
     threadpool_limits(limits=threads)
     set_openmp_threads(threads)
     log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f, busy now %s)",
@@ -188,9 +188,10 @@ def reapply_threads() -> int:
     return _openmp_threads
 
 
-def chosen_threads() -> int | None:
-    """This process's thread choice (:func:`limit_threads`), or None before it is made."""
-    return _openmp_threads
+def chosen_threads() -> int:
+    """This process's thread choice (:func:`limit_threads`), or its usable cores before one is
+    made."""
+    return _openmp_threads or usable_cores(quota=cgroup_cpu_limit())
 
 
 def set_openmp_threads(threads: int | None) -> int | None:
@@ -221,8 +222,7 @@ def openmp_threads(n_rows: int) -> Iterator[None]:
 @contextlib.contextmanager
 def fits_share_threads(parallel_fits: int) -> Iterator[None]:
     """Within the block, ``parallel_fits`` concurrent fits share this process's threads."""
-    chosen = _openmp_threads or usable_cores(quota=cgroup_cpu_limit())
-    old = set_openmp_threads(max(1, chosen // max(1, parallel_fits)))
+    old = set_openmp_threads(max(1, chosen_threads() // max(1, parallel_fits)))
     try:
         yield
     finally:

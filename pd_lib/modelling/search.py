@@ -156,13 +156,11 @@ def search_n_jobs(model: str, cores: int | None = None) -> int:
     :mod:`pd_lib.threads`; main's train running beside tune leaves one), except for
     RandomForest, whose trees already use every core (nested parallelism would oversubscribe
     them)."""
-    from pd_lib.threads import cgroup_cpu_limit, chosen_threads, usable_cores
+    from pd_lib.threads import chosen_threads
 
     if model == "random_forest":
         return 1
-    if cores is not None:
-        return cores
-    return chosen_threads() or usable_cores(quota=cgroup_cpu_limit())
+    return cores if cores is not None else chosen_threads()
 
 
 def make_searcher(

@@ -19,6 +19,7 @@ from pd_lib.threads import (
     cgroup_cpu_limit,
     choose_threads,
     cpu_ticks,
+    explicit_threads,
     fits_share_threads,
     load_disagrees,
     openmp_threads,
@@ -33,7 +34,7 @@ from pd_lib.threads import (
     [(2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.3, 1), (2, 6.0, 1), (8, 3.2, 5), (1, 0.0, 1)],
 )
 def test_idle_usable_cores_are_used(cores, load, expected):
-    assert choose_threads(cores, load, {}) == expected
+    assert choose_threads(cores, load, explicit_threads({})) == expected
 
 
 @pytest.mark.parametrize(
@@ -44,7 +45,7 @@ def test_idle_usable_cores_are_used(cores, load, expected):
      (1.4, 0.7, 1)],
 )
 def test_other_work_is_what_the_sample_sees_busy(load, busy, expected):
-    assert choose_threads(2, load, {}, busy) == expected
+    assert choose_threads(2, load, explicit_threads({}), busy) == expected
 
 
 @pytest.mark.parametrize(
@@ -81,15 +82,17 @@ def test_a_busy_neighbour_is_seen_now():
 
 
 def test_explicit_settings_win_over_the_load():
-    assert choose_threads(2, 5.0, {THREADS_ENV: "2"}) == 2
-    assert choose_threads(2, 0.0, {"OMP_NUM_THREADS": "1"}) == 1
-    assert choose_threads(2, 0.0, {THREADS_ENV: "3", "OMP_NUM_THREADS": "1"}) == 3
-    assert choose_threads(2, 0.0, {"OMP_NUM_THREADS": "4,2"}) == 4  # nested OpenMP syntax
+    assert choose_threads(2, 5.0, explicit_threads({THREADS_ENV: "2"})) == 2
+    assert choose_threads(2, 0.0, explicit_threads({"OMP_NUM_THREADS": "1"})) == 1
+    both = {THREADS_ENV: "3", "OMP_NUM_THREADS": "1"}
+    assert choose_threads(2, 0.0, explicit_threads(both)) == 3
+    nested = {"OMP_NUM_THREADS": "4,2"}  # nested OpenMP syntax
+    assert choose_threads(2, 0.0, explicit_threads(nested)) == 4
 
 
 def test_a_bad_setting_is_ignored():
-    assert choose_threads(2, 0.0, {THREADS_ENV: "many"}) == 2
-    assert choose_threads(2, 0.0, {THREADS_ENV: "0"}) == 1
+    assert choose_threads(2, 0.0, explicit_threads({THREADS_ENV: "many"})) == 2
+    assert choose_threads(2, 0.0, explicit_threads({THREADS_ENV: "0"})) == 1
 
 
 def test_cgroup_v2_quota(tmp_path):
