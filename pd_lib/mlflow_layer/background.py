@@ -141,8 +141,7 @@ class BackgroundStep:
             self.cancel()
             raise
         code = self.process.exitcode
-        self.lifeline.close()
-        self._close_run("FINISHED" if code == 0 else "FAILED")
+        self._close("FINISHED" if code == 0 else "FAILED")
         log.info("%s run %s %s after %.1f s in the background", self.entry_point, self.run_id,
                  "succeeded" if code == 0 else f"failed (exit code {code})",
                  time.monotonic() - self.started)
@@ -159,17 +158,14 @@ class BackgroundStep:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
+        self._close("KILLED")
+
+    def _close(self, status: str) -> None:
+        """The step has ended: let go of its lifeline and end its run if it left it open."""
+        from pd_lib.mlflow_layer.inprocess import close_if_open
+
         self.lifeline.close()
-        self._close_run("KILLED")
-
-    def _close_run(self, status: str) -> None:
-        from mlflow.entities import RunStatus
-        from mlflow.tracking import MlflowClient
-
-        client = MlflowClient()
-        if not RunStatus.is_terminated(RunStatus.from_string(
-                client.get_run(self.run_id).info.status)):
-            client.set_terminated(self.run_id, status)
+        close_if_open(self.run_id, status)
 
 
 def start_in_background(project_dir: Path, entry_point: str, params: dict[str, str],
@@ -186,7 +182,7 @@ def start_in_background(project_dir: Path, entry_point: str, params: dict[str, s
     process = _context().Process(
         target=_run_step, name=f"pd-{entry_point}",
         args=(load_command, launch.module_name, launch.args,
-              {**os.environ, **launch.environment(experiment_id)}, launch.work_dir,
+              {**os.environ, **launch.environment()}, launch.work_dir,
               f"{entry_point} | ", watch))
     process.start()
     watch.close()  # the child has its own copy; main keeps only the writing end

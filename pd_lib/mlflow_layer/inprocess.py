@@ -96,15 +96,24 @@ class StepLaunch:
     """A step's child run, created as ``mlflow run`` creates it, and how to run its command."""
 
     run_id: str
+    experiment_id: str
     work_dir: str
     command: str
     module_name: str
     args: list[str]
 
-    def environment(self, experiment_id: str) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """The variables ``mlflow run`` gives its command: the run, experiment and store."""
-        return {"MLFLOW_RUN_ID": self.run_id, "MLFLOW_EXPERIMENT_ID": str(experiment_id),
+        return {"MLFLOW_RUN_ID": self.run_id, "MLFLOW_EXPERIMENT_ID": str(self.experiment_id),
                 "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
+
+
+def close_if_open(run_id: str, status: str) -> None:
+    """End a step's run with ``status`` unless the step already ended it (as ``mlflow run``
+    does for a command that exits without ending its run)."""
+    client = MlflowClient()
+    if not RunStatus.is_terminated(RunStatus.from_string(client.get_run(run_id).info.status)):
+        client.set_terminated(run_id, status)
 
 
 def create_step_run(project_dir: Path, entry_point: str, params: dict[str, str],
@@ -121,7 +130,7 @@ def create_step_run(project_dir: Path, entry_point: str, params: dict[str, str],
     client = MlflowClient()
     for key, value in {MLFLOW_PROJECT_BACKEND: "local", **tags}.items():
         client.set_tag(run.info.run_id, key, value)
-    return StepLaunch(run.info.run_id, work_dir, command, module_name, args)
+    return StepLaunch(run.info.run_id, experiment_id, work_dir, command, module_name, args)
 
 
 def run_in_process(
@@ -142,16 +151,13 @@ def run_in_process(
     log.info("=== Running command '%s' in this process in run with ID '%s' ===",
              launch.command, run_id)
     parent = mlflow.active_run()
-    client = MlflowClient()
     succeeded = False
     try:
-        with _environ(launch.environment(experiment_id)), contextlib.chdir(launch.work_dir):
+        with _environ(launch.environment()), contextlib.chdir(launch.work_dir):
             succeeded = invoke_step(click_command, launch.module_name, launch.args)
     finally:
         _restore_active_run(parent.info.run_id if parent else None)
-        status = client.get_run(run_id).info.status
-        if not RunStatus.is_terminated(RunStatus.from_string(status)):
-            client.set_terminated(run_id, "FINISHED" if succeeded else "FAILED")
+        close_if_open(run_id, "FINISHED" if succeeded else "FAILED")
     if not succeeded:
         raise ExecutionException(f"Run (ID '{run_id}') failed")
     log.info("=== Run (ID '%s') succeeded ===", run_id)
