@@ -27,7 +27,7 @@ from pd_lib.mlflow_layer.background import BackgroundStep, start_in_background
 from pd_lib.mlflow_layer.gate_report import COMPARISON_ARTIFACT
 from pd_lib.mlflow_layer.inprocess import CommandLoader
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_PROJECT_ENV
-from pd_lib.mlflow_layer.runs import find_finished_run, full_params, get_or_run
+from pd_lib.mlflow_layer.runs import full_params, get_or_run, reusable_run
 from pd_lib.mlflow_layer.step_modes import parallel_steps
 from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from pd_lib.params import pick
@@ -89,9 +89,8 @@ def _start_step(entry_point: str, overrides: dict[str, Any], context: MainContex
     """Reuse a finished matching run, else start the step in a background process."""
     params = full_params(entry_point, overrides)
     started = time.monotonic()
-    found = find_finished_run(context.experiment_id, entry_point, params)
+    found = reusable_run(entry_point, params, context.experiment_id)
     if found is not None:
-        log.info("reusing finished %s run %s", entry_point, found.info.run_id)
         return PendingStep(entry_point, started, reused=found)
     return PendingStep(entry_point, started, background=start_in_background(
         PROJECT_ROOT, entry_point, params, context.experiment_id, context.load_command))

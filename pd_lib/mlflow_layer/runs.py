@@ -85,6 +85,16 @@ def find_finished_run(
     return None
 
 
+def reusable_run(entry_point: str, params: dict[str, str], experiment_id: str,
+                 tags: dict[str, str] | None = None) -> Run | None:
+    """A finished run of the entry point to reuse (:func:`find_finished_run`), said in the
+    log, or None."""
+    found = find_finished_run(experiment_id, entry_point, params, tags=tags)
+    if found is not None:
+        log.info("reusing finished %s run %s", entry_point, found.info.run_id)
+    return found
+
+
 def get_or_run(
     entry_point: str,
     params: dict[str, str],
@@ -100,11 +110,8 @@ def get_or_run(
     (:mod:`pd_lib.mlflow_layer.inprocess`), else as an ``mlflow run`` subprocess in its own
     environment.
     """
-    if reuse:
-        found = find_finished_run(experiment_id, entry_point, params, tags=tags)
-        if found is not None:
-            log.info("reusing finished %s run %s", entry_point, found.info.run_id)
-            return found, True
+    if reuse and (found := reusable_run(entry_point, params, experiment_id, tags)) is not None:
+        return found, True
     if runs_in_process(env_manager):
         log.info("running %s in this process (env manager local)", entry_point)
         run_id = run_in_process(PROJECT_ROOT, entry_point, params, experiment_id, load_command)
