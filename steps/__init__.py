@@ -10,8 +10,10 @@ import importlib
 import click
 
 from pd_lib.memory import avoid_hugepage_stalls
+from pd_lib.process import skip_final_collections
 
 avoid_hugepage_stalls()  # before any step imports numpy
+skip_final_collections()  # registered first, so it runs after every other atexit handler
 
 
 def step_command(module_name: str) -> click.Command:

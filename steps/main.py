@@ -14,8 +14,13 @@ from pd_lib.errors import exit_on_user_error
 from steps.options import StepCommand, entry_point_options
 
 # What tune needs, imported by the step server while main starts (pd_lib.mlflow_layer.background).
-BACKGROUND_PRELOAD = ("steps.tune", "pd_lib.mlflow_layer.training", "pd_lib.mlflow_layer.tuning",
-                      "pd_lib.modelling.search", "mlflow.sklearn", "skops.io")
+# scipy.special right after steps (which turns numpy's huge-page advice off): see
+# pd_lib.process. The SQLite store's modules (SQLAlchemy, alembic) took 1.4 s of tune's first
+# request.
+BACKGROUND_PRELOAD = ("steps", "scipy.special", "steps.tune", "pd_lib.mlflow_layer.training",
+                      "pd_lib.mlflow_layer.tuning", "pd_lib.modelling.search", "mlflow.sklearn",
+                      "skops.io",
+                      "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.db.utils")
 
 
 def check_source_params(values: dict) -> None:

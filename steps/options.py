@@ -9,6 +9,7 @@ import click
 from pd_lib import params
 from pd_lib.errors import USER_ERROR_EXIT_CODE, mask_secrets
 from pd_lib.params import Param
+from pd_lib.process import import_scipy_special_first
 
 
 class OneLineUsageError(click.ClickException):
@@ -32,6 +33,12 @@ class StepCommand(click.Command):
             raise
         except click.ClickException as exc:
             raise OneLineUsageError(exc.format_message()) from None
+
+    def invoke(self, ctx: click.Context):
+        """Run the step, scipy.special imported first (pd_lib.process: skops then imports
+        1.3 s faster); not for --help or a refused option, which import nothing heavy."""
+        import_scipy_special_first()
+        return super().invoke(ctx)
 
 
 def option(param: Param) -> Callable:
