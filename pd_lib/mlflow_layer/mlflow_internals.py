@@ -12,7 +12,9 @@ For each name: why we use it, and what breaks if it changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,33 @@ MIN_AUTH_PASSWORD_LENGTH = 12
 # The basic-auth app's request check, as its auth config file names it. Why: the team
 # server writes that file. Breaks: every request to the team server fails authentication.
 BASIC_AUTH_FUNCTION = "mlflow.server.auth:authenticate_request_basic_auth"
+
+# The logger of MLflow's register_model, and the start of its notice that a run's model lives
+# outside the run's artifacts. Why: MLflow 3 stores a logged model as models:/<model id>, and
+# registering runs:/<run id>/model warns on every call that it registers that model instead,
+# which is what register wants (:func:`quiet_registration_notice`). Breaks: the WARNING line
+# is back in the output of every register and main.
+REGISTRATION_LOGGER = "mlflow.tracking._model_registry.fluent"
+REGISTRATION_NOTICE = "Run with id "
+
+
+class _DropRegistrationNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith(REGISTRATION_NOTICE)
+                    and "has no artifacts at artifact path" in message)
+
+
+@contextlib.contextmanager
+def quiet_registration_notice() -> Iterator[None]:
+    """Drop MLflow's "registering model based on models:/<id> instead" warning for the
+    duration (see REGISTRATION_LOGGER); every other message of that logger still shows."""
+    logger, notice = logging.getLogger(REGISTRATION_LOGGER), _DropRegistrationNotice()
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
 
 
 def quote_param(value: str) -> str:

@@ -16,7 +16,12 @@ from mlflow.entities.model_registry import ModelVersion
 from pd_lib.config import HOLDOUT_ARTIFACT, PD_COL
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
-from pd_lib.mlflow_layer.scoring_model import check_columns, pandas_kind, resolve_model
+from pd_lib.mlflow_layer.scoring_model import (
+    check_columns,
+    model_inputs,
+    pandas_kind,
+    resolve_model,
+)
 from pd_lib.threads import reapply_threads
 
 log = logging.getLogger("pd_pipeline")
@@ -73,7 +78,7 @@ def check_version_loads(version: ModelVersion) -> None:
     except PipelineError as exc:
         raise _refuse(version, str(exc).split(";")[0]) from None
     try:
-        scored = np.asarray(model.predict(holdout)[PD_COL], dtype=float)
+        scored = np.asarray(model.predict(model_inputs(model, holdout))[PD_COL], dtype=float)
     except Exception as exc:  # the model loads but cannot score its own holdout
         raise _refuse(version, f"its model fails on its own holdout ({first_line(exc)})") \
             from None

@@ -35,7 +35,7 @@ from pd_lib.config import (
 )
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
-from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT
+from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT, quiet_registration_notice
 from pd_lib.mlflow_layer.scoring_model import input_columns, input_differences
 from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run
 from pd_lib.mlflow_layer.writes import RegistryWriter
@@ -97,9 +97,10 @@ def register(run_id: str, model_name: str) -> Registration:
         TAG_CODE_FINGERPRINT: tags.get(TAG_CODE_FINGERPRINT, ""),
         TAG_HOLDOUT_AUC: f"{metrics['roc_auc']:.6f}" if "roc_auc" in metrics else "",
     }
-    version = mlflow.register_model(
-        model_uri, model_name, tags={k: v for k, v in version_tags.items() if v}
-    )
+    with quiet_registration_notice():
+        version = mlflow.register_model(
+            model_uri, model_name, tags={k: v for k, v in version_tags.items() if v}
+        )
     report = log_registered_report(version, run.info.run_id)
     describe_version(version, run, report)
     describe_model(model_name, candidate.signature)

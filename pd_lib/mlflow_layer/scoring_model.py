@@ -147,6 +147,15 @@ def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
         ) from None
 
 
+def model_inputs(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``frame`` that the model's signature takes (all without one), so pyfunc
+    does not warn about the others (a logged holdout's ids, flags and PDs)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return frame
+    return frame[[c for c in schema.input_names() if c in frame.columns]]
+
+
 def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0
                   ) -> pd.DataFrame:
     """The pyfunc model's output for ``features``: the ``pd`` column and, with reasons > 0,

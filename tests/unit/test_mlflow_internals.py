@@ -118,3 +118,30 @@ def test_the_kubernetes_backend_functions_exist():
         pytest.skip("the kubernetes package (requirements-team.txt) is not installed")
     backend = internals.kubernetes_backend()
     assert all(callable(getattr(backend, field)) for field in backend.__dataclass_fields__)
+
+
+def test_the_registration_notice_is_mlflows_own_and_only_it_is_dropped():
+    import logging
+
+    from mlflow.tracking._model_registry import fluent
+
+    source = inspect.getsource(fluent._register_model)
+    assert "has no artifacts at artifact path" in source
+    assert f'f"{internals.REGISTRATION_NOTICE}' in source
+    assert fluent._logger.name == internals.REGISTRATION_LOGGER
+
+    logger = logging.getLogger(internals.REGISTRATION_LOGGER)
+    kept = []
+    handler = logging.Handler()
+    handler.emit = kept.append
+    logger.addHandler(handler)
+    try:
+        with internals.quiet_registration_notice():
+            logger.warning("Run with id abc has no artifacts at artifact path 'model', "
+                           "registering model based on models:/m-1 instead")
+            logger.warning("something else")
+        logger.warning("Run with id abc has no artifacts at artifact path 'model', after")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in kept] == [
+        "something else", "Run with id abc has no artifacts at artifact path 'model', after"]
