@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 USER_ERROR_EXIT_CODE = 2
+TERMINATED_EXIT_CODE = 128 + 15  # what a shell reports for a process that SIGTERM ended
 
 
 def first_line(exc: BaseException) -> str:
@@ -33,6 +34,13 @@ class PipelineError(Exception):
 
     The message is shown as is, one ``error:`` line per line of it, with no traceback.
     """
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a pod deleted, a CI time-out, ``kill``): see
+    :func:`pd_lib.process.stop_cleanly_on_sigterm`. A BaseException, as KeyboardInterrupt is,
+    so no ``except Exception`` and none of click's handlers stop it on its way out: every run
+    context it passes closes its run as FAILED, and main stops the step running beside it."""
 
 
 def exit_on_user_error(func: F) -> F:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import click
 
 from pd_lib import params
-from pd_lib.errors import USER_ERROR_EXIT_CODE, mask_secrets
+from pd_lib.errors import TERMINATED_EXIT_CODE, USER_ERROR_EXIT_CODE, Terminated, mask_secrets
 from pd_lib.params import Param
-from pd_lib.process import import_scipy_special_first
+from pd_lib.process import import_scipy_special_first, stop_cleanly_on_sigterm
 
 
 class OneLineUsageError(click.ClickException):
@@ -24,7 +25,20 @@ class OneLineUsageError(click.ClickException):
 
 
 class StepCommand(click.Command):
-    """A step's click command whose option errors are one line (see OneLineUsageError)."""
+    """A step's click command whose option errors are one line (see OneLineUsageError), and
+    which a SIGTERM stops cleanly (pd_lib.process.stop_cleanly_on_sigterm)."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, plus: stopped by SIGTERM, one ``error:`` line and exit 143. Called by
+        main for an in-process step (not standalone), Terminated goes on up to main's own."""
+        try:
+            return super().main(*args, standalone_mode=standalone_mode, **kwargs)
+        except Terminated:
+            if not standalone_mode:
+                raise
+            click.echo("error: stopped by SIGTERM; its unfinished runs are marked FAILED. Run "
+                       "the command again (main reuses the steps that finished).", err=True)
+            sys.exit(TERMINATED_EXIT_CODE)
 
     def make_context(self, info_name, args, parent=None, **extra):
         try:
@@ -38,6 +52,7 @@ class StepCommand(click.Command):
         """Run the step, scipy.special imported first (pd_lib.process: skops then imports
         1.3 s faster); not for --help or a refused option, which import nothing heavy."""
         import_scipy_special_first()
+        stop_cleanly_on_sigterm()
         return super().invoke(ctx)
 
 

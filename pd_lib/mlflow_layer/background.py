@@ -41,6 +41,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from pd_lib.errors import TERMINATED_EXIT_CODE, Terminated
+
 if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the server starts
     from pd_lib.mlflow_layer.inprocess import CommandLoader
 
@@ -117,9 +119,13 @@ def _run_step(load_command: CommandLoader, module_name: str, args: list[str],
     os.environ.clear()  # main's environment now, not the server's when it started
     os.environ.update(env)
     os.chdir(work_dir)
-    succeeded = invoke_step(load_command(module_name), module_name, args)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        succeeded = invoke_step(load_command(module_name), module_name, args)
+    except Terminated:  # main stopped it, or main is gone: main's own line says why
+        sys.exit(TERMINATED_EXIT_CODE)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
     sys.exit(0 if succeeded else 1)
 
 
@@ -149,8 +155,9 @@ class BackgroundStep:
 
     def cancel(self) -> None:
         """Terminate the step if it still runs (SIGTERM, then SIGKILL after a grace period)
-        and mark its run KILLED."""
-        if self.process.is_alive():
+        and mark its run KILLED (a step stopped by SIGTERM first closes it as FAILED)."""
+        stopped = self.process.is_alive()
+        if stopped:
             log.warning("stopping %s run %s (process %d)", self.entry_point, self.run_id,
                         self.process.pid)
             self.process.terminate()
@@ -158,14 +165,20 @@ class BackgroundStep:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
-        self._close("KILLED")
+        self._close("KILLED", always=stopped)
 
-    def _close(self, status: str) -> None:
-        """The step has ended: let go of its lifeline and end its run if it left it open."""
+    def _close(self, status: str, always: bool = False) -> None:
+        """The step has ended: let go of its lifeline and end its run with ``status`` if it
+        left it open (``always``: whatever the step set)."""
+        from mlflow.tracking import MlflowClient
+
         from pd_lib.mlflow_layer.inprocess import close_if_open
 
         self.lifeline.close()
-        close_if_open(self.run_id, status)
+        if always:
+            MlflowClient().set_terminated(self.run_id, status)
+        else:
+            close_if_open(self.run_id, status)
 
 
 def start_in_background(project_dir: Path, entry_point: str, params: dict[str, str],

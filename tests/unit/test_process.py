@@ -59,3 +59,65 @@ print(order.index("scipy.special") < order.index("sklearn") < order.index("skops
 
 def test_the_step_server_imports_scipy_special_before_scikit_learn_mlflow_and_skops():
     assert _run(PRELOAD_ORDER) == ["True", "True"]
+
+
+SIGTERM_TWICE = """
+import os, signal, sys
+from pd_lib.errors import Terminated
+from pd_lib.process import stop_cleanly_on_sigterm
+stop_cleanly_on_sigterm()
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+    signal.pause()
+except Terminated:
+    print("cleaned up", flush=True)
+os.kill(os.getpid(), signal.SIGTERM)  # the second one ends the process at once
+signal.pause()
+print("never", flush=True)
+"""
+
+
+def test_sigterm_unwinds_as_terminated_once_and_a_second_one_ends_the_process():
+    done = subprocess.run([sys.executable, "-c", SIGTERM_TWICE], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[0] == "cleaned up" and "never" not in done.stdout
+    assert done.returncode == -15
+
+
+OWN_HANDLER = """
+import signal
+from pd_lib.process import stop_cleanly_on_sigterm
+mine = lambda signum, frame: None
+signal.signal(signal.SIGTERM, mine)
+stop_cleanly_on_sigterm()
+print(signal.getsignal(signal.SIGTERM) is mine)
+"""
+
+
+def test_a_sigterm_handler_of_someone_elses_is_left_alone():
+    assert _run(OWN_HANDLER) == ["True"]
+
+
+STEP_TERMINATED = """
+import os, signal, click
+from steps.options import StepCommand
+
+@click.command(cls=StepCommand)
+def step():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()
+    finally:
+        print("closing runs", flush=True)
+
+step([])
+"""
+
+
+def test_a_step_stopped_by_sigterm_unwinds_says_so_in_one_line_and_exits_143():
+    done = subprocess.run([sys.executable, "-c", STEP_TERMINATED], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout == "closing runs\n"
+    assert done.stderr.startswith("error: stopped by SIGTERM;") and "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert done.returncode == 143
