@@ -22,6 +22,10 @@ RandomForest's trees go through joblib on every core and are not limited here; `
 as many cross-validation fits in parallel as this choice gives threads
 (:func:`pd_lib.modelling.search.search_n_jobs`).
 
+A step that runs beside another (tune beside train in main) is told when the other has ended
+(:func:`choose_again_soon`): its next fit or predict makes the choice again, so its last fits
+take the freed core.
+
 Override with ``PD_NUM_THREADS=<n>``; an ``OMP_NUM_THREADS`` set by the user is respected.
 
 OpenMP's thread count is a per-thread setting: a limit set in the main thread does not reach
@@ -38,6 +42,7 @@ import contextlib
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -58,6 +63,11 @@ SMALL_BATCH_ROWS = 1000
 
 # OpenMP threads for each fit or predict of a PDModel; None: OpenMP's own default.
 _openmp_threads: int | None = None
+# The latest choice (limit_threads), how many were made, and whether to make one again.
+_choice: int | None = None
+_choices = 0
+_choose_again = threading.Event()
+_choosing = threading.Lock()
 
 
 def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
@@ -172,6 +182,8 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     threads = choose_threads(cores, load, explicit, busy)
     threadpool_limits(limits=threads)
     set_openmp_threads(threads)
+    global _choice, _choices
+    _choice, _choices = threads, _choices + 1
     log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f, busy now %s)",
              threads, cores, load, "unknown" if busy is None else f"{busy:.2f}")
     return threads
@@ -194,6 +206,20 @@ def chosen_threads() -> int:
     return _openmp_threads or usable_cores(quota=cgroup_cpu_limit())
 
 
+def choose_again_soon() -> None:
+    """Make the choice again at the next fit or predict (:func:`openmp_threads`); safe from
+    any thread. main's background step calls it when main's own step has ended."""
+    _choose_again.set()
+
+
+def _choose_again_if_asked() -> None:
+    with _choosing:
+        if not _choose_again.is_set():
+            return
+        _choose_again.clear()
+        limit_threads()
+
+
 def set_openmp_threads(threads: int | None) -> int | None:
     """Set the OpenMP threads each PDModel fit or predict may use; returns the old value."""
     global _openmp_threads
@@ -211,6 +237,7 @@ def _openmp_controller():  # scanning the loaded libraries takes ~ms: once per p
 @contextlib.contextmanager
 def openmp_threads(n_rows: int) -> Iterator[None]:
     """Run the block with this process's OpenMP thread count set in the calling thread."""
+    _choose_again_if_asked()
     threads = 1 if n_rows <= SMALL_BATCH_ROWS else _openmp_threads
     if threads is None:
         yield
@@ -222,8 +249,8 @@ def openmp_threads(n_rows: int) -> Iterator[None]:
 @contextlib.contextmanager
 def fits_share_threads(parallel_fits: int) -> Iterator[None]:
     """Within the block, ``parallel_fits`` concurrent fits share this process's threads."""
-    old = set_openmp_threads(max(1, chosen_threads() // max(1, parallel_fits)))
+    old, made = set_openmp_threads(max(1, chosen_threads() // max(1, parallel_fits))), _choices
     try:
         yield
-    finally:
-        set_openmp_threads(old)
+    finally:  # a choice made inside the block outlives it
+        set_openmp_threads(old if _choices == made else _choice)

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from pd_lib.errors import TERMINATED_EXIT_CODE, Terminated
+from pd_lib.threads import choose_again_soon
 
 if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the server starts
     from pd_lib.mlflow_layer.inprocess import CommandLoader
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the serve
 log = logging.getLogger("pd_pipeline")
 
 TAG_BACKGROUND = "pd.background"
+CORES_FREED = "cores freed"  # main to its background step: main's own step has ended
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -100,10 +102,13 @@ def _prefixed(stream: IO[str], prefix: str) -> IO[str]:
 def _exit_with_main(watch: Connection) -> None:
     """Terminate this process when ``main`` closes its end of ``watch``, as it does when it
     dies: a thread waits on the pipe. (A fork server's child cannot use the parent-death
-    signal: its parent is the server, which lives as long as its children.)"""
+    signal: its parent is the server, which lives as long as its children.) Until then, a
+    CORES_FREED message from main makes the step choose its threads again."""
     def wait() -> None:
         with contextlib.suppress(EOFError, OSError):
-            watch.recv()
+            while True:
+                if watch.recv() == CORES_FREED:
+                    choose_again_soon()
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=wait, name="exit-with-main", daemon=True).start()
@@ -152,6 +157,12 @@ class BackgroundStep:
                  "succeeded" if code == 0 else f"failed (exit code {code})",
                  time.monotonic() - self.started)
         return code == 0
+
+    def cores_freed(self) -> None:
+        """Tell the step that main's own step has ended: its next fit or predict chooses its
+        threads again and takes the idle core (pd_lib.threads.choose_again_soon)."""
+        with contextlib.suppress(OSError):
+            self.lifeline.send(CORES_FREED)
 
     def cancel(self) -> None:
         """Terminate the step if it still runs (SIGTERM, then SIGKILL after a grace period)

@@ -101,6 +101,7 @@ def _finish_step(pending: PendingStep, context: MainContext) -> Run:
     if pending.reused is not None:
         return _record(pending.entry_point, pending.reused, True, pending.started, context)
     step = pending.background
+    step.cores_freed()  # main's own step has ended: the background step may take its core
     if not step.wait():
         raise PipelineError(f"step {step.entry_point} failed (run {step.run_id}); its error "
                             f"is above, in the lines starting '{step.entry_point} |'.")

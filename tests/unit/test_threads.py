@@ -17,7 +17,9 @@ from pd_lib.threads import (
     THREADS_ENV,
     busy_cores_now,
     cgroup_cpu_limit,
+    choose_again_soon,
     choose_threads,
+    chosen_threads,
     cpu_ticks,
     explicit_threads,
     fits_share_threads,
@@ -198,3 +200,22 @@ def test_reapplying_keeps_the_step_choice_without_measuring_again(monkeypatch):
             assert {pool["num_threads"] for pool in threadpool_info()} == {1}
     finally:
         set_openmp_threads(old)
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores to tell 1 thread from the rest")
+def test_a_step_asked_to_choose_again_does_so_at_its_next_fit_and_keeps_the_choice(
+        monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, "2")  # what the new choice finds, without measuring
+    old = set_openmp_threads(1)
+    try:
+        with fits_share_threads(1):  # tune's search beside train: one thread a fit
+            assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 1
+            assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 1
+            choose_again_soon()  # main's train has ended
+            assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=True) == 2
+        # the choice made inside the search outlives it: tune's refit and evaluation use it
+        assert _openmp_threads_seen(SMALL_BATCH_ROWS + 1, in_new_thread=False) == 2
+        assert chosen_threads() == 2
+    finally:
+        set_openmp_threads(old)
+        threadpool_limits(usable_cores())
