@@ -1,4 +1,5 @@
-"""How many threads a step's OpenMP and BLAS pools may use: chosen once, at step start.
+"""How many threads a step's OpenMP and BLAS pools may use: chosen at step start, and again when
+a step beside it ends.
 
 Why: HistGradientBoosting (OpenMP) and OpenBLAS run thousands of short parallel regions per
 fit, each ending at a barrier where waiting threads spin. When the cores are shared with
