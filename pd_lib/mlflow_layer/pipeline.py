@@ -60,14 +60,23 @@ def _step(entry_point: str, overrides: dict[str, Any], context: MainContext,
     return _record(entry_point, run, reused, started, context)
 
 
-def _record(entry_point: str, run: Run, reused: bool, started: float, context: MainContext
-            ) -> Run:
-    """Tag main's run with the step's run (and whether it was reused) and keep its record."""
+def _record(entry_point: str, run: Run, reused: bool, started: float, context: MainContext,
+            seconds: float | None = None) -> Run:
+    """Tag main's run with the step's run (and whether it was reused) and keep its record:
+    ``seconds``, else the time since ``started``."""
     mlflow.set_tag(f"pd.step.{entry_point}", run.info.run_id)
     if reused:
         mlflow.set_tag(f"pd.reused.{entry_point}", run.info.run_id)
-    context.steps.append(StepRecord(entry_point, run, reused, time.monotonic() - started))
+    context.steps.append(StepRecord(entry_point, run, reused, time.monotonic() - started
+                                    if seconds is None else seconds))
     return run
+
+
+def run_seconds(run: Run) -> float | None:
+    """Start to end of a finished run, from the store's times (None while it runs)."""
+    if run.info.end_time is None or run.info.start_time is None:
+        return None
+    return (run.info.end_time - run.info.start_time) / 1000
 
 
 @dataclass
@@ -105,8 +114,9 @@ def _finish_step(pending: PendingStep, context: MainContext) -> Run:
     if not step.wait():
         raise PipelineError(f"step {step.entry_point} failed (run {step.run_id}); its error "
                             f"is above, in the lines starting '{step.entry_point} |'.")
-    return _record(step.entry_point, MlflowClient().get_run(step.run_id), False,
-                   pending.started, context)
+    run = MlflowClient().get_run(step.run_id)
+    # its run's own time: a step that ended before train did has not taken train's too
+    return _record(step.entry_point, run, False, pending.started, context, run_seconds(run))
 
 
 def _train_and_tune(train: dict[str, Any], tune: dict[str, Any], context: MainContext

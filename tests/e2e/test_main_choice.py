@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.background import TAG_BACKGROUND
 from pd_lib.mlflow_layer.inprocess import TAG_IN_PROCESS
-from pd_lib.mlflow_layer.pipeline import run_main
+from pd_lib.mlflow_layer.pipeline import MainResult, run_main, run_seconds
 from pd_lib.mlflow_layer.runs import entry_point_defaults
 from pd_lib.mlflow_layer.step_modes import parallel_steps
 from steps import step_command
@@ -22,12 +22,16 @@ OVERCONFIDENT = {"model": "random_forest", "n_estimators": "10", "min_samples_le
                  "grid": "min_samples_leaf=1;n_estimators=10", "cv": "2"}
 
 
-def _main(experiment_id: str, **overrides: str) -> dict:
+def _main_result(experiment_id: str, **overrides: str) -> tuple[dict, MainResult]:
     values = {k: v for k, v in entry_point_defaults("main").items() if k != "env_manager"}
     values.update({"n_samples": "3000", **overrides})
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        run_main(values, "local", step_command)
-    return MlflowClient().get_run(run.info.run_id).data
+        result = run_main(values, "local", step_command)
+    return MlflowClient().get_run(run.info.run_id).data, result
+
+
+def _main(experiment_id: str, **overrides: str) -> dict:
+    return _main_result(experiment_id, **overrides)[0]
 
 
 def test_no_candidate_passing_the_lights_stops_before_register(store):
@@ -68,7 +72,7 @@ def test_the_default_candidates_pass_and_the_lower_log_loss_is_registered(store)
 
 
 def test_tune_runs_beside_train_where_two_cores_allow(store):
-    data = _main(store, grid="learning_rate=0.1;max_depth=3", cv="2")
+    data, result = _main_result(store, grid="learning_rate=0.1;max_depth=3", cv="2")
     client = MlflowClient()
     train = client.get_run(data.tags["pd.step.train"])
     tune = client.get_run(data.tags["pd.step.tune"])
@@ -80,6 +84,9 @@ def test_tune_runs_beside_train_where_two_cores_allow(store):
     assert tune.data.tags[TAG_BACKGROUND] == "true"
     # tune started before train and ended after train had started: they overlapped
     assert tune.info.start_time < train.info.start_time < tune.info.end_time
+    # the summary's seconds are tune's own, not the wait for train as well
+    [record] = [s for s in result.steps if s.entry_point == "tune"]
+    assert record.seconds == pytest.approx(run_seconds(tune))
 
 
 @pytest.mark.skipif(not parallel_steps("local"), reason="tune runs beside train only on 2+ cores")
