@@ -64,8 +64,7 @@ SMALL_BATCH_ROWS = 1000
 
 # OpenMP threads for each fit or predict of a PDModel; None: OpenMP's own default.
 _openmp_threads: int | None = None
-# The latest choice (limit_threads), how many were made, and whether to make one again.
-_choice: int | None = None
+# How many choices limit_threads has made, and whether to make one again.
 _choices = 0
 _choose_again = threading.Event()
 _choosing = threading.Lock()
@@ -183,8 +182,8 @@ def limit_threads(env: Mapping[str, str] | None = None) -> int:
     threads = choose_threads(cores, load, explicit, busy)
     threadpool_limits(limits=threads)
     set_openmp_threads(threads)
-    global _choice, _choices
-    _choice, _choices = threads, _choices + 1
+    global _choices
+    _choices += 1
     log.info("OpenMP/BLAS threads: %d (usable cores %d, load average %.2f, busy now %s)",
              threads, cores, load, "unknown" if busy is None else f"{busy:.2f}")
     return threads
@@ -214,11 +213,12 @@ def choose_again_soon() -> None:
 
 
 def _choose_again_if_asked() -> None:
+    if not _choose_again.is_set():  # every fit and predict passes here: no lock unless asked
+        return
     with _choosing:
-        if not _choose_again.is_set():
-            return
-        _choose_again.clear()
-        limit_threads()
+        if _choose_again.is_set():
+            _choose_again.clear()
+            limit_threads()
 
 
 def set_openmp_threads(threads: int | None) -> int | None:
@@ -253,5 +253,6 @@ def fits_share_threads(parallel_fits: int) -> Iterator[None]:
     old, made = set_openmp_threads(max(1, chosen_threads() // max(1, parallel_fits))), _choices
     try:
         yield
-    finally:  # a choice made inside the block outlives it
-        set_openmp_threads(old if _choices == made else _choice)
+    finally:
+        if _choices == made:  # else the choice limit_threads made inside the block stands
+            set_openmp_threads(old)
