@@ -147,13 +147,19 @@ def load_scoring_model(resolved: ScoringModel) -> mlflow.pyfunc.PyFuncModel:
         ) from None
 
 
+def signature_columns(signature: ModelSignature, columns) -> list[str]:
+    """The signature's inputs that are among ``columns``, in the signature's order."""
+    present = set(columns)
+    return [name for name, _, _ in input_columns(signature) if name in present]
+
+
 def model_inputs(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> pd.DataFrame:
     """The columns of ``frame`` that the model's signature takes (all without one), so pyfunc
     does not warn about the others (a logged holdout's ids, flags and PDs)."""
-    schema = model.metadata.get_input_schema()
-    if schema is None or not schema.has_input_names():
+    signature = model.metadata.signature
+    if signature is None or signature.inputs is None:
         return frame
-    return frame[[c for c in schema.input_names() if c in frame.columns]]
+    return frame[signature_columns(signature, frame.columns)]
 
 
 def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0

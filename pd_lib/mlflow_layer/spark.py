@@ -24,9 +24,9 @@ from pd_lib.mlflow_layer.scoring_model import (
     ScoringModel,
     as_scoring_model,
     check_columns,
-    input_columns,
     load_scoring_model,
     pyfunc_output,
+    signature_columns,
 )
 from pd_lib.modelling.reasons import reason_columns
 from pd_lib.validation.master_scale import check_scale
@@ -89,7 +89,7 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
     resolved = as_scoring_model(model_uri)
     check_columns({f.name: spark_kind(f.dataType) for f in frame.schema.fields},
                   resolved.signature, "the data")
-    names = [name for name, _, _ in input_columns(resolved.signature) if name in frame.columns]
+    names = signature_columns(resolved.signature, frame.columns)
     ids = F.col(ID_COL) if ID_COL in frame.columns else F.monotonically_increasing_id()
     inputs = [F.col(n) for n in names]
     common = [grade_column(F.col(PD_COL)).alias(RATING_COL),
