@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from benchmarks.common import ROOT, markdown_table
-from pd_lib.threads import limit_threads
+from pd_lib.cores import take_step_share
 
 ORDER = {"green": 0, "grey": 0, "amber": 1, "red": 2}
 WEAK_COLUMNS = ["loan_id", "age", "term", "home_ownership", "inquiries", "default"]
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--no-cv", action="store_true", help="holdout only")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    limit_threads()
+    take_step_share()
     table = []
     for name in args.books:
         book = BOOKS[name]()

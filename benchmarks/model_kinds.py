@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import MIB, dir_size_mib
-from pd_lib.threads import limit_threads
+from pd_lib.cores import take_step_share
 
 KINDS = {
     "hist_gradient_boosting": {},
@@ -99,7 +99,7 @@ def main() -> None:
                         help="Fit this many RF trees and scale time and size to 100.")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    threads = limit_threads()
+    threads = take_step_share()
     train, holdout, source = load_samples(args.source, args.n_samples, args.seed)
     rows = [measure_kind(k, KINDS[k], train, holdout, args.seed, args.rf_trees or None)
             for k in args.kinds.split(",")]

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.model_kinds import load_book
-from pd_lib.threads import limit_threads
+from pd_lib.cores import take_step_share
 
 
 def _percentiles(seconds: list[float]) -> dict:
@@ -107,7 +107,7 @@ def main() -> None:
     from pd_lib.mlflow_layer import pd_flavor
     from pd_lib.mlflow_layer.training import model_save_kwargs
 
-    threads = limit_threads()
+    threads = take_step_share()
     book, source = load_book(args.source, args.n_rows, args.seed)
     features = feature_columns(book)
     X = book[features]

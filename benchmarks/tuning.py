@@ -16,7 +16,7 @@ import json
 import time
 
 from benchmarks.model_kinds import load_samples
-from pd_lib.threads import limit_threads
+from pd_lib.cores import take_step_share
 
 DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,6,None;min_samples_leaf=20,100,400"
 
@@ -44,7 +44,7 @@ def main() -> None:
     from pd_lib.data.schema import feature_columns
     from pd_lib.modelling.search import best_params, parse_grid, run_search
 
-    threads = limit_threads()
+    threads = take_step_share()
     train, holdout, source = load_samples(args.source, args.n_samples, args.seed)
     grid = parse_grid(args.grid, args.model)
     rows = []

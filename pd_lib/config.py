@@ -44,6 +44,7 @@ TAG_GIT_COMMIT = "pd.git_commit"
 TAG_HOLDOUT_AUC = "pd.holdout_roc_auc"
 TAG_SOURCE_RUN = "pd.source_run_id"
 TAG_THREADS = "pd.threads"
+TAG_CORE_PLAN = "pd.core_plan"
 TAG_NOT_DEFINED = "pd.not_defined"  # metrics logged as NaN, each with why (issue 17)
 
 # The champion/challenger gate: a challenger must be at least as good as the

@@ -8,10 +8,15 @@ report is; and the mlflow ui command.
 
 from __future__ import annotations
 
+import atexit
+import logging
+
 import click
 
 from pd_lib.errors import exit_on_user_error
 from steps.options import StepCommand, entry_point_options
+
+log = logging.getLogger("pd_pipeline")
 
 # What tune needs, imported by the step server while main starts (pd_lib.mlflow_layer.background).
 # scipy.special right after steps (which turns numpy's huge-page advice off): see
@@ -38,12 +43,16 @@ def check_source_params(values: dict) -> None:
 @entry_point_options("main")
 @exit_on_user_error
 def main(env_manager: str, **values) -> None:
+    from pd_lib.cores import available_cores, hand_down
     from pd_lib.mlflow_layer.step_modes import parallel_steps
 
-    if parallel_steps(env_manager):  # first: it imports tune's modules while main imports its own
-        from pd_lib.mlflow_layer.background import start_step_server
+    cores, how = available_cores()  # measured before main's own work starts, then handed down
+    hand_down(cores)
+    if parallel_steps(env_manager, cores=cores):  # first: it imports tune's modules while
+        from pd_lib.mlflow_layer.background import start_step_server, stop_step_server
 
-        start_step_server(BACKGROUND_PRELOAD)
+        start_step_server(BACKGROUND_PRELOAD)  # main imports its own
+        atexit.register(stop_step_server)
     from pd_lib.mlflow_layer.pipeline import run_main, summary_lines
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
     from pd_lib.modelling.search import check_grid_values
@@ -51,6 +60,7 @@ def main(env_manager: str, **values) -> None:
     from steps import step_command
 
     setup_logging()
+    log.info("cores for main and its steps: %d (%s)", cores, how)
     check_params(values)  # every step's parameters, before the first step runs
     check_grid_values(values["grid"], values["tune_model"])
     check_source_params(values)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pd_lib.cores import take_step_share
 from pd_lib.data.sources import make_classification_loans
 from pd_lib.memory import avoid_hugepage_stalls
-from pd_lib.threads import limit_threads
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
 
@@ -43,9 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _thread_pools_sized_to_the_idle_cores() -> None:
-    """Size OpenMP/BLAS pools as every step does (pd_lib.threads): on shared, busy cores two
+    """Size OpenMP/BLAS pools as every step does (pd_lib.cores): on shared, busy cores two
     spinning OpenMP threads make a boosting fit many times slower, never faster."""
-    limit_threads()
+    take_step_share()
     avoid_hugepage_stalls()  # as the steps do: no huge-page advice on numpy's large arrays
 
 

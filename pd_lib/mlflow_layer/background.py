@@ -13,14 +13,18 @@ a process that has no threads, no store connections and no fitted state).
 
 The background step is the child run ``mlflow run`` would create (MLflow's own functions, as
 for the in-process steps), running the entry point's own click command line, tagged
-``pd.background=true``. Each step chooses its threads when it starts (:mod:`pd_lib.threads`)
-and sees the other one busy. Its output lines are prefixed with the step's name.
+``pd.background=true``. Each step gets its share of main's cores in its environment
+(:mod:`pd_lib.cores`); when one of the two ends, main grants its cores to the other: down the
+step's lifeline pipe, or in main's own process. Its output lines are prefixed with the step's
+name.
 
 It never outlives ``main``: if the foreground step fails or ``main`` is interrupted, it is
 terminated and its run marked KILLED; if ``main``'s process dies outright (killed), the step
 sees the end of a pipe only ``main`` holds open and terminates itself. Off with
 ``PD_PARALLEL_STEPS=0``, with one usable core, and where ``main`` runs its steps as ``mlflow
-run`` subprocesses (env managers other than local, ``PD_STEPS_IN_SUBPROCESS=1``).
+run`` subprocesses (env managers other than local, ``PD_STEPS_IN_SUBPROCESS=1``). The step
+server and multiprocessing's resource tracker are stopped when main ends
+(:func:`stop_step_server`): no process of main outlives it.
 """
 
 from __future__ import annotations
@@ -29,20 +33,21 @@ import contextlib
 import io
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from pd_lib.cores import THREADS_ENV, grant
 from pd_lib.errors import TERMINATED_EXIT_CODE, Terminated
-from pd_lib.threads import choose_again_soon
 
 if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the server starts
     from pd_lib.mlflow_layer.inprocess import CommandLoader
@@ -50,7 +55,7 @@ if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the serve
 log = logging.getLogger("pd_pipeline")
 
 TAG_BACKGROUND = "pd.background"
-CORES_FREED = "cores freed"  # main to its background step: main's own step has ended
+GRANT = "cores"  # main to its background step: (GRANT, n), the step beside it has ended
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -67,6 +72,17 @@ def start_step_server(preload: Sequence[str]) -> None:
 
     _context().set_forkserver_preload(list(preload))
     forkserver.ensure_running()
+
+
+def stop_step_server() -> None:
+    """Stop the step server and multiprocessing's resource tracker, if this process started
+    them, and wait for both: they would otherwise end only after main's process has (when
+    they see the end of its pipes). Their ``_stop`` methods are the ones CPython's own tests
+    use (tests/unit/test_background_pipe.py pins them)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    forkserver._forkserver._stop()
+    resource_tracker._resource_tracker._stop()
 
 
 class _PrefixedLines(io.RawIOBase):
@@ -103,12 +119,13 @@ def _exit_with_main(watch: Connection) -> None:
     """Terminate this process when ``main`` closes its end of ``watch``, as it does when it
     dies: a thread waits on the pipe. (A fork server's child cannot use the parent-death
     signal: its parent is the server, which lives as long as its children.) Until then, a
-    CORES_FREED message from main makes the step choose its threads again."""
+    (GRANT, n) message from main gives the step n cores from its next fit or predict on."""
     def wait() -> None:
         with contextlib.suppress(EOFError, OSError):
             while True:
-                if watch.recv() == CORES_FREED:
-                    choose_again_soon()
+                message = watch.recv()
+                if isinstance(message, tuple) and message[:1] == (GRANT,):
+                    grant(message[1])
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=wait, name="exit-with-main", daemon=True).start()
@@ -158,11 +175,19 @@ class BackgroundStep:
                  time.monotonic() - self.started)
         return code == 0
 
-    def cores_freed(self) -> None:
-        """Tell the step that main's own step has ended: its next fit or predict chooses its
-        threads again and takes the idle core (pd_lib.threads.choose_again_soon)."""
+    def grant(self, cores: int) -> None:
+        """Give the step ``cores`` (main's own step beside it has ended) from its next fit or
+        predict on (pd_lib.cores.grant)."""
         with contextlib.suppress(OSError):
-            self.lifeline.send(CORES_FREED)
+            self.lifeline.send((GRANT, cores))
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in a thread of main's as soon as the step's process ends."""
+        def wait() -> None:
+            multiprocessing.connection.wait([self.process.sentinel])
+            callback()
+
+        threading.Thread(target=wait, name=f"{self.entry_point}-done", daemon=True).start()
 
     def cancel(self) -> None:
         """Terminate the step if it still runs (SIGTERM, then SIGKILL after a grace period)
@@ -193,9 +218,10 @@ class BackgroundStep:
 
 
 def start_in_background(project_dir: Path, entry_point: str, params: dict[str, str],
-                        experiment_id: str, load_command: CommandLoader) -> BackgroundStep:
-    """Create ``entry_point``'s child run of the active run and start its command in a
-    process forked from the step server; returns at once."""
+                        experiment_id: str, load_command: CommandLoader, cores: int
+                        ) -> BackgroundStep:
+    """Create ``entry_point``'s child run of the active run and start its command, on
+    ``cores`` cores, in a process forked from the step server; returns at once."""
     from pd_lib.mlflow_layer.inprocess import create_step_run
 
     launch = create_step_run(project_dir, entry_point, params, experiment_id,
@@ -206,7 +232,7 @@ def start_in_background(project_dir: Path, entry_point: str, params: dict[str, s
     process = _context().Process(
         target=_run_step, name=f"pd-{entry_point}",
         args=(load_command, launch.module_name, launch.args,
-              {**os.environ, **launch.environment()}, launch.work_dir,
+              {**os.environ, **launch.environment(), THREADS_ENV: str(cores)}, launch.work_dir,
               f"{entry_point} | ", watch))
     process.start()
     watch.close()  # the child has its own copy; main keeps only the writing end

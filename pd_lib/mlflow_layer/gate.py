@@ -16,11 +16,11 @@ from pd_lib.config import (
     PD_COL,
     TARGET_COL,
 )
+from pd_lib.cores import reapply
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.scoring_model import model_inputs
 from pd_lib.mlflow_layer.tracking import get_run
-from pd_lib.threads import reapply_threads
 from pd_lib.validation.lights import blocking_lights, traffic_lights
 from pd_lib.validation.metrics import auc_noninferiority, floor_pds
 
@@ -137,7 +137,7 @@ def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
     model_uri = f"models:/{champion.name}/{champion.version}"
     try:
         model = mlflow.pyfunc.load_model(model_uri)
-        reapply_threads()  # the model's libraries (OpenMP) were loaded just now
+        reapply()  # the model's libraries (OpenMP) were loaded just now
         return np.asarray(model.predict(model_inputs(model, holdout))[PD_COL], dtype=float)
     except Exception as exc:  # a champion trained on other columns cannot score them
         raise PipelineError(

@@ -14,6 +14,7 @@ import numpy as np
 from mlflow.entities.model_registry import ModelVersion
 
 from pd_lib.config import HOLDOUT_ARTIFACT, PD_COL
+from pd_lib.cores import reapply
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.scoring_model import (
@@ -22,7 +23,6 @@ from pd_lib.mlflow_layer.scoring_model import (
     pandas_kind,
     resolve_model,
 )
-from pd_lib.threads import reapply_threads
 
 log = logging.getLogger("pd_pipeline")
 
@@ -46,7 +46,7 @@ def _load(version: ModelVersion):
     except Exception as exc:  # any loader error (BadZipFile, skops, OSError) means broken
         raise _refuse(version, f"its model does not load ({type(exc).__name__}: "
                                f"{first_line(exc)})") from None
-    reapply_threads()  # the model's libraries (OpenMP) were loaded just now
+    reapply()  # the model's libraries (OpenMP) were loaded just now
     return model
 
 

@@ -1,7 +1,8 @@
 """The ``main`` entry point: generate -> train and tune -> register the better -> promote.
 
 Each step is its own ``mlflow run`` child run of main; tune runs beside train in a background
-process where it can (:mod:`pd_lib.mlflow_layer.background`); finished generate, train
+process where it can (:mod:`pd_lib.mlflow_layer.background`), the two dividing main's cores
+by their expected work (:mod:`pd_lib.cores`); finished generate, train
 and tune runs with the same parameters and code are reused; register and promote never are
 (issue 3: every main records its own registration and promotion decision).
 """
@@ -9,6 +10,7 @@ and tune runs with the same parameters and code are reused; register and promote
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +21,8 @@ from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
 from pd_lib import params
-from pd_lib.config import LOANS_ARTIFACT, REPORT_ARTIFACT, TAG_SOURCE_SHA256
+from pd_lib.config import LOANS_ARTIFACT, REPORT_ARTIFACT, TAG_CORE_PLAN, TAG_SOURCE_SHA256
+from pd_lib.cores import grant, handed_down, plan_shares, share, take_share
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import run_uri
@@ -93,16 +96,19 @@ class PendingStep:
             self.background.cancel()
 
 
-def _start_step(entry_point: str, overrides: dict[str, Any], context: MainContext
-                ) -> PendingStep:
-    """Reuse a finished matching run, else start the step in a background process."""
+def _start_step(entry_point: str, overrides: dict[str, Any], context: MainContext,
+                cores: int) -> PendingStep:
+    """Reuse a finished matching run, else start the step in a background process on
+    ``cores`` cores; when it ends, main's process gets all of main's cores back."""
     params = full_params(entry_point, overrides)
     started = time.monotonic()
     found = reusable_run(entry_point, params, context.experiment_id)
     if found is not None:
         return PendingStep(entry_point, started, reused=found)
-    return PendingStep(entry_point, started, background=start_in_background(
-        PROJECT_ROOT, entry_point, params, context.experiment_id, context.load_command))
+    step = start_in_background(PROJECT_ROOT, entry_point, params, context.experiment_id,
+                               context.load_command, cores)
+    step.when_done(lambda: grant(context.cores))
+    return PendingStep(entry_point, started, background=step)
 
 
 def _finish_step(pending: PendingStep, context: MainContext) -> Run:
@@ -110,7 +116,7 @@ def _finish_step(pending: PendingStep, context: MainContext) -> Run:
     if pending.reused is not None:
         return _record(pending.entry_point, pending.reused, True, pending.started, context)
     step = pending.background
-    step.cores_freed()  # main's own step has ended: the background step may take its core
+    step.grant(context.cores)  # main's own step has ended: its cores go to the other
     if not step.wait():
         raise PipelineError(f"step {step.entry_point} failed (run {step.run_id}); its error "
                             f"is above, in the lines starting '{step.entry_point} |'.")
@@ -119,19 +125,43 @@ def _finish_step(pending: PendingStep, context: MainContext) -> Run:
     return _record(step.entry_point, run, False, pending.started, context, run_seconds(run))
 
 
-def _train_and_tune(train: dict[str, Any], tune: dict[str, Any], context: MainContext
-                    ) -> tuple[Run, Run]:
+def core_plan(cores: int, n_rows: int, train: dict[str, Any], tune: dict[str, Any]
+              ) -> dict[str, int]:
+    """main's cores divided between train and tune, running side by side, by the rows each
+    expects to fit on ``n_rows`` training loans (pd_lib.cores.plan_shares)."""
+    from pd_lib.modelling import search, selection
+
+    candidates = math.prod(len(v) for v in search.parse_grid(tune["grid"], tune["model"])
+                           .values())
+    return plan_shares(cores, {
+        "train": selection.expected_rows_fitted(n_rows, train["model"]),
+        "tune": search.expected_rows_fitted(n_rows, candidates, tune["cv"], tune["search"])})
+
+
+def _train_and_tune(train: dict[str, Any], tune: dict[str, Any], n_rows: int,
+                    context: MainContext) -> tuple[Run, Run]:
     """train in this process and tune beside it in a background process where
-    :func:`parallel_steps` allows (tune is stopped if train fails), else one after the other."""
-    if not parallel_steps(context.env_manager):
+    :func:`parallel_steps` allows (tune is stopped if train fails), each on its share of
+    main's cores, else one after the other on all of them."""
+    if not parallel_steps(context.env_manager, cores=context.cores):
         return _step("train", train, context), _step("tune", tune, context)
-    pending = _start_step("tune", tune, context)
+    shares = core_plan(context.cores, n_rows, train, tune)
+    plan = (f"{context.cores} cores: train {shares['train']}, tune {shares['tune']} "
+            f"(by expected rows fitted on {n_rows} loans; the first to end hands its cores "
+            "to the other)")
+    log.info("core plan: %s", plan)
+    mlflow.set_tag(TAG_CORE_PLAN, plan)
+    pending = _start_step("tune", tune, context, shares["tune"])
     try:
-        train_run = _step("train", train, context)
+        with handed_down(shares["train"] if pending.background else context.cores):
+            train_run = _step("train", train, context)
     except BaseException:
         pending.cancel()
         raise
-    return train_run, _finish_step(pending, context)
+    try:
+        return train_run, _finish_step(pending, context)
+    finally:
+        take_share(context.cores)
 
 
 def _entry_point(run: Run) -> str:
@@ -177,13 +207,14 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class MainContext:
-    """Where main's steps run: its experiment, their env manager, and how to find a step's
-    click command when it runs in this process (the steps package provides it); the steps
-    run so far."""
+    """Where main's steps run: its experiment, their env manager, how to find a step's
+    click command when it runs in this process (the steps package provides it), and main's
+    cores (pd_lib.cores); the steps run so far."""
 
     experiment_id: str
     env_manager: str
     load_command: CommandLoader
+    cores: int
     steps: list[StepRecord] = field(default_factory=list)
 
 
@@ -206,16 +237,17 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
     """Chain the steps inside the active main run; returns what ran and the version."""
     parent = MlflowClient().get_run(mlflow.active_run().info.run_id)
     context = MainContext(parent.info.experiment_id,
-                          env_manager or inherited_env_manager(parent), load_command)
+                          env_manager or inherited_env_manager(parent), load_command, share())
     generate = _step("generate", pick(values, params.DATA), context,
                      tags=_source_tags(values["source"]))
     data_uri = run_uri(generate.info.run_id, LOANS_ARTIFACT)
     split = {**pick(values, params.SPLIT), "seed": values["seed"]}
+    n_rows = int(generate.data.metrics.get("rows", 0) * (1 - values["test_size"]))
     train, tune = _train_and_tune(
         {"data_uri": data_uri, **pick(values, params.MODEL), **split},
         {"data_uri": data_uri, "model": values["tune_model"],
          **pick(values, (*params.TUNE, params.CALIBRATION, params.MONOTONE)), **split},
-        context)
+        n_rows, context)
 
     best = choose_candidate((train, tune))
     register = _step("register", {"run_id": best.info.run_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pd_lib.threads import cgroup_cpu_limit, usable_cores
+from pd_lib.cores import cgroup_cpu_limit, usable_cores
 
 SUBPROCESS_ENV = "PD_STEPS_IN_SUBPROCESS"
 PARALLEL_ENV = "PD_PARALLEL_STEPS"

@@ -25,6 +25,7 @@ from pd_lib.config import (
     TAG_GIT_COMMIT,
     TAG_THREADS,
 )
+from pd_lib.cores import take_step_share
 from pd_lib.errors import PipelineError, first_line, mask_secrets
 from pd_lib.mlflow_layer.lock import process_alive, process_start
 from pd_lib.mlflow_layer.mlflow_internals import (
@@ -34,7 +35,6 @@ from pd_lib.mlflow_layer.mlflow_internals import (
     migrate_store,
     quote_param,
 )
-from pd_lib.threads import limit_threads
 
 log = logging.getLogger("pd_pipeline")
 
@@ -146,15 +146,15 @@ def step_run(entry_point: str, run_name: str = "") -> Iterator[mlflow.ActiveRun]
     ``mlflow run`` chose: attach to it and do not call set_experiment, which would crash
     ("active experiment ID does not match environment run ID"). Run directly with python,
     the step logs to PD_Classification_Experiment (or MLFLOW_EXPERIMENT_NAME / _ID).
-    A PipelineError marks the run FAILED and propagates. Thread pools are limited first
-    (:mod:`pd_lib.threads`); the count is tagged ``pd.threads``.
+    A PipelineError marks the run FAILED and propagates. The step takes its cores first
+    (:mod:`pd_lib.cores`: main's share, else the idle usable cores); tagged ``pd.threads``.
     """
     prepare_store()
     check_store_reachable()
     if not os.environ.get("MLFLOW_RUN_ID"):
         if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
             mlflow.set_experiment(EXPERIMENT_NAME)
-    threads = limit_threads()
+    threads = take_step_share()
     # Nested when main runs this step in its own process (pd_lib.mlflow_layer.inprocess): main's
     # run is active there, and MLFLOW_RUN_ID names the step's run that main created for it.
     nested = mlflow.active_run() is not None

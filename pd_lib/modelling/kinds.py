@@ -143,7 +143,7 @@ def _random_forest(params: Mapping[str, Any], seed: int, layout: Layout
         min_samples_leaf=int(params["min_samples_leaf"]),
         max_features="sqrt",
         max_samples=params.get("max_samples"),
-        n_jobs=-1,
+        n_jobs=1,  # each fit's own cores are set by PDModel (pd_lib.cores.threads_per_fit)
         random_state=seed,
     )
 

@@ -14,18 +14,25 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from pd_lib.config import PD_COL
+from pd_lib.cores import fit_threads, parallel_fits, threads_per_fit
 from pd_lib.modelling.calibration import (
     apply_map,
     calibration_plan,
     check_method,
     choose_calibration,
 )
-from pd_lib.threads import openmp_threads
+
+
+def _raw_pd(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
+    """A fitted pipeline's PDs of ``X`` (before calibration), on this thread's cores."""
+    with fit_threads(len(X)):
+        return pipeline.predict_proba(X)[:, 1]
 
 
 class PDModel(ClassifierMixin, BaseEstimator):
@@ -47,14 +54,13 @@ class PDModel(ClassifierMixin, BaseEstimator):
         on out-of-fold PDs of the same rows."""
         check_method(self.calibration)
         y = np.asarray(y)
-        with openmp_threads(len(X)):
-            if self.calibration == "none":
-                self.pipeline_ = self._fit_pipeline(X, y)
-                method, params, report = "none", {}, {"method": "none", "rows": 0}
-            else:
-                raw, y_cal = self._out_of_fold(X, y)
-                method, params, report = choose_calibration(
-                    raw, y_cal, self.calibration, self.random_state)
+        if self.calibration == "none":
+            self.pipeline_ = self._fit_pipeline(X, y)
+            method, params, report = "none", {}, {"method": "none", "rows": 0}
+        else:
+            raw, y_cal = self._out_of_fold(X, y)
+            method, params, report = choose_calibration(
+                raw, y_cal, self.calibration, self.random_state)
         return self._fitted(X, method, params, report)
 
     def fit_with_out_of_fold(self, X: pd.DataFrame, y: np.ndarray, raw: np.ndarray
@@ -65,8 +71,7 @@ class PDModel(ClassifierMixin, BaseEstimator):
         on all rows is left to do."""
         check_method(self.calibration)
         y = np.asarray(y)
-        with openmp_threads(len(X)):
-            self.pipeline_ = self._fit_pipeline(X, y)
+        self.pipeline_ = self._fit_pipeline(X, y)
         method, params, report = choose_calibration(
             np.asarray(raw, dtype=float), y, self.calibration, self.random_state)
         return self._fitted(X, method, params, report)
@@ -90,11 +95,18 @@ class PDModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_pipeline(self, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
-        """A fitted clone of the pipeline that predicts in one thread: a forest summing its
-        trees' probabilities in parallel adds them in thread order, and the PDs then differ in
-        the last bit from call to call (fits keep their parallelism)."""
-        pipeline = clone(self.pipeline).fit(X, y)
-        if "n_jobs" in pipeline[-1].get_params():
+        """A fitted clone of the pipeline. A forest fits its trees on this fit's threads
+        (:func:`pd_lib.cores.threads_per_fit`) and predicts in one thread: summing its trees'
+        probabilities in parallel adds them in thread order, and the PDs then differ in the
+        last bit from call to call."""
+        pipeline = clone(self.pipeline)
+        # a forest's n_jobs (1 in kinds.py); logistic regression's is None and deprecated
+        jobs = pipeline[-1].get_params().get("n_jobs") is not None
+        if jobs:
+            pipeline[-1].set_params(n_jobs=threads_per_fit())
+        with fit_threads(len(X)):
+            pipeline.fit(X, y)
+        if jobs:
             pipeline[-1].set_params(n_jobs=1)
         return pipeline
 
@@ -106,20 +118,28 @@ class PDModel(ClassifierMixin, BaseEstimator):
             fit_rows, cal_rows = train_test_split(rows, test_size=plan.holdout_share,
                                                   stratify=y, random_state=self.random_state)
             self.pipeline_ = self._fit_pipeline(X.iloc[fit_rows], y[fit_rows])
-            raw = self.pipeline_.predict_proba(X.iloc[cal_rows])[:, 1]
-            return raw, y[cal_rows]
+            return _raw_pd(self.pipeline_, X.iloc[cal_rows]), y[cal_rows]
         raw = np.empty(len(X), dtype=float)
-        folds = StratifiedKFold(plan.folds, shuffle=True, random_state=self.random_state)
-        for fit_rows, score_rows in folds.split(np.zeros(len(X)), y):
-            fold_model = self._fit_pipeline(X.iloc[fit_rows], y[fit_rows])
-            raw[score_rows] = fold_model.predict_proba(X.iloc[score_rows])[:, 1]
-        self.pipeline_ = self._fit_pipeline(X, y)
+        folds = list(StratifiedKFold(plan.folds, shuffle=True, random_state=self.random_state)
+                     .split(np.zeros(len(X)), y))
+        everything = np.arange(len(X))
+
+        def fit_fold(fit_rows: np.ndarray, score_rows: np.ndarray | None) -> object:
+            model = self._fit_pipeline(X.iloc[fit_rows], y[fit_rows])
+            return model if score_rows is None else _raw_pd(model, X.iloc[score_rows])
+
+        # the folds' fits and the final fit are independent: they run side by side
+        with parallel_fits(len(folds) + 1) as fits:
+            *scored, self.pipeline_ = Parallel(n_jobs=fits)(
+                delayed(fit_fold)(fit_rows, score_rows)
+                for fit_rows, score_rows in [*folds, (everything, None)])
+        for (_, score_rows), fold_raw in zip(folds, scored, strict=True):
+            raw[score_rows] = fold_raw
         return raw, y
 
     def predict_raw_pd(self, X: pd.DataFrame) -> np.ndarray:
         """The pipeline's PDs before calibration."""
-        with openmp_threads(len(X)):
-            return self.pipeline_.predict_proba(X)[:, 1]
+        return _raw_pd(self.pipeline_, X)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated class probabilities, columns (no default, default)."""

@@ -8,13 +8,11 @@ Grid syntax (the ``grid`` parameter): ``name=v1,v2;name=v1,v2``, e.g.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
 from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -28,12 +26,18 @@ from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
     TAG_CODE_FINGERPRINT,
     TARGET_COL,
 )
+from pd_lib.cores import parallel_fits
 from pd_lib.data.schema import feature_columns
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.modelling.kinds import KINDS, build_model, check_model_params, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
-from pd_lib.modelling.screening import ScreenSearch, params_key
-from pd_lib.threads import fits_share_threads
+from pd_lib.modelling.screening import (
+    CV_MAX_ROWS,
+    SCREEN_KEEP,
+    ScreenSearch,
+    params_key,
+    screen_sizes,
+)
 
 if TYPE_CHECKING:  # the common base of GridSearchCV and HalvingGridSearchCV
     from sklearn.model_selection._search import BaseSearchCV
@@ -151,25 +155,26 @@ def halving_min_resources(
     return min(n_rows, max(exhaust, enough))
 
 
-def search_n_jobs(model: str, cores: int | None = None) -> int:
-    """Parallel CV fits (threads): one per core the step chose to use (the idle usable cores,
-    :mod:`pd_lib.threads`; main's train running beside tune leaves one), except for
-    RandomForest, whose trees already use every core (nested parallelism would oversubscribe
-    them)."""
-    from pd_lib.threads import chosen_threads
-
-    if model == "random_forest":
-        return 1
-    return cores if cores is not None else chosen_threads()
+def expected_rows_fitted(n_rows: int, n_candidates: int, cv: int, search: str) -> float:
+    """Rows tune expects to fit on ``n_rows`` training loans (main's core plan weighs its
+    share by them): screen fits every candidate on a sample and cross-validates the best
+    SCREEN_KEEP; grid (and, at most, halving) cross-validates them all; then one refit."""
+    if search == "screen":
+        screened = n_candidates * screen_sizes(n_rows)[0] if n_candidates > SCREEN_KEEP else 0
+        validated = min(n_candidates, SCREEN_KEEP)
+    else:
+        screened, validated = 0, n_candidates
+    cross_validated = min(n_rows, CV_MAX_ROWS) if search == "screen" else n_rows
+    return screened + validated * (cv - 1) * cross_validated + n_rows
 
 
 def make_searcher(
     search: str, estimator: PDModel, grid: dict[str, list[Any]], y: np.ndarray, cv: int,
     seed: int, n_jobs: int = 1,
 ) -> Searcher:
-    """The search object for ``search`` over ``grid`` (already in sklearn names).
-
-    ``screen`` (the default) fits every candidate once on a sample and cross-validates the
+    """The search object for ``search`` over ``grid`` (already in sklearn names); ``n_jobs``:
+    parallel fits of grid and halving (screen divides the step's cores itself)."""
+    """``screen`` (the default) fits every candidate once on a sample and cross-validates the
     best few on all rows (:mod:`pd_lib.modelling.screening`). ``halving`` is
     HalvingGridSearchCV over the same grid: every candidate is scored on a small sample, the
     best third goes on with three times the rows, and so on until the last round uses them
@@ -178,7 +183,7 @@ def make_searcher(
     check_search(search, cv)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     if search == "screen":
-        return ScreenSearch(estimator, grid, folds, seed, n_jobs=n_jobs, refit=False)
+        return ScreenSearch(estimator, grid, folds, seed, refit=False)
     common = {
         "scoring": "roc_auc",
         "cv": folds,
@@ -219,20 +224,20 @@ def run_search(
     check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
     estimator = _template(model, grid, X, seed, calibration="none", monotone=monotone)
-    n_jobs = search_n_jobs(model)
-    searcher = make_searcher(search, estimator, _sklearn_grid(grid, model), y, cv, seed, n_jobs)
+    sk_grid = _sklearn_grid(grid, model)
     started = time.perf_counter()
-    # Threads, not processes: no worker start-up (each would import scikit-learn again) and no
-    # copies of the data; the fits release the GIL in their compiled parts. Measured on 2
-    # shared cores, 100k rows: halving 71 s with threads, 104 s with loky processes.
-    # ScreenSearch shares the threads among its parallel fits itself and refits with all.
-    shared = contextlib.nullcontext() if search == "screen" else fits_share_threads(n_jobs)
-    with joblib.parallel_config(backend="threading"), shared:
+    # Threads, not processes (pd_lib.cores.parallel_fits): no worker start-up (each would
+    # import scikit-learn again) and no copies of the data; the fits release the GIL in their
+    # compiled parts. Measured on 2 shared cores, 100k rows: halving 71 s with threads, 104 s
+    # with loky processes. ScreenSearch divides the step's cores among its fits itself.
+    width = 1 if search == "screen" else math.prod(len(v) for v in grid.values()) * cv
+    with parallel_fits(width) as fits:
+        searcher = make_searcher(search, estimator, sk_grid, y, cv, seed, fits)
         searcher.fit(X, y)
-    log.info("%s search: %d candidates x %d folds in %.1f s (%d parallel fits); best CV ROC "
-             "AUC %.4f", search, len({str(p) for p in searcher.cv_results_["params"]}), cv,
-             time.perf_counter() - started, n_jobs, searcher.best_score_)
-    started = time.perf_counter()  # one fit with all of this process's threads
+    log.info("%s search: %d candidates x %d folds in %.1f s; best CV ROC AUC %.4f", search,
+             len({str(p) for p in searcher.cv_results_["params"]}), cv,
+             time.perf_counter() - started, searcher.best_score_)
+    started = time.perf_counter()  # one fit with all of this process's cores
     best = clone(estimator).set_params(**searcher.best_params_,
                                        calibration=effective_calibration(model, calibration))
     out_of_fold = _search_out_of_fold(searcher, best, len(y), cv, seed)

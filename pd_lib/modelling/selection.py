@@ -26,13 +26,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
+from pd_lib.cores import parallel_fits
 from pd_lib.modelling.blend import BLEND, Blend, blend_of
-from pd_lib.modelling.calibration import choose_calibration, cross_fitted
+from pd_lib.modelling.calibration import calibration_plan, choose_calibration, cross_fitted
 from pd_lib.modelling.kinds import KINDS, build_model, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.probability import row_log_loss
@@ -124,7 +126,8 @@ def select_kind(
     ys_scored = ys[scored]
     records, losses, raws, calibrated_pds = [], {}, {}, {}
 
-    def judge(kind: str, raw: np.ndarray, method: str, started: float) -> None:
+    def judge(kind: str, raw: np.ndarray, method: str, fit_seconds: float) -> None:
+        started = time.perf_counter()
         method, _, report = choose_calibration(raw, ys_scored, method, seed)
         calibrated_pds[kind] = cross_fitted(method, raw, ys_scored, seed) if method != "none" \
             else raw
@@ -133,30 +136,69 @@ def select_kind(
             "kind": kind, "cv_log_loss": float(losses[kind].mean()),
             "cv_log_loss_raw": report["cv_log_loss_none"],
             "cv_roc_auc": float(roc_auc_score(ys_scored, raw)), "calibration": method,
-            "fit_seconds": time.perf_counter() - started, "rows": int(len(ys)),
+            "fit_seconds": fit_seconds + time.perf_counter() - started, "rows": int(len(ys)),
         })
 
+    templates = {kind: build(kind, Xs) for kind in kinds}
+    fitted = _fit_and_score_all(templates, Xs, ys, splits)
     for kind in kinds:
-        started = time.perf_counter()
-        template = build(kind, Xs)
         raw = np.full(len(ys), np.nan)
-        for fit_rows, score_rows in splits:
-            model = clone(template).fit(Xs.iloc[fit_rows], ys[fit_rows])
-            raw[score_rows] = model.predict_proba(Xs.iloc[score_rows])[:, 1]
+        for (_, score_rows), (scores, _) in zip(splits, fitted[kind], strict=True):
+            raw[score_rows] = scores
         raws[kind] = raw
-        judge(kind, raw[scored], (calibrations or {}).get(kind, "auto"), started)
+        judge(kind, raw[scored], (calibrations or {}).get(kind, "auto"),
+              sum(seconds for _, seconds in fitted[kind]))
     blend_kinds = tuple(kinds) if blend and folds > 1 and len(kinds) > 1 else ()
     if blend_kinds:
-        started = time.perf_counter()
         blend_raw = blend_of([calibrated_pds[k] for k in blend_kinds])
         raws[BLEND] = np.empty(len(ys))
         raws[BLEND][scored] = blend_raw
-        judge(BLEND, blend_raw, "auto", started)
+        judge(BLEND, blend_raw, "auto", 0.0)
     table = pd.DataFrame(records).sort_values("cv_log_loss").reset_index(drop=True)
     singles = [*[k for k in PREFERENCE if k in kinds], *[k for k in kinds if k not in PREFERENCE]]
     winner = simplest_near_best(losses, [BLEND, *singles] if blend_kinds else singles)
     table["chosen"] = table["kind"] == winner
     return Selection(table, winner, folds, rows, raws if folds > 1 else {}, blend_kinds)
+
+
+def _fit_and_score(template: object, X: pd.DataFrame, y: np.ndarray, fit_rows: np.ndarray,
+                   score_rows: np.ndarray) -> tuple[np.ndarray, float]:
+    """PDs of ``score_rows`` from a clone of ``template`` fitted on ``fit_rows``, and the
+    seconds it took."""
+    started = time.perf_counter()
+    model = clone(template).fit(X.iloc[fit_rows], y[fit_rows])
+    return model.predict_proba(X.iloc[score_rows])[:, 1], time.perf_counter() - started
+
+
+def _fit_and_score_all(templates: Mapping[str, object], X: pd.DataFrame, y: np.ndarray,
+                       splits: list[tuple[np.ndarray, np.ndarray]]
+                       ) -> dict[str, list[tuple[np.ndarray, float]]]:
+    """Every kind fitted and scored on every split, the fits side by side on the step's
+    cores (:func:`pd_lib.cores.parallel_fits`); per kind, one (PDs, seconds) per split."""
+    tasks = [(kind, split) for kind in templates for split in splits]
+    with parallel_fits(len(tasks)) as fits:
+        done = Parallel(n_jobs=fits)(
+            delayed(_fit_and_score)(templates[kind], X, y, fit_rows, score_rows)
+            for kind, (fit_rows, score_rows) in tasks)
+    per_kind: dict[str, list[tuple[np.ndarray, float]]] = {kind: [] for kind in templates}
+    for (kind, _), result in zip(tasks, done, strict=True):
+        per_kind[kind].append(result)
+    return per_kind
+
+
+def expected_rows_fitted(n_rows: int, model: str) -> float:
+    """Rows train expects to fit on ``n_rows`` training loans (main's core plan weighs its
+    share by them): with model=auto, every kind on the selection's sample and splits; then
+    the model's own fits (its calibration's cross-fitting folds and the final fit)."""
+    plan = calibration_plan(n_rows)
+    own = n_rows * plan.folds if plan.folds > 1 else n_rows * (1 - plan.holdout_share)
+    if model != "auto":
+        return own
+    sample = min(n_rows, SELECTION_MAX_ROWS)
+    folds = SELECTION_FOLDS if sample <= FIVE_FOLD_MAX_ROWS else 1
+    kinds = [k for k in PREFERENCE if k in KINDS and (folds > 1 or k not in FOLDS_ONLY)]
+    per_kind = sample * (folds - 1) if folds > 1 else sample * (1 - SPLIT_SCORE_SHARE)
+    return len(kinds) * per_kind + own
 
 
 def simplest_near_best(losses: Mapping[str, np.ndarray], simplest_first: list[str]) -> str:
@@ -201,8 +243,10 @@ def fit_chosen(selection: Selection, X: pd.DataFrame, y: np.ndarray,
                params: Mapping[str, Any], seed: int = 42) -> PDModel:
     """The chosen kind (or the blend) fitted on all of ``X``, as train fits it."""
     if selection.winner == BLEND:
-        members = [fit_kind(kind, selection, X, y, params, seed)
-                   for kind in selection.blend_kinds]
+        with parallel_fits(len(selection.blend_kinds)) as fits:
+            members = Parallel(n_jobs=fits)(
+                delayed(fit_kind)(kind, selection, X, y, params, seed)
+                for kind in selection.blend_kinds)
         blend = PDModel(Pipeline([("classifier", Blend(members, list(selection.blend_kinds)))]),
                         calibration="auto", random_state=seed)
         return blend.fit_with_out_of_fold(X, y, selection.out_of_fold[BLEND])

@@ -1,5 +1,5 @@
 """The pipe between main and its background step (pd_lib.mlflow_layer.background): a
-CORES_FREED message makes the step choose its threads again at its next fit; main's end of
+(GRANT, n) message gives the step n cores from its next fit on; main's end of
 the pipe closing (main gone) makes the step SIGTERM itself. In a subprocess, whose signal
 that is."""
 
@@ -12,20 +12,20 @@ from tests.helpers import PROJECT_ROOT
 
 PIPE = """
 import multiprocessing, signal, time
-import pd_lib.threads as threads
-from pd_lib.mlflow_layer.background import CORES_FREED, _exit_with_main
+import pd_lib.cores as cores
+from pd_lib.mlflow_layer.background import GRANT, _exit_with_main
 
 watch, lifeline = multiprocessing.Pipe(duplex=False)
 _exit_with_main(watch)
-print(threads._choose_again.is_set(), flush=True)
+print(cores._share.granted, flush=True)
 lifeline.send("something else")
 time.sleep(0.5)
-print(threads._choose_again.is_set(), flush=True)
-lifeline.send(CORES_FREED)
+print(cores._share.granted, flush=True)
+lifeline.send((GRANT, 7))
 deadline = time.monotonic() + 10
-while not threads._choose_again.is_set() and time.monotonic() < deadline:
+while cores._share.granted is None and time.monotonic() < deadline:
     time.sleep(0.05)
-print(threads._choose_again.is_set(), flush=True)
+print(cores._share.granted, flush=True)
 
 def ended(signum, frame):
     print("SIGTERM", flush=True)
@@ -38,7 +38,16 @@ print("still running", flush=True)
 """
 
 
-def test_cores_freed_asks_for_a_new_thread_choice_and_a_closed_pipe_ends_the_step():
+def test_a_grant_reaches_the_step_and_a_closed_pipe_ends_the_step():
     done = subprocess.run([sys.executable, "-c", PIPE], cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=60)
-    assert done.stdout.split() == ["False", "False", "True", "SIGTERM"], done.stderr
+    assert done.stdout.split() == ["None", "None", "7", "SIGTERM"], done.stderr
+
+
+def test_the_step_server_and_resource_tracker_can_be_stopped():
+    """stop_step_server uses the private _stop of CPython's forkserver and resource tracker:
+    pinned here, so a Python that renames them fails this test, not a user's main."""
+    from multiprocessing import forkserver, resource_tracker
+
+    assert callable(forkserver._forkserver._stop)
+    assert callable(resource_tracker._resource_tracker._stop)

@@ -16,10 +16,10 @@ from pd_lib.modelling.search import (
     DEFAULT_SEARCH,
     best_params,
     candidate_results,
+    expected_rows_fitted,
     halving_min_resources,
     parse_grid,
     run_search,
-    search_n_jobs,
 )
 
 GRID = "n_estimators=15;learning_rate=0.05,0.1,0.3;max_depth=2,3,None"
@@ -116,10 +116,11 @@ def test_first_round_rows(n_rows, n_candidates, minority, cv, expected):
     assert halving_min_resources(n_rows, n_candidates, minority, cv) == expected
 
 
-def test_random_forest_searches_one_fit_at_a_time():
-    assert search_n_jobs("random_forest") == 1
-    assert search_n_jobs("hist_gradient_boosting", cores=2) == 2
-    assert search_n_jobs("logistic_regression") >= 1
+def test_expected_rows_fitted_weigh_the_search():
+    # screen: 6 candidates on 15,000 rows, the best 2 on 3 folds of 80,000, one refit
+    assert expected_rows_fitted(80_000, 6, 3, "screen") == 6 * 15_000 + 2 * 2 * 80_000 + 80_000
+    assert expected_rows_fitted(80_000, 2, 3, "screen") == 2 * 2 * 80_000 + 80_000
+    assert expected_rows_fitted(80_000, 6, 3, "grid") == 6 * 2 * 80_000 + 80_000
 
 
 def test_unknown_search_and_too_few_folds_are_refused(loans):
@@ -192,3 +193,20 @@ def test_out_of_fold_pds_are_reused_only_from_the_same_folds(calibration, n_rows
 
     model = PDModel(calibration=calibration, random_state=1)
     assert model.uses_folds(n_rows, folds, seed) is reusable
+
+
+def test_screen_cross_validates_a_large_book_on_a_stratified_sample(loans, monkeypatch):
+    import pd_lib.modelling.screening as screening
+
+    monkeypatch.setattr(screening, "CV_MAX_ROWS", 600)
+    grid = parse_grid(GRID, "hist_gradient_boosting")
+    searcher = run_search("hist_gradient_boosting", grid, loans, cv=3, search="screen", seed=3)
+    final = [n for n, r in zip(searcher.cv_results_["n_resources"], searcher.cv_results_["iter"],
+                               strict=True) if r == 1]
+    assert final == [600] * SCREEN_KEEP
+    rows = screening.cross_validation_rows(loans[TARGET_COL].to_numpy(), 3)
+    assert len(rows) == 600 and len(set(rows)) == 600
+    assert loans[TARGET_COL].to_numpy()[rows].mean() == pytest.approx(
+        loans[TARGET_COL].mean(), abs=0.002)  # stratified: the book's default rate
+    assert searcher.out_of_fold_pd(searcher.best_params_) is None  # not every row's
+    assert screening.cross_validation_rows(loans[TARGET_COL].to_numpy()[:600], 3) is None
