@@ -5,6 +5,11 @@ of the PD train -> holdout, ``csi_<feature>`` train -> holdout, the master scale
 ``grade_*`` and ``jeffreys_pvalue_portfolio``), training sample ``train_*``, out-of-time
 sample ``oot_*`` (``oot_psi`` of the PD holdout -> out-of-time, ``oot_csi_<feature>``
 train -> out-of-time). See :func:`pd_lib.validation.metrics.pd_metrics` for the per-sample list.
+
+The training sample's metrics (``train_*``, and the reference side of PSI and CSI) come from
+a stratified sample of at most TRAIN_METRICS_MAX_ROWS training loans: scoring 800,000 of
+them was 15 of a 1M-row evaluation's 27 s, for metrics whose standard errors at 200,000
+loans are already far below the lights' thresholds. ``train_n_loans`` says how many.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from matplotlib.figure import Figure
 from pd_lib.config import PD_COL, TARGET_COL, TRUE_PD_COL
 from pd_lib.data.schema import feature_columns
 from pd_lib.modelling.pd_model import PDModel
+from pd_lib.modelling.selection import stratified_sample
 from pd_lib.validation import master_scale, metrics, plots
 from pd_lib.validation.importance import permutation_importance_table
 from pd_lib.validation.lights import Light, traffic_lights
 
 log = logging.getLogger("pd_pipeline")
+
+TRAIN_METRICS_MAX_ROWS = 200_000
 
 
 @dataclass
@@ -96,7 +104,9 @@ def evaluate(
 ) -> Evaluation:
     """Every metric, the master scale, the traffic lights and the figures of a fitted model."""
     started = time.perf_counter()
-    train_scored = with_pd(model, train)
+    train_sample = train.iloc[stratified_sample(train[TARGET_COL].to_numpy(),
+                                                TRAIN_METRICS_MAX_ROWS, seed)]
+    train_scored = with_pd(model, train_sample)
     holdout_scored = with_pd(model, holdout)
     oot_scored = with_pd(model, oot) if oot is not None else None
     y, pd_holdout = holdout_scored[TARGET_COL].to_numpy(), holdout_scored[PD_COL].to_numpy()
@@ -134,7 +144,7 @@ def evaluate(
         not_defined.update(sample_not_defined(oot_scored, "oot_"))
     not_defined.update({k: "computed from an AUC that is not defined" for k in
                         metrics.derived_metrics(results) if np.isnan(results[k])})
-    log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train), len(holdout),
+    log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train_sample), len(holdout),
              f", {len(oot)} out-of-time" if oot is not None else "",
              time.perf_counter() - started)
     return Evaluation(metrics=results, figures=figures, holdout_scored=holdout_scored,
