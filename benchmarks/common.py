@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +30,8 @@ class Measured:
     stdout: str = ""
     stderr: str = ""
     extra: dict = field(default_factory=dict)
+    cpu: float = 0.0  # user + system seconds of the command and its waited-for descendants
+    leftover: list[int] = field(default_factory=list)  # its process group's pids after it ended
 
 
 def _children(pid: int) -> list[int]:
@@ -57,7 +60,8 @@ def run_measured(cmd: list[str], env: dict | None = None, cwd: Path = ROOT,
     """Run ``cmd``; wall time, peak RSS of its largest process (wait4) and of the tree (/proc)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group: see leftover
     peak = [0]
     done = threading.Event()
 
@@ -77,15 +81,36 @@ def run_measured(cmd: list[str], env: dict | None = None, cwd: Path = ROOT,
                for n, s in (("out", proc.stdout), ("err", proc.stderr))]
     for reader in readers:
         reader.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # Ctrl-C: the command runs in a session of its own, stop it too
+        os.killpg(proc.pid, signal.SIGTERM)
+        raise
     wall = time.perf_counter() - started
+    leftover = process_group_members(proc.pid)
     done.set()
     for reader in readers:
         reader.join(timeout)
     proc.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss of wait4 is the largest of the child and its waited-for descendants, in KiB.
     return Measured(wall, usage.ru_maxrss / 1024, peak[0] / MIB, proc.returncode,
-                    out_chunks.get("out", ""), out_chunks.get("err", ""))
+                    out_chunks.get("out", ""), out_chunks.get("err", ""),
+                    cpu=usage.ru_utime + usage.ru_stime, leftover=leftover)
+
+
+def process_group_members(pgid: int) -> list[int]:
+    """Pids of the live processes (not zombies) in process group ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
 
 
 def result_line(stdout: str) -> dict:

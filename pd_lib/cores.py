@@ -21,8 +21,9 @@ The plan, made once by whoever starts concurrent work:
    fit, at least one core each, and hands each its share in ``PD_NUM_THREADS``; the plan is
    logged and tagged on main's run (``pd.core_plan``), each step's share on its own
    (``pd.threads``).
-3. **Inside a step** (:func:`parallel_fits`): the share is divided among parallel fits,
-   ``fits x threads per fit <= share``, for OpenMP (per calling thread) and joblib (a
+3. **Inside a step** (:func:`parallel_fits`): the share is divided among parallel fits
+   (:func:`split_share`: 11 cores for 6 fits are 2, 2, 2, 2, 2 and 1 threads), so the threads
+   of the fits running add up to the share, for OpenMP (per calling thread) and joblib (a
    forest's ``n_jobs``, :func:`threads_per_fit`). Fits run in joblib's threading backend:
    no worker start-up, no copies of the data. BLAS runs one thread in every fit: OpenBLAS's
    threaded kernels split their sums by the thread count, and a spline logistic
@@ -70,13 +71,15 @@ SMALL_BATCH_ROWS = 1000
 
 
 class _Share:
-    """This process's cores (None: not planned, the usable cores), the width of the parallel
-    fits running now, and a larger share granted from another thread, applied at the next
-    fit or predict."""
+    """This process's cores (None: not planned, the usable cores); the parallel fits of the
+    block running now (``fits``), which slots of it are free and which one each thread holds;
+    and a larger share granted from another thread, applied at the next fit or predict."""
 
     def __init__(self) -> None:
         self.cores: int | None = None
-        self.workers = 1
+        self.fits = 1
+        self.free: list[int] = []
+        self.held = threading.local()
         self.granted: int | None = None
         self.lock = threading.Lock()
 
@@ -211,12 +214,12 @@ def plan_shares(cores: int, work: Mapping[str, float]) -> dict[str, int]:
     return shares
 
 
-def split_share(share: int, tasks: int) -> tuple[int, int]:
-    """(parallel fits, threads per fit) for ``tasks`` independent fits on ``share`` cores:
-    as many fits at once as there are cores for, each with an equal part of the share, so
-    ``fits x threads <= share``."""
+def split_share(share: int, tasks: int) -> list[int]:
+    """Threads of each of the parallel fits that run ``tasks`` independent fits on ``share``
+    cores: as many fits at once as there are cores for (one per list entry), the share
+    divided among them as evenly as whole threads allow, so they add up to the share."""
     fits = max(1, min(share, tasks))
-    return fits, max(1, share // fits)
+    return [share // fits + (1 if slot < share % fits else 0) for slot in range(fits)]
 
 
 def share() -> int:
@@ -225,8 +228,12 @@ def share() -> int:
 
 
 def threads_per_fit() -> int:
-    """Threads one fit may use now: the share divided among the parallel fits running."""
-    return max(1, share() // _share.workers)
+    """Threads the fit running in this thread may use: its slot's part of the share inside
+    :func:`parallel_fits`, else the whole share."""
+    slot = getattr(_share.held, "slot", None)
+    if _share.fits == 1 or slot is None:
+        return share()
+    return split_share(share(), _share.fits)[slot]
 
 
 def take_share(cores: int) -> int:
@@ -310,32 +317,49 @@ def _openmp_controller():  # scanning the loaded libraries takes ~ms: once per p
 
 
 @contextlib.contextmanager
+def _slot() -> Iterator[None]:
+    """Within :func:`parallel_fits`, hold one of its slots while this thread fits (the one it
+    already holds, when a fit predicts inside)."""
+    if _share.fits == 1 or getattr(_share.held, "slot", None) is not None:
+        yield
+        return
+    with _share.lock:
+        _share.held.slot = _share.free.pop()
+    try:
+        yield
+    finally:
+        with _share.lock:
+            _share.free.append(_share.held.slot)
+        _share.held.slot = None
+
+
+@contextlib.contextmanager
 def fit_threads(n_rows: int) -> Iterator[int]:
     """Run one fit or predict of ``n_rows`` rows with its threads (:func:`threads_per_fit`,
     one for a small batch) set in the calling thread; yields the count."""
     _take_granted()
-    threads = 1 if n_rows <= SMALL_BATCH_ROWS else threads_per_fit()
-    with _openmp_controller().limit(limits=threads):
-        yield threads
+    with _slot():
+        threads = 1 if n_rows <= SMALL_BATCH_ROWS else threads_per_fit()
+        with _openmp_controller().limit(limits=threads):
+            yield threads
 
 
 @contextlib.contextmanager
 def parallel_fits(tasks: int) -> Iterator[int]:
     """Within the block, run ``tasks`` independent fits as the yielded number of parallel
-    fits (joblib's threading backend), each with its part of the share. A block inside
-    another one's fits yields 1: its fits run one after the other, within their own part."""
+    fits (joblib's threading backend), each holding a slot with its part of the share
+    (:func:`split_share`). A block inside another one's fits yields 1: its fits run one
+    after the other, within the slot of the fit that started them."""
     import joblib
 
     _take_granted()
-    if _share.workers > 1:
+    if _share.fits > 1:
         yield 1
         return
-    fits, _ = split_share(share(), tasks)
-    _share.workers = fits
-    _apply_limits()
+    fits = len(split_share(share(), tasks))
+    _share.fits, _share.free = fits, list(range(fits))
     try:
         with joblib.parallel_config(backend="threading"):
             yield fits
     finally:
-        _share.workers = 1
-        _apply_limits()
+        _share.fits, _share.free = 1, []

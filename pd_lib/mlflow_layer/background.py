@@ -218,10 +218,11 @@ class BackgroundStep:
 
 
 def start_in_background(project_dir: Path, entry_point: str, params: dict[str, str],
-                        experiment_id: str, load_command: CommandLoader, cores: int
-                        ) -> BackgroundStep:
+                        experiment_id: str, load_command: CommandLoader,
+                        cores: int | None = None) -> BackgroundStep:
     """Create ``entry_point``'s child run of the active run and start its command, on
-    ``cores`` cores, in a process forked from the step server; returns at once."""
+    ``cores`` cores (None: the count this process hands down), in a process forked from the
+    step server; returns at once."""
     from pd_lib.mlflow_layer.inprocess import create_step_run
 
     launch = create_step_run(project_dir, entry_point, params, experiment_id,
@@ -232,7 +233,8 @@ def start_in_background(project_dir: Path, entry_point: str, params: dict[str, s
     process = _context().Process(
         target=_run_step, name=f"pd-{entry_point}",
         args=(load_command, launch.module_name, launch.args,
-              {**os.environ, **launch.environment(), THREADS_ENV: str(cores)}, launch.work_dir,
+              {**os.environ, **launch.environment(),
+               **({} if cores is None else {THREADS_ENV: str(cores)})}, launch.work_dir,
               f"{entry_point} | ", watch))
     process.start()
     watch.close()  # the child has its own copy; main keeps only the writing end

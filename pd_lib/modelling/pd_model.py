@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from pd_lib.config import PD_COL
-from pd_lib.cores import fit_threads, parallel_fits, threads_per_fit
+from pd_lib.cores import fit_threads, parallel_fits
 from pd_lib.modelling.calibration import (
     apply_map,
     calibration_plan,
@@ -96,15 +96,15 @@ class PDModel(ClassifierMixin, BaseEstimator):
 
     def _fit_pipeline(self, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
         """A fitted clone of the pipeline. A forest fits its trees on this fit's threads
-        (:func:`pd_lib.cores.threads_per_fit`) and predicts in one thread: summing its trees'
+        (:func:`pd_lib.cores.fit_threads`) and predicts in one thread: summing its trees'
         probabilities in parallel adds them in thread order, and the PDs then differ in the
         last bit from call to call."""
         pipeline = clone(self.pipeline)
         # a forest's n_jobs (1 in kinds.py); logistic regression's is None and deprecated
         jobs = pipeline[-1].get_params().get("n_jobs") is not None
-        if jobs:
-            pipeline[-1].set_params(n_jobs=threads_per_fit())
-        with fit_threads(len(X)):
+        with fit_threads(len(X)) as threads:
+            if jobs:
+                pipeline[-1].set_params(n_jobs=threads)
             pipeline.fit(X, y)
         if jobs:
             pipeline[-1].set_params(n_jobs=1)

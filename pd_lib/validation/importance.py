@@ -7,9 +7,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from pd_lib.config import PERMUTATION_MAX_ROWS, PERMUTATION_REPEATS
+from pd_lib.cores import parallel_fits
 
 
 def permutation_importance_table(
@@ -31,11 +31,12 @@ def permutation_importance_table(
                                    random_state=seed)
         rows.sort()
         X, y = X.iloc[rows], y[rows]
-    # One OpenMP thread: each prediction is small, and on a busy machine HistGradientBoosting's
-    # threads wait on each other (30 x 2,000-row predictions: 9 s with 2 threads, 0.9 s with 1).
-    with threadpool_limits(limits=1, user_api="openmp"):
+    # The features side by side on the step's cores (pd_lib.cores): each prediction is
+    # small, so parallel predictions on one thread each beat one on many threads. The
+    # shuffles come from one seed drawn up front, whatever the number of parallel fits.
+    with parallel_fits(X.shape[1]) as fits:
         result = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=n_repeats,
-                                        random_state=seed, n_jobs=1)
+                                        random_state=seed, n_jobs=fits)
     table = pd.DataFrame({"feature": list(X.columns), "importance_mean": result.importances_mean,
                           "importance_std": result.importances_std})
     return table.sort_values("importance_mean", ascending=False, kind="mergesort",

@@ -21,6 +21,16 @@ def test_peak_memory_of_a_process_and_of_its_tree():
     assert result_line(done.stdout) == {"ok": 1}
 
 
+def test_cpu_seconds_and_processes_left_behind():
+    spin = "import time; t = time.process_time(); exec('while time.process_time() - t < 0.6: pass')"
+    done = run_measured([sys.executable, "-c", spin])
+    assert done.cpu >= 0.5 and done.leftover == []
+    orphan = ("import subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+              "'import time; time.sleep(3)'])")
+    done = run_measured([sys.executable, "-c", orphan])
+    assert len(done.leftover) == 1  # the sleeper outlived its parent, in its process group
+
+
 def test_a_failing_command_reports_its_exit_code():
     done = run_measured([sys.executable, "-c", "import sys; sys.exit(3)"])
     assert done.returncode == 3

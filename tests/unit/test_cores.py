@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -161,8 +162,9 @@ def restore_share():
 
 
 def _in_use(share_: int, width: int) -> int:
-    fits, threads = split_share(share_, width)
-    return fits * threads
+    slots = split_share(share_, width)
+    assert 1 <= len(slots) <= max(1, width) and min(slots) >= 1
+    return sum(slots)
 
 
 @pytest.mark.parametrize("n_cores", CORE_COUNTS)
@@ -184,10 +186,14 @@ def test_concurrent_steps_and_their_fits_never_claim_more_threads_than_cores(n_c
                 both = _in_use(shares["train"], train_width) + _in_use(shares["tune"],
                                                                          tune_width)
                 assert both <= n_cores, (shares, train_width, tune_width)
-                # one ends and grants its cores: the other's running fits keep their width
-                for width in (train_width, tune_width):
-                    fits = split_share(min(shares.values()), width)[0]
-                    assert fits * max(1, n_cores // fits) <= n_cores
+                # one ends and grants its cores: the other's block keeps its number of
+                # fits, each slot grows, and the fits running then never add up to more
+                for name, width in (("train", train_width), ("tune", tune_width)):
+                    before = split_share(shares[name], width)
+                    after = [n_cores // len(before) + (slot < n_cores % len(before))
+                             for slot in range(len(before))]
+                    assert all(a >= b for a, b in zip(after, before, strict=True))
+                    assert sum(after) <= n_cores
 
 
 def test_shares_follow_the_expected_work():
@@ -198,24 +204,37 @@ def test_shares_follow_the_expected_work():
 
 
 def test_a_share_is_divided_among_parallel_fits():
-    assert split_share(16, 6) == (6, 2)
-    assert split_share(13, 6) == (6, 2)
-    assert split_share(3, 6) == (3, 1)
-    assert split_share(8, 1) == (1, 8)
-    assert split_share(1, 30) == (1, 1)
+    assert split_share(11, 6) == [2, 2, 2, 2, 2, 1]
+    assert split_share(12, 6) == [2] * 6
+    assert split_share(3, 6) == [1, 1, 1]
+    assert split_share(8, 1) == [8]
+    assert split_share(1, 30) == [1]
 
 
-def test_inside_parallel_fits_each_fit_gets_its_part_and_a_grant_reaches_the_next_fit(
+def test_inside_parallel_fits_each_fit_holds_a_slot_and_a_grant_reaches_the_next_fit(
         restore_share):
-    take_share(13)
+    from concurrent.futures import ThreadPoolExecutor
+
+    take_share(11)
     with parallel_fits(6) as fits:
-        assert (fits, threads_per_fit()) == (6, 2)
+        assert fits == 6
+        with ThreadPoolExecutor(6) as pool, fit_threads(SMALL_BATCH_ROWS + 1) as mine:
+            barrier = threading.Barrier(5)
+
+            def one_fit() -> int:
+                with fit_threads(SMALL_BATCH_ROWS + 1) as threads:
+                    barrier.wait(timeout=10)  # all six hold a slot at once
+                    with fit_threads(SMALL_BATCH_ROWS + 1) as inner:  # a predict inside
+                        assert inner == threads
+                    return threads
+
+            held = [mine, *pool.map(lambda _: one_fit(), range(5))]
+        assert sorted(held) == [1, 2, 2, 2, 2, 2] and sum(held) == 11
         with parallel_fits(4) as nested:  # inside another block's fits: one at a time
-            assert nested == 1 and threads_per_fit() == 2
+            assert nested == 1
         grant(16)  # the step beside it has ended
-        assert threads_per_fit() == 2  # applied at the next fit, not in between
         with fit_threads(SMALL_BATCH_ROWS + 1) as threads:
-            assert threads == 2 and share() == 16
+            assert share() == 16 and threads in (2, 3)  # 16 over the block's 6 slots
     assert threads_per_fit() == 16
 
 
@@ -333,3 +352,18 @@ def test_main_gives_tune_the_larger_share_on_a_large_book():
         for name, share_ in shares.items():
             part = 1 + (n_cores - 2) * work[name] / sum(work.values())
             assert abs(share_ - part) < 1
+
+
+def test_permutation_importance_does_not_depend_on_the_share(restore_share):
+    import pandas as pd
+    from pd_lib.modelling.kinds import build_model
+    from pd_lib.validation.importance import permutation_importance_table
+
+    X, y = make_classification(n_samples=3000, n_features=6, random_state=3)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    model = build_model("hist_gradient_boosting", {"calibration": "none"}, X, seed=5).fit(X, y)
+    tables = []
+    for share_ in (1, 3):
+        take_share(share_)
+        tables.append(permutation_importance_table(model, X, y, seed=1))
+    pd.testing.assert_frame_equal(tables[0], tables[1])

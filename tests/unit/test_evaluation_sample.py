@@ -4,6 +4,7 @@ TRAIN_METRICS_MAX_ROWS training loans (pd_lib.validation.evaluation)."""
 from __future__ import annotations
 
 import pytest
+
 from pd_lib.config import TARGET_COL
 from pd_lib.data.schema import feature_columns
 from pd_lib.modelling.kinds import build_model
