@@ -66,7 +66,7 @@ def main(env_manager: str, **values) -> None:
     check_source_params(values)
     with step_run("main"):
         log_params_once({**values, "env_manager": env_manager})
-        result = run_main(values, env_manager, step_command)
+        result = run_main(values, env_manager, step_command, cores)
         click.echo("\n".join(summary_lines(result, values["stage"])))
 
 

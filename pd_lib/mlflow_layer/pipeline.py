@@ -135,7 +135,8 @@ def core_plan(cores: int, n_rows: int, train: dict[str, Any], tune: dict[str, An
                            .values())
     return plan_shares(cores, {
         "train": selection.expected_rows_fitted(n_rows, train["model"]),
-        "tune": search.expected_rows_fitted(n_rows, candidates, tune["cv"], tune["search"])})
+        "tune": search.expected_rows_fitted(n_rows, candidates, int(tune["cv"]),
+                                            tune["search"])})
 
 
 def _train_and_tune(train: dict[str, Any], tune: dict[str, Any], n_rows: int,
@@ -232,17 +233,19 @@ class MainResult:
         return next(s.run.info.run_id for s in self.steps if s.entry_point == entry_point)
 
 
-def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoader
-             ) -> MainResult:
-    """Chain the steps inside the active main run; returns what ran and the version."""
+def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoader,
+             cores: int | None = None) -> MainResult:
+    """Chain the steps inside the active main run, on ``cores`` cores (None: this process's
+    share, pd_lib.cores); returns what ran and the version."""
     parent = MlflowClient().get_run(mlflow.active_run().info.run_id)
     context = MainContext(parent.info.experiment_id,
-                          env_manager or inherited_env_manager(parent), load_command, share())
+                          env_manager or inherited_env_manager(parent), load_command,
+                          cores or share())
     generate = _step("generate", pick(values, params.DATA), context,
                      tags=_source_tags(values["source"]))
     data_uri = run_uri(generate.info.run_id, LOANS_ARTIFACT)
     split = {**pick(values, params.SPLIT), "seed": values["seed"]}
-    n_rows = int(generate.data.metrics.get("rows", 0) * (1 - values["test_size"]))
+    n_rows = int(generate.data.metrics.get("rows", 0) * (1 - float(values["test_size"])))
     train, tune = _train_and_tune(
         {"data_uri": data_uri, **pick(values, params.MODEL), **split},
         {"data_uri": data_uri, "model": values["tune_model"],

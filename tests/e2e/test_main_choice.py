@@ -7,6 +7,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from pd_lib.cores import usable_cores
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.background import TAG_BACKGROUND
 from pd_lib.mlflow_layer.inprocess import TAG_IN_PROCESS
@@ -26,7 +27,8 @@ def _main_result(experiment_id: str, **overrides: str) -> tuple[dict, MainResult
     values = {k: v for k, v in entry_point_defaults("main").items() if k != "env_manager"}
     values.update({"n_samples": "3000", **overrides})
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        result = run_main(values, "local", step_command)
+        # all usable cores: tune beside train wherever there are two, whatever the load
+        result = run_main(values, "local", step_command, usable_cores())
     return MlflowClient().get_run(run.info.run_id).data, result
 
 

@@ -14,6 +14,7 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
+from pd_lib.cores import THREADS_ENV, usable_cores
 from pd_lib.errors import TERMINATED_EXIT_CODE
 from pd_lib.mlflow_layer.step_modes import parallel_steps
 from tests.helpers import PROJECT_ROOT
@@ -37,7 +38,9 @@ def _group_alive(pgid: int) -> bool:
 def test_sigterm_to_main_closes_its_runs_stops_tune_and_leaves_no_process(tracking_uri,
                                                                             tmp_path):
     beside = parallel_steps("local")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(PROJECT_ROOT),
+           # every usable core, whatever else runs now: tune beside train on two or more
+           THREADS_ENV: str(usable_cores())}
     main = subprocess.Popen(
         [sys.executable, "-m", "steps.main", "--n-samples", "20000", "--env-manager", "local"],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
