@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Callable
 
@@ -42,9 +43,12 @@ class StepCommand(click.Command):
 
     def make_context(self, info_name, args, parent=None, **extra):
         try:
+            refuse_repeated_options(self, args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.exceptions.Exit:
             raise
+        except click.NoSuchOption as exc:
+            raise OneLineUsageError(unknown_parameter_message(self, exc.option_name)) from None
         except click.ClickException as exc:
             raise OneLineUsageError(exc.format_message()) from None
 
@@ -54,6 +58,44 @@ class StepCommand(click.Command):
         import_scipy_special_first()
         stop_cleanly_on_sigterm()
         return super().invoke(ctx)
+
+
+def _declared(command: click.Command) -> list[str]:
+    return [p.name for p in command.params if isinstance(p, click.Option)]
+
+
+def _suggestion(command: click.Command, name: str) -> str:
+    """``did you mean -P x? `` for the declared parameter closest to ``name``, or ""."""
+    close = difflib.get_close_matches(name.replace("-", "_"), _declared(command), n=1,
+                                      cutoff=0.6)
+    return f"did you mean -P {close[0]}? " if close else ""
+
+
+def unknown_parameter_message(command: click.Command, option_name: str) -> str:
+    """What to say of an option the entry point does not declare (``mlflow run`` passes an
+    undeclared ``-P name=value`` on as ``--name value``)."""
+    name = option_name.lstrip("-")
+    return (f"-P {name} is not a parameter of {command.name}: {_suggestion(command, name)}"
+            f"its parameters are {', '.join(_declared(command))}")
+
+
+def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
+    """An option given twice is a -P typo: ``-P n-samples=500`` reaches the step as a second
+    ``--n-samples`` after MLproject's own, and click would keep the last without a word."""
+    seen: set[str] = set()
+    for arg in args:
+        if arg == "--":
+            break
+        if not arg.startswith("--"):
+            continue
+        flag = arg.split("=", 1)[0]
+        if flag in seen:
+            name = flag[2:]
+            raise click.UsageError(
+                f"-P {name} is not a parameter of {command.name} (MLflow passed it on as a "
+                f"second {flag}): {_suggestion(command, name)}its parameters are "
+                f"{', '.join(_declared(command))}")
+        seen.add(flag)
 
 
 def option(param: Param) -> Callable:

@@ -33,6 +33,7 @@ def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
     click.echo(f"scored {result.rows} loans with {result.model.name} version "
                f"{result.model.version or '-'} ({engine}); mean PD {result.mean_pd:.4f}; run "
                f"{result.run_id}")
+    click.echo(f"output: {result.output} (columns {', '.join(result.columns)})")
 
 
 if __name__ == "__main__":

@@ -80,9 +80,27 @@ def find_finished_run(
         max_results=200,
     )
     for run in runs:
-        if all(run.data.params.get(k) == as_mlflow_param(v) for k, v in params.items()):
+        if (all(run.data.params.get(k) == as_mlflow_param(v) for k, v in params.items())
+                and not mistyped_params(run)):
             return run
     return None
+
+
+def mistyped_params(run: Run) -> list[str]:
+    """Parameters a run carries that no entry point declares with that spelling: ``mlflow
+    run`` logs an undeclared ``-P n-samples=500`` as it is (the steps now refuse it, runs from
+    before did not). Our own names are snake_case, so any name with a '-' is one."""
+    return sorted(k for k in run.data.params if "-" in k)
+
+
+def describe(run: Run) -> str:
+    """What a run holds, in a few words: its rows and source, or its model kind."""
+    params, metrics = run.data.params, run.data.metrics
+    parts = [f"{int(metrics['rows']):,} loans" if "rows" in metrics else "",
+             f"source {params['source']}" if "source" in params else "",
+             f"model {params['model']}" if "model" in params else "",
+             f"holdout AUC {metrics['roc_auc']:.4f}" if "roc_auc" in metrics else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def reusable_run(entry_point: str, params: dict[str, str], experiment_id: str,
@@ -91,7 +109,8 @@ def reusable_run(entry_point: str, params: dict[str, str], experiment_id: str,
     log, or None."""
     found = find_finished_run(experiment_id, entry_point, params, tags=tags)
     if found is not None:
-        log.info("reusing finished %s run %s", entry_point, found.info.run_id)
+        log.info("reusing finished %s run %s (%s)", entry_point, found.info.run_id,
+                 describe(found))
     return found
 
 

@@ -135,6 +135,8 @@ class ScoreResult:
     model: ScoringModel
     rows: int
     mean_pd: float
+    output: str = ""  # where the scores are: the logged artifact's location, or output_path
+    columns: tuple[str, ...] = ()
 
 
 def recover_champion_reads(model_uri: str) -> None:
@@ -174,23 +176,25 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     if engine == "pandas":
         scored = score_loans(resolved, read_loans(data_uri), reasons)
         return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
-                           lambda: log_dataframe(scored, SCORED_ARTIFACT))
+                           lambda: log_dataframe(scored, SCORED_ARTIFACT), tuple(scored.columns))
     spark = spark_session(spark_master)
     scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark,
                                reasons)
     params.update({"spark_master": spark_master, "output_path": output_path})
+    columns = tuple(scored_spark.columns)
     if output_path:
         rows, mean_pd = write_spark(scored_spark, output_path, spark)
-        return _log_scored(params, resolved, rows, mean_pd, lambda: None)
+        return _log_scored(params, resolved, rows, mean_pd, lambda: None, columns, output_path)
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / Path(SCORED_ARTIFACT).name)
         rows, mean_pd = write_spark(scored_spark, out, spark)
         return _log_scored(params, resolved, rows, mean_pd,
-                           lambda: mlflow.log_artifacts(out, artifact_path=SCORED_ARTIFACT))
+                           lambda: mlflow.log_artifacts(out, artifact_path=SCORED_ARTIFACT),
+                           columns)
 
 
 def _log_scored(params: dict[str, str], resolved: ScoringModel, rows: int, mean_pd: float,
-                log_output) -> ScoreResult:
+                log_output, columns: tuple[str, ...], output_path: str = "") -> ScoreResult:
     with step_run("score", f"score-{resolved.name}-v{resolved.version or '-'}") as run:
         log_params_once(params)
         mlflow.set_tags({"pd.scored_model_uri": resolved.uri,
@@ -199,4 +203,5 @@ def _log_scored(params: dict[str, str], resolved: ScoringModel, rows: int, mean_
         mlflow.log_metrics({"rows_scored": rows, "mean_pd": mean_pd})
         log_output()
         log.info("scored %d loans with %s; mean PD %.4f", rows, resolved.uri, mean_pd)
-        return ScoreResult(run.info.run_id, resolved, rows, mean_pd)
+        output = output_path or mlflow.get_artifact_uri(SCORED_ARTIFACT)
+        return ScoreResult(run.info.run_id, resolved, rows, mean_pd, output, columns)

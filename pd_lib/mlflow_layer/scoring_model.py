@@ -3,6 +3,7 @@ model's signature before anything is scored (for pandas and Spark alike)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -162,14 +163,55 @@ def model_inputs(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> pd.Da
     return frame[signature_columns(signature, frame.columns)]
 
 
+# Integers a float64 holds exactly: a column of whole numbers up to this magnitude is the
+# same data as the float column the model was trained on.
+EXACT_FLOAT_INTEGERS = 2 ** 53
+
+
+def conform_to_signature(frame: pd.DataFrame, signature: ModelSignature) -> pd.DataFrame:
+    """``frame`` with its integer columns that the signature takes as double made float64:
+    ingest stores a file's integer characteristics as float64 for training
+    (pd_lib.data.schema.integer_features_as_float), so the same file, or next month's in its
+    format, scores as it trained. MLflow refuses int64 for a double column outright; a value
+    too large for a float64 to hold exactly is refused here, naming the column."""
+    doubles = {spec.name for spec in signature.inputs.inputs
+               if getattr(spec.type, "name", "") in ("double", "float")}
+    ints = [c for c in frame.columns if c in doubles
+            and pd.api.types.is_integer_dtype(frame[c].dtype)
+            and not pd.api.types.is_bool_dtype(frame[c].dtype)]
+    for column in ints:
+        values = frame[column].dropna()
+        if len(values) and np.abs(values.to_numpy(dtype=np.int64)).max() > EXACT_FLOAT_INTEGERS:
+            raise PipelineError(
+                f"column {column} holds integers too large for the model's double input "
+                f"(|x| > 2**53, found {values.abs().max()}); check that it is the "
+                "characteristic the model was trained on.")
+    return frame.astype({c: "float64" for c in ints}) if ints else frame
+
+
+def refusal_cause(exc: Exception) -> str:
+    """The cause in MLflow's schema refusal (the column and its types), not the first line,
+    which ends inside a dump of the data frame."""
+    text = str(exc)
+    for pattern in (r"Incompatible input types for column [^.\n]+\.[^.\n]+\.",
+                    r"Model is missing inputs[^\n]*", r"[^\n]*[Cc]an not safely convert[^\n]*"):
+        found = re.search(pattern, text)
+        if found:
+            return found.group(0).strip()
+    return first_line(exc)
+
+
 def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0
                   ) -> pd.DataFrame:
     """The pyfunc model's output for ``features``: the ``pd`` column and, with reasons > 0,
     reason_1..reason_n (and a scorecard's ``score``)."""
+    signature = model.metadata.signature
+    if signature is not None and signature.inputs is not None:
+        features = conform_to_signature(features, signature)
     try:
         output = model.predict(features, params={"reasons": reasons} if reasons else None)
     except MlflowException as exc:  # the signature enforcement of pyfunc
-        raise PipelineError(f"the model refused the input: {first_line(exc)}") from None
+        raise PipelineError(f"the model refused the input: {refusal_cause(exc)}") from None
     if not isinstance(output, pd.DataFrame):
         output = pd.DataFrame({PD_COL: np.asarray(output, dtype=float)})
     if PD_COL not in output.columns:

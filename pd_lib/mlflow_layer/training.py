@@ -283,13 +283,14 @@ def resolve_data_uri(data_uri: str, experiment_id: str) -> tuple[str, str]:
     An empty ``data_uri`` means: the newest finished ``generate`` run with default parameters
     in this experiment, else data generated here with those defaults and logged in this run.
     """
-    from pd_lib.mlflow_layer.runs import find_finished_run, full_params
+    from pd_lib.mlflow_layer.runs import describe, find_finished_run, full_params
 
     if data_uri:
         return data_uri, "given"
     found = find_finished_run(experiment_id, "generate", full_params("generate", {}))
     if found is not None:
-        return run_uri(found.info.run_id, LOANS_ARTIFACT), f"generate run {found.info.run_id}"
+        return (run_uri(found.info.run_id, LOANS_ARTIFACT),
+                f"generate run {found.info.run_id}: {describe(found)}")
     defaults = full_params("generate", {})
     frame = load_loans(
         source=defaults["source"], n_samples=int(float(defaults["n_samples"])),

@@ -101,7 +101,9 @@ def test_train_without_data_uri_uses_newest_default_generate_run(tracking_uri, r
     assert invoke(runner, train, ["--n-estimators", 5]).exit_code == 0
     run = _only_run("train")
     assert run.data.params["resolved_data_uri"] == f"runs:/{gen_id}/{LOANS_ARTIFACT}"
-    assert run.data.tags["pd.data_choice"] == f"generate run {gen_id}"
+    # the choice says what it took: the run, its rows and source
+    assert run.data.tags["pd.data_choice"] == (f"generate run {gen_id}: 10,000 loans, "
+                                              "source synthetic")
 
 
 def test_train_without_data_uri_or_generate_run_generates_its_own(tracking_uri, runner):

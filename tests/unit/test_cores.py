@@ -356,6 +356,7 @@ def test_main_gives_tune_the_larger_share_on_a_large_book():
 
 def test_permutation_importance_does_not_depend_on_the_share(restore_share):
     import pandas as pd
+
     from pd_lib.modelling.kinds import build_model
     from pd_lib.validation.importance import permutation_importance_table
 
