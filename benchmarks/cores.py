@@ -27,7 +27,10 @@ from pathlib import Path
 
 from benchmarks.common import ROOT, markdown_table, result_line, run_measured
 from benchmarks.run_all import _checked, _mlflow_run, _runs, _store
-from pd_lib.cores import available_cores, usable_cores
+from pd_lib.cores import available_cores, split_share, usable_cores
+from pd_lib.params import SPLIT
+
+TEST_SIZE = SPLIT[0]  # test_size
 
 N_FEATURES = 20
 
@@ -86,12 +89,47 @@ def report(result: dict) -> list[str]:
     ]
 
 
+PLAN_CORES = (2, 4, 8, 16, 64, 96)
+# Parallel fits of the default main's phases: model=auto's kinds on one split (above 20,000
+# loans), tune's screening of the default grid's 6 candidates and its 2 x 3 CV fits.
+PHASES = {"train: model=auto's 4 kinds": ("train", 4), "tune: screening 6 candidates":
+          ("tune", 6), "tune: 2 candidates x 3 folds": ("tune", 6)}
+
+
+def plan_table(n_training_loans: int) -> list[str]:
+    """The core plan's arithmetic for the default main (no machine needed): each step's
+    share and the threads of each parallel fit in its phases, per core count."""
+    from pd_lib.mlflow_layer.pipeline import core_plan
+    from pd_lib.mlflow_layer.runs import entry_point_defaults
+
+    defaults = entry_point_defaults("main")
+    train = {"model": defaults["model"]}
+    tune = {"model": defaults["tune_model"], "grid": defaults["grid"], "cv": defaults["cv"],
+            "search": defaults["search"]}
+    rows = []
+    for cores in PLAN_CORES:
+        shares = core_plan(cores, n_training_loans, train, tune)
+        rows.append([cores, shares["train"], shares["tune"], *[
+            "+".join(str(t) for t in split_share(shares[step], width))
+            for step, width in PHASES.values()]])
+    return [markdown_table(["cores", "train", "tune", *PHASES], rows)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--markdown", default="", help="Append the table to this file.")
+    parser.add_argument("--plan", action="store_true",
+                        help="Print only the plan's arithmetic for 2-96 cores at the sizes.")
     args = parser.parse_args()
+    if args.plan:
+        for n in (int(x) for x in args.sizes.split(",")):
+            training = int(n * (1 - TEST_SIZE.default))
+            print(f"\n{n:,} loans ({training:,} training): cores of each step and threads of "
+                  "each parallel fit\n")
+            print("\n".join(plan_table(training)))
+        return
     cores, how = available_cores()
     result: dict = {"cores": cores, "usable": usable_cores(), "how": how, "sizes": {},
                     "measured_at": time.strftime("%Y-%m-%d %H:%M"),

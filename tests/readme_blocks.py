@@ -8,7 +8,7 @@ import shlex
 
 from tests.helpers import PROJECT_ROOT
 
-READMES = ("README.md", "data/README.md")
+READMES = ("README.md", "data/README.md", "docs/user_guide.md")
 BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 INLINE = re.compile(r"`(mlflow run [^`]+)`")
 

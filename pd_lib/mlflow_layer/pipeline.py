@@ -13,7 +13,9 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import mlflow
 from mlflow.entities import Run
@@ -263,11 +265,23 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
                       context.experiment_id)
 
 
-def _logged_or(run_id: str, artifact: str, otherwise: str) -> str:
-    """The URI of ``artifact`` of ``run_id`` if the run logged it, else ``otherwise``."""
+def _logged_or(run_id: str, artifact: str, otherwise: str, ui_base: str) -> str:
+    """Where a browser opens ``artifact`` of ``run_id`` if the run logged it
+    (:func:`browser_link`), else ``otherwise``."""
     folder = artifact.rsplit("/", 1)[0]
     logged = {a.path for a in MlflowClient().list_artifacts(run_id, folder)}
-    return run_uri(run_id, artifact) if artifact in logged else otherwise
+    return browser_link(run_id, artifact, ui_base) if artifact in logged else otherwise
+
+
+def browser_link(run_id: str, artifact: str, ui_base: str) -> str:
+    """A link a browser opens: the artifact's file (``file://``) when the store keeps
+    artifacts on this machine, else the run's artifact page in the MLflow UI at ``ui_base``."""
+    run = MlflowClient().get_run(run_id)
+    root = urlparse(run.info.artifact_uri)
+    if root.scheme in ("", "file"):
+        return (Path(unquote(root.path)) / artifact).resolve().as_uri()
+    return (f"{ui_base}/#/experiments/{run.info.experiment_id}/runs/{run_id}/artifacts/"
+            f"{artifact}")
 
 
 def summary_lines(result: MainResult, stage: str) -> list[str]:
@@ -284,17 +298,17 @@ def summary_lines(result: MainResult, stage: str) -> list[str]:
         chosen = " *" if step.run.info.run_id == result.best.info.run_id else ""
         rows.append((step.entry_point + chosen, step.run.info.run_id,
                      "yes" if step.reused else "no", f"{step.seconds:.1f}", auc, lights))
+    base = "http://127.0.0.1:5000" if not tracking_uri.startswith("http") else tracking_uri
     report = _logged_or(result.run_id("register"), REPORT_ARTIFACT,
-                        run_uri(result.best.info.run_id, REPORT_ARTIFACT))
+                        browser_link(result.best.info.run_id, REPORT_ARTIFACT, base), base)
     gate = _logged_or(result.run_id("promote"), COMPARISON_ARTIFACT,
-                      "no new comparison (the version already held the stage)")
+                      "no new comparison (the version already held the stage)", base)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     table = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
              .rstrip() for row in rows]
     ui_uri = tracking_uri if "://" in tracking_uri else f"file:{tracking_uri}"
     serve = (f"mlflow ui --backend-store-uri {ui_uri}" if not tracking_uri.startswith("http")
              else f"open {tracking_uri}")
-    base = "http://127.0.0.1:5000" if not tracking_uri.startswith("http") else tracking_uri
     return [
         *table,
         "(* the candidate registered: no red blocking light, lowest holdout log loss)",

@@ -43,7 +43,7 @@ from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
-from pd_lib.modelling.blend import Blend
+from pd_lib.modelling.blend import BLEND, Blend
 from pd_lib.modelling.fitting import fit
 from pd_lib.modelling.kinds import (
     AUTO,
@@ -198,9 +198,19 @@ def log_selection(selection: pd.DataFrame) -> None:
             mlflow.log_metrics({k: float(row[k]) for k in
                                 ("cv_log_loss", "cv_log_loss_raw", "cv_roc_auc", "fit_seconds",
                                  "rows")})
-    log.info("model=auto: %s", "; ".join(
+    log.info("model=auto: %s; %s", "; ".join(
         f"{r['kind']} log loss {r['cv_log_loss']:.4f} AUC {r['cv_roc_auc']:.4f}"
-        + (" (chosen)" if r["chosen"] else "") for r in selection.to_dict("records")))
+        + (" (chosen)" if r["chosen"] else "") for r in selection.to_dict("records")),
+        selection_rule(set(selection["kind"])))
+
+
+def selection_rule(kinds: set[str]) -> str:
+    """The rule model=auto chose by, in the words of README and docs/model_defaults.md."""
+    if BLEND in kinds:
+        return ("rule: the blend unless a single kind beats it by more than one standard "
+                "error of the paired log-loss difference")
+    return ("rule: the simplest kind (logistic regression, spline, scorecard, boosting, "
+            "forest) within one standard error of the lowest log loss")
 
 
 def cover_facts(samples: Samples, model: str) -> dict[str, str]:

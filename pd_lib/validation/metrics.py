@@ -199,6 +199,12 @@ def auc_noninferiority(
     new, old = check_pds(pd_new), check_pds(pd_old)
     if not both_classes(y):
         raise PipelineError("the holdout holds only one class, so no AUC can be compared.")
+    defaults = int(y.sum())
+    if min(defaults, y.size - defaults) < 2:
+        raise PipelineError(
+            f"DeLong's standard error is not computable with {defaults} defaulter(s) and "
+            f"{y.size - defaults} non-defaulter(s) in the holdout (it needs 2 of each): "
+            "compare on a larger holdout, or override with force and a reason.")
     auc_new, bad_new, good_new = _delong_components(y, new)
     auc_old, bad_old, good_old = _delong_components(y, old)
     var = (np.var(bad_new - bad_old, ddof=1) / bad_new.size
@@ -457,10 +463,23 @@ def population_stability_index(
     Missing values form a bin of their own; empty bins get ``epsilon`` share. Rules of thumb:
     below 0.10 stable, 0.10-0.25 some shift, above 0.25 a shifted population.
     """
+    check_stability_sides(np.asarray(reference, dtype=float), np.asarray(actual, dtype=float))
     edges = quantile_bin_edges(reference, n_bins)
     return psi_from_shares(
         binned_shares(reference, edges), binned_shares(actual, edges), epsilon
     )
+
+
+def check_stability_sides(reference: np.ndarray, actual: np.ndarray, what: str = "PSI") -> None:
+    """PSI and CSI compare two samples of values: refuse an empty side, or a side with no
+    value at all (every one missing), instead of returning a number that means nothing (an
+    empty sample gave 6.90, an all-missing reference 18.42, both all-missing 0.0)."""
+    for side, values in (("reference", reference), ("actual", actual)):
+        if values.size == 0:
+            raise PipelineError(f"{what}: the {side} sample is empty; compare samples with rows.")
+        if np.isnan(values).all():
+            raise PipelineError(f"{what}: every value of the {side} sample is missing; there is "
+                                "no distribution to compare.")
 
 
 def category_shares(reference: pd.Series, actual: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -482,10 +501,16 @@ def categorical_stability_index(
 def feature_shares(reference: pd.Series, actual: pd.Series, n_bins: int = DEFAULT_BINS
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Reference and actual shares per bin, as CSI cuts them: numbers by the reference's
-    quantiles with a bin for missing values, anything else by category."""
+    quantiles with a bin for missing values, anything else by category. An empty side, or
+    a numeric side with every value missing, is refused naming the characteristic."""
+    what = f"CSI of {reference.name}"
     if not _is_numeric(reference):
+        if reference.empty or actual.empty:
+            raise PipelineError(f"{what}: a sample is empty; compare samples with rows.")
         return category_shares(reference, actual)
     ref = reference.to_numpy(dtype=float)
+    check_stability_sides(ref, pd.to_numeric(actual, errors="coerce").to_numpy(dtype=float),
+                          what)
     edges = quantile_bin_edges(ref, n_bins)
     return binned_shares(ref, edges), binned_shares(actual.to_numpy(dtype=float), edges)
 

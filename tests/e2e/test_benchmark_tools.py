@@ -83,3 +83,25 @@ def test_scorecard_benchmark_times_fit_scoring_and_reasons():
                        "--reason-rows", "2000")
     assert found["scorecard_rows_per_s"] > 0 and found["characteristics"] > 0
     assert found["scorecard_reasons_s"] > 0 and found["hgb_reasons_s"] > 0
+
+
+def test_core_benchmark_prints_a_plan_that_fits_every_core_count():
+    done = run_measured([sys.executable, "-m", "benchmarks.cores", "--plan", "--sizes",
+                         "1000000"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line.strip("|").split("|") for line in done.stdout.splitlines()
+            if line.startswith("| ") and line[2].isdigit()]
+    assert [int(r[0]) for r in rows] == [2, 4, 8, 16, 64, 96]
+    for cores, train, tune, *phases in rows:
+        assert int(train) + int(tune) == int(cores)
+        for step, threads in zip((train, tune, tune), phases, strict=True):
+            assert sum(int(t) for t in threads.split("+")) <= int(step)
+
+
+def test_core_benchmark_measures_a_pair(tmp_path):
+    """One small pair: the script and main, their CPU seconds and main's leftovers."""
+    found = _benchmark("benchmarks.cores", "--sizes", "20000", "--pairs", "1")
+    [pair] = found["sizes"]["20000"]
+    assert pair["script"]["cpu"] > 0 and pair["main"]["cpu"] > 0
+    assert pair["main"]["leftover"] == 0
+    assert 0.5 < pair["main"]["roc_auc"] <= 1.0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import mlflow
 import pytest
@@ -71,6 +73,13 @@ def test_readme_blocks_run_and_a_rerun_or_another_portfolio_leaves_the_registry_
     assert f"{MODEL_NAME} version 1, stage Production" in first.stdout
     assert "mlflow ui --backend-store-uri" in first.stdout
     assert f"/#/experiments/{main.info.experiment_id}/runs" in first.stdout
+    # the report and gate links open in a browser: files on this machine, and they exist
+    links = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in first.stdout.splitlines()
+             if line.startswith(("report: ", "gate: "))}
+    assert links["report"].startswith("file:///"), links
+    for link in links.values():  # the gate's is a file too, when promote compared one
+        assert not link.startswith(("file:", "runs:/")) or Path(
+            unquote(urlparse(link).path)).is_file(), link
 
     again = _ok(quick_start)
     assert [str(v.version) for v in _versions(MODEL_NAME)] == ["1"]

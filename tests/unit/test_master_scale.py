@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
+from scipy import integrate, stats
 from scipy.special import beta as beta_function
 
 from pd_lib.config import MASTER_SCALE, PD_FLOOR
 from pd_lib.errors import PipelineError
 from pd_lib.validation import master_scale
+from tests.helpers import PROJECT_ROOT
 
 SCALE = (("A", 0.01), ("B", 0.05), ("C", 1.0))
 
@@ -133,6 +134,12 @@ def test_a_pd_of_zero_is_floored_so_no_defaults_pass_jeffreys():
     table = master_scale.grade_table(np.zeros(200, dtype=int), np.zeros(200))
     assert table.loc[0, "mean_pd"] == PD_FLOOR
     assert table.loc[0, "jeffreys_pvalue"] > 0.05 and table.loc[0, "jeffreys_light"] == "green"
+    # the posterior Beta(0 + 1/2, 200 + 1/2) at the floored PD, computed apart, and the
+    # figure docs/validation.md quotes for this case (issue 28: it said 0.19)
+    expected = stats.beta.cdf(PD_FLOOR, 0.5, 200.5)
+    assert table.loc[0, "jeffreys_pvalue"] == pytest.approx(expected, rel=1e-12)
+    doc = " ".join((PROJECT_ROOT / "docs" / "validation.md").read_text().split())
+    assert f"200 loans at PD 0 without a default now give p = {expected:.2f}" in doc
 
 
 def test_ecb_herfindahl_index_known_cases():

@@ -288,3 +288,43 @@ def test_master_scale_and_psi_are_invariant_to_row_order():
         reference_pds = pd_pred[:1000][rng.permutation(1000)]
         actual_pds = pd_pred[1000:][rng.permutation(1000)]
         assert metrics.population_stability_index(reference_pds, actual_pds) == psi
+
+
+# --- issue 28: statistics refuse what they cannot compute ----------------------------------
+
+
+def test_one_defaulter_makes_the_auc_comparison_not_computable_never_a_pass():
+    from pd_lib.validation.metrics import auc_noninferiority
+
+    rng = np.random.default_rng(0)
+    y = np.zeros(500, dtype=int)
+    y[7] = 1
+    new, old = rng.uniform(0.01, 0.3, 500), rng.uniform(0.01, 0.3, 500)
+    with pytest.raises(PipelineError, match="not computable with 1 defaulter"):
+        auc_noninferiority(y, new, old, 0.005, 0.05)
+    y[8] = 1  # two of each: the standard error exists again
+    assert auc_noninferiority(y, new, old, 0.005, 0.05)["se"] > 0
+
+
+@pytest.mark.parametrize(("reference", "actual", "message"), [
+    (np.arange(100.0), np.array([]), "actual sample is empty"),
+    (np.full(100, np.nan), np.arange(100.0), "every value of the reference sample is missing"),
+    (np.full(100, np.nan), np.full(50, np.nan), "every value of the reference sample"),
+    (np.arange(100.0), np.full(50, np.nan), "every value of the actual sample is missing"),
+])
+def test_psi_refuses_an_empty_or_all_missing_side(reference, actual, message):
+    from pd_lib.validation.metrics import population_stability_index
+
+    with pytest.raises(PipelineError, match=message):
+        population_stability_index(reference, actual)
+
+
+def test_csi_refusals_name_the_characteristic():
+    from pd_lib.validation.metrics import feature_shares
+
+    with pytest.raises(PipelineError, match="CSI of income: every value of the actual"):
+        feature_shares(pd.Series(np.arange(50.0), name="income"),
+                       pd.Series(np.full(20, np.nan), name="income"))
+    with pytest.raises(PipelineError, match="CSI of purpose: a sample is empty"):
+        feature_shares(pd.Series(["car", "tv"], name="purpose"),
+                       pd.Series([], dtype=object, name="purpose"))
