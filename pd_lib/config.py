@@ -254,3 +254,5 @@ OOT_ARTIFACT = "data/oot_scored.parquet"
 SPLITS = ("random", "time")
 # generate -P scenario=...: the development book, or a later period of it (issue 16).
 SCENARIOS = ("development", "baseline", "downturn", "shift")
+# The most reason codes a score or a served request may ask for.
+MAX_REASONS = 20

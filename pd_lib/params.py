@@ -12,6 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pd_lib.checks import (  # noqa: F401  (check_stage, check_force re-exported)
+    check_force,
+    check_reasons,
+    check_search,
+    check_split,
+    check_stage,
+    check_test_size,
+    check_threshold,
+)
 from pd_lib.config import (
     CALIBRATION_METHODS,
     DEFAULT_GRID,
@@ -23,9 +32,7 @@ from pd_lib.config import (
     SCENARIOS,
     SEARCH_METHODS,
     SPLITS,
-    STAGES,
 )
-from pd_lib.errors import PipelineError
 
 
 @dataclass(frozen=True)
@@ -184,40 +191,26 @@ def pick(values: Mapping[str, Any], group: tuple[Param, ...]) -> dict[str, Any]:
 # --- checks at the boundary ------------------------------------------------------------------
 
 
-def check_threshold(threshold: float) -> None:
-    """A decision threshold on a PD lies strictly between 0 and 1."""
-    if not 0.0 < threshold < 1.0:
-        raise PipelineError(f"threshold must be between 0 and 1 (a PD, e.g. 0.5); got "
-                            f"{threshold}.")
-
-
-def check_stage(stage: str) -> str:
-    """The stage, spelled as MLflow wants it, or a clear error."""
-    for known in STAGES:
-        if stage.strip().lower() == known.lower():
-            return known
-    raise PipelineError(f"unknown stage '{stage}'; choose one of {', '.join(STAGES)}.")
-
-
-def check_force(force: bool, reason: str) -> None:
-    """Overriding the gate needs a reason that is recorded with the promotion."""
-    if force and not str(reason).strip():
-        raise PipelineError("force needs a reason: add -P reason='why this version must win'.")
-
-
 def check_params(values: Mapping[str, Any]) -> None:
-    """Check every known parameter in ``values``; the first bad one raises PipelineError."""
-    # Imported here, not at the top: the steps' --help and option errors must not wait for
-    # pandas and scikit-learn (this module is all that building the options needs).
-    from pd_lib.data.splits import check_split, check_test_size
+    """Check every known parameter in ``values``; the first bad one raises PipelineError.
+
+    The checks that need only the value come first (pd_lib.checks): a step refuses a bad
+    range or name in well under 2 s, before it imports pandas and scikit-learn for the checks
+    that need a model kind's parameters (model, monotone, grid)."""
+    check_values(values)
     from pd_lib.modelling.kinds import check_model_params, parse_monotone
-    from pd_lib.modelling.reasons import check_reasons
-    from pd_lib.modelling.search import check_search, parse_grid
+    from pd_lib.modelling.search import parse_grid
 
     if "model" in values:
         check_model_params(values["model"], pick(values, MODEL[1:]))
     if "monotone" in values:
         parse_monotone(values["monotone"])
+    if "grid" in values:
+        parse_grid(values["grid"], values.get("tune_model", values.get("model")))
+
+
+def check_values(values: Mapping[str, Any]) -> None:
+    """The checks of :func:`check_params` that need nothing but the values."""
     if "test_size" in values:
         check_test_size(float(values["test_size"]))
     if "split" in values:
@@ -226,8 +219,6 @@ def check_params(values: Mapping[str, Any]) -> None:
         check_threshold(float(values["threshold"]))
     if "search" in values:
         check_search(values["search"], int(values.get("cv", 2)))
-    if "grid" in values:
-        parse_grid(values["grid"], values.get("tune_model", values.get("model")))
     if "stage" in values:
         check_stage(values["stage"])
     if "force" in values:

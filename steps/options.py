@@ -9,8 +9,14 @@ from collections.abc import Callable
 import click
 
 from pd_lib import params
-from pd_lib.errors import TERMINATED_EXIT_CODE, USER_ERROR_EXIT_CODE, Terminated, mask_secrets
-from pd_lib.params import Param
+from pd_lib.errors import (
+    TERMINATED_EXIT_CODE,
+    USER_ERROR_EXIT_CODE,
+    PipelineError,
+    Terminated,
+    mask_secrets,
+)
+from pd_lib.params import Param, check_values
 from pd_lib.process import import_scipy_special_first, stop_cleanly_on_sigterm
 
 
@@ -53,8 +59,14 @@ class StepCommand(click.Command):
             raise OneLineUsageError(exc.format_message()) from None
 
     def invoke(self, ctx: click.Context):
-        """Run the step, scipy.special imported first (pd_lib.process: skops then imports
-        1.3 s faster); not for --help or a refused option, which import nothing heavy."""
+        """Run the step once its values pass the checks that need nothing else
+        (pd_lib.params.check_values: a bad range or name is refused before any heavy import),
+        scipy.special imported first (pd_lib.process: skops then imports 1.3 s faster); not
+        for --help or a refused option, which import nothing heavy."""
+        try:
+            check_values(ctx.params)
+        except PipelineError as exc:
+            raise OneLineUsageError(str(exc)) from None
         import_scipy_special_first()
         stop_cleanly_on_sigterm()
         return super().invoke(ctx)
@@ -75,8 +87,8 @@ def unknown_parameter_message(command: click.Command, option_name: str) -> str:
     """What to say of an option the entry point does not declare (``mlflow run`` passes an
     undeclared ``-P name=value`` on as ``--name value``)."""
     name = option_name.lstrip("-")
-    return (f"-P {name} is not a parameter of {command.name}: {_suggestion(command, name)}"
-            f"its parameters are {', '.join(_declared(command))}")
+    return (f"-P {name} (option {option_name}) is not a parameter of {command.name}: "
+            f"{_suggestion(command, name)}its parameters are {', '.join(_declared(command))}")
 
 
 def refuse_repeated_options(command: click.Command, args: list[str]) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from pd_lib.config import DATE_COL, SPLITS, TARGET_COL
+from pd_lib.checks import check_split, check_test_size  # noqa: F401  (re-exported)
+from pd_lib.config import DATE_COL, TARGET_COL
 from pd_lib.data.schema import check_training_frame
 from pd_lib.errors import PipelineError
 
@@ -26,12 +27,6 @@ class Samples:
     train: pd.DataFrame
     holdout: pd.DataFrame
     oot: pd.DataFrame | None = None
-
-
-def check_split(split: str) -> None:
-    """``split`` must be random or time."""
-    if split not in SPLITS:
-        raise PipelineError(f"unknown split '{split}'; choose {' or '.join(SPLITS)}.")
 
 
 def _check_both_classes(frame: pd.DataFrame, what: str, hint: str) -> None:
@@ -104,12 +99,6 @@ def split_samples(frame: pd.DataFrame, test_size: float, seed: int, split: str =
     if split == "time":
         return time_split(frame, test_size, seed)
     return Samples(*random_split(frame, test_size, seed))
-
-
-def check_test_size(test_size: float) -> None:
-    """The holdout share must leave something on both sides."""
-    if not 0.0 < test_size < 1.0:
-        raise PipelineError(f"test_size must be between 0 and 1 (e.g. 0.2); got {test_size}.")
 
 
 def split_data(

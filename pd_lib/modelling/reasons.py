@@ -24,6 +24,8 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
+from pd_lib.checks import check_reasons  # noqa: F401  (re-exported: the layer's callers)
+from pd_lib.config import MAX_REASONS  # noqa: F401
 from pd_lib.errors import PipelineError
 from pd_lib.modelling.blend import Blend
 from pd_lib.modelling.pd_model import PDModel
@@ -31,20 +33,11 @@ from pd_lib.modelling.scorecard import Scorecard, points_scale
 
 REASON_PREFIX = "reason_"
 SCORE_COL = "score"
-MAX_REASONS = 20
 
 
 def reason_columns(k: int) -> list[str]:
     """reason_1 .. reason_k."""
     return [f"{REASON_PREFIX}{i + 1}" for i in range(k)]
-
-
-def check_reasons(k: int) -> int:
-    """A number of reasons between 0 and MAX_REASONS, or a clear error."""
-    if not 0 <= int(k) <= MAX_REASONS:
-        raise PipelineError(f"reasons must be between 0 and {MAX_REASONS} (4 is the usual "
-                            f"adverse-action count); got {k}.")
-    return int(k)
 
 
 def top_reasons(effects: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
+from pd_lib.checks import check_search
 from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
     DEFAULT_GRID,
     DEFAULT_SEARCH,
@@ -201,15 +202,6 @@ def make_searcher(
         estimator, grid, factor=HALVING_FACTOR, resource="n_samples",
         min_resources=min_resources, random_state=seed, **common,
     )
-
-
-def check_search(search: str, cv: int) -> None:
-    """Refuse unknown search methods and fewer than 2 folds."""
-    if search not in SEARCH_METHODS:
-        raise PipelineError(f"unknown search '{search}'; choose one of "
-                            f"{', '.join(SEARCH_METHODS)} ({DEFAULT_SEARCH} is the fast default).")
-    if cv < 2:
-        raise PipelineError(f"cv must be at least 2 folds; got {cv}.")
 
 
 def run_search(

@@ -44,3 +44,26 @@ def test_a_mistyped_option_fails_at_once_in_one_line(name):
     assert exit_code == 2
     assert first_line.startswith("error:") and "--no-such-option" in first_line
     assert heavy == "", f"steps.{name} imported {heavy} to refuse an option"
+
+
+@pytest.mark.parametrize(("name", "args", "message"), [
+    ("train", ["--test-size", "1.5"], "test_size must be between 0 and 1"),
+    ("main", ["--test-size", "1.5"], "test_size must be between 0 and 1"),
+    ("promote", ["--stage", "Prod"], "unknown stage 'Prod'"),
+    ("tune", ["--cv", "1"], "cv must be at least 2 folds"),
+    ("score", ["--data-uri", "x.csv", "--reasons", "99"], "reasons must be between 0 and 20"),
+    ("train", ["--threshold", "2"], "threshold must be between 0 and 1"),
+])
+def test_a_bad_value_is_refused_before_any_heavy_import(name, args, message):
+    exit_code, heavy, first_line = _probe(name, args)
+    assert exit_code == 2
+    assert first_line.startswith("error:") and message in first_line
+    assert heavy == "", f"steps.{name} imported {heavy} to refuse a value"
+
+
+def test_a_repeated_option_is_a_mistyped_parameter():
+    """mlflow run passes -P n-samples=500 on as a second --n-samples (issue 27)."""
+    exit_code, heavy, first_line = _probe("generate", ["--n-samples", "10", "--n-samples", "5"])
+    assert exit_code == 2 and heavy == ""
+    assert "-P n-samples is not a parameter of generate" in first_line
+    assert "did you mean -P n_samples?" in first_line

@@ -14,7 +14,7 @@ from tests.helpers import PROJECT_ROOT
 PD_LIB = PROJECT_ROOT / "pd_lib"
 # Lower layers first; a module may import its own layer, the ones below, and the ground.
 LAYERS = ("data", "modelling", "validation", "mlflow_layer")
-GROUND = ("pd_lib.config", "pd_lib.errors", "pd_lib.cores", "pd_lib.memory",
+GROUND = ("pd_lib.config", "pd_lib.errors", "pd_lib.checks", "pd_lib.cores", "pd_lib.memory",
           "pd_lib.process", "pd_lib.probability")
 BOUNDARY = "pd_lib.params"  # the entry points' parameters: above modelling, below mlflow_layer
 # Aliases where models saved before the layers find their classes (one import line each).

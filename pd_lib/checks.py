@@ -1,0 +1,61 @@
+"""Checks of single parameter values that need nothing but the value: ranges and names.
+
+A ground module (config and errors only), so a step refuses ``--test-size 1.5`` or
+``-P stage=Prod`` before it imports pandas, scikit-learn or MLflow (pd_lib.params runs these
+first), and the layers that use the values check them with the same functions.
+"""
+
+from __future__ import annotations
+
+from pd_lib.config import DEFAULT_SEARCH, MAX_REASONS, SEARCH_METHODS, SPLITS, STAGES
+from pd_lib.errors import PipelineError
+
+
+def check_test_size(test_size: float) -> None:
+    """The holdout share must leave something on both sides."""
+    if not 0.0 < test_size < 1.0:
+        raise PipelineError(f"test_size must be between 0 and 1 (e.g. 0.2); got {test_size}.")
+
+
+def check_split(split: str) -> None:
+    """``split`` must be random or time."""
+    if split not in SPLITS:
+        raise PipelineError(f"unknown split '{split}'; choose {' or '.join(SPLITS)}.")
+
+
+def check_search(search: str, cv: int) -> None:
+    """Refuse unknown search methods and fewer than 2 folds."""
+    if search not in SEARCH_METHODS:
+        raise PipelineError(f"unknown search '{search}'; choose one of "
+                            f"{', '.join(SEARCH_METHODS)} ({DEFAULT_SEARCH} is the fast default).")
+    if cv < 2:
+        raise PipelineError(f"cv must be at least 2 folds; got {cv}.")
+
+
+def check_reasons(k: int) -> int:
+    """A number of reasons between 0 and MAX_REASONS, or a clear error."""
+    if not 0 <= int(k) <= MAX_REASONS:
+        raise PipelineError(f"reasons must be between 0 and {MAX_REASONS} (4 is the usual "
+                            f"adverse-action count); got {k}.")
+    return int(k)
+
+
+def check_threshold(threshold: float) -> None:
+    """A decision threshold on a PD lies strictly between 0 and 1."""
+    if not 0.0 < threshold < 1.0:
+        raise PipelineError(f"threshold must be between 0 and 1 (a PD, e.g. 0.5); got "
+                            f"{threshold}.")
+
+
+def check_stage(stage: str) -> str:
+    """The stage, spelled as MLflow wants it, or a clear error."""
+    for known in STAGES:
+        if stage.strip().lower() == known.lower():
+            return known
+    raise PipelineError(f"unknown stage '{stage}'; choose one of {', '.join(STAGES)}.")
+
+
+def check_force(force: bool, reason: str) -> None:
+    """Overriding the gate needs a reason that is recorded with the promotion."""
+    if force and not str(reason).strip():
+        raise PipelineError("force needs a reason: add -P reason='why this version must win'.")
