@@ -3,8 +3,9 @@ a pyfunc flavour loaded by this module that takes reason codes as an inference p
 
 ``predict(df)`` returns the one ``pd`` column; ``predict(df, params={"reasons": 4})`` adds
 reason_1..reason_4 (and a scorecard's points, ``score``), for ``mlflow.pyfunc.load_model``,
-``mlflow models serve`` and ``spark_udf`` alike. The model itself is loaded by
-``mlflow.sklearn.load_model`` with the trusted types listed in its MLmodel file.
+``mlflow models serve`` and ``spark_udf`` alike. The model itself is loaded from its skops
+file with the types trusted in our code (:func:`load_pd_model`), never those its MLmodel
+lists, and never from a pickle.
 """
 
 from __future__ import annotations
@@ -63,4 +64,42 @@ class ReasonedPDModel:
 def _load_pyfunc(path: str) -> ReasonedPDModel:
     """Called by mlflow.pyfunc.load_model with the skops file (or the model directory)."""
     model_dir = Path(path).parent if Path(path).is_file() else Path(path)
-    return ReasonedPDModel(mlflow.sklearn.load_model(str(model_dir)))
+    return ReasonedPDModel(load_pd_model(model_dir))
+
+
+def load_pd_model(model_dir: Path) -> PDModel:
+    """The PD model saved in ``model_dir``, loaded without running anything it names.
+
+    Only a skops file is read, and only with the types trusted in our code
+    (pd_lib.modelling.kinds.trusted_types): never the trust list in the artifact's own
+    MLmodel, which whoever can write the store could extend (``posix.system``), and never a
+    pickle, cloudpickle or joblib file, which runs code as it loads. Anything else is refused
+    with one line naming the file.
+    """
+    import skops.io
+
+    from pd_lib.errors import PipelineError
+    from pd_lib.modelling.kinds import trusted_types
+
+    try:
+        flavor = Model.load(str(model_dir / "MLmodel")).flavors["sklearn"]
+        model_file = model_dir / flavor["pickled_model"]
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise PipelineError(f"{model_dir / 'MLmodel'} does not describe a saved PD model "
+                            f"({type(exc).__name__}: {exc}); promote a version whose model "
+                            "loads.") from None
+    serialization = flavor.get("serialization_format", "")
+    if serialization != "skops" or model_file.suffix != ".skops":
+        raise PipelineError(f"{model_file} is saved as '{serialization}', not skops: loading "
+                            "it could run code it names, so it is refused; retrain and log the "
+                            "model with this pipeline.")
+    try:
+        untrusted = sorted(set(skops.io.get_untrusted_types(file=model_file))
+                           - set(trusted_types()))
+    except Exception as exc:  # a damaged zip or schema: skops raises many types
+        raise PipelineError(f"{model_file} is not a readable skops file "
+                            f"({type(exc).__name__}: {exc}).") from None
+    if untrusted:
+        raise PipelineError(f"{model_file} names types this pipeline does not trust "
+                            f"({', '.join(untrusted[:5])}); it is refused unloaded.")
+    return skops.io.load(model_file, trusted=trusted_types())
