@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -19,8 +21,9 @@ from pd_lib.errors import PipelineError, first_line
 log = logging.getLogger("pd_pipeline")
 
 
-def download_artifact(uri: str, what: str) -> Path:
-    """Download ``uri`` (runs:/..., models:/..., a path) and return the local path."""
+def download_artifact(uri: str, what: str, dst_path: str | None = None) -> Path:
+    """Download ``uri`` (runs:/..., models:/..., a path) into ``dst_path`` (None: a folder
+    MLflow makes and nobody removes: prefer :func:`local_copy`) and return the local path."""
     if not uri:
         raise PipelineError(f"no {what} URI given.")
     if "://" not in uri and ":/" not in uri:
@@ -30,7 +33,7 @@ def download_artifact(uri: str, what: str) -> Path:
                                 "or an existing file path.")
         return path
     try:
-        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=dst_path))
     except (MlflowException, OSError) as exc:
         raise PipelineError(
             f"{what} '{uri}' could not be resolved ({first_line(exc)}); check the run id and the "
@@ -38,13 +41,23 @@ def download_artifact(uri: str, what: str) -> Path:
         ) from None
 
 
+@contextlib.contextmanager
+def local_copy(uri: str, what: str) -> Iterator[Path]:
+    """``uri`` as a local path within the block: a downloaded copy lives in a temporary folder
+    removed when the block ends, on success, error or signal alike, so no copy of a loan
+    book stays outside the store (a local path is used where it is)."""
+    with tempfile.TemporaryDirectory(prefix="pd-artifact-") as folder:
+        yield download_artifact(uri, what, folder)
+
+
 def read_parquet_artifact(uri: str, what: str) -> pd.DataFrame:
-    """Download a Parquet artifact by URI and read it."""
-    path = download_artifact(uri, what)
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for a bad file
-        raise PipelineError(f"{what} '{uri}' is not a readable Parquet file: {exc}") from None
+    """Download a Parquet artifact by URI and read it (the copy is removed)."""
+    with local_copy(uri, what) as path:
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise PipelineError(f"{what} '{uri}' is not a readable Parquet file: {exc}"
+                                ) from None
 
 
 def log_dataframe(frame: pd.DataFrame, artifact_file: str) -> None:

@@ -36,7 +36,7 @@ from pd_lib.config import (
 from pd_lib.data.schema import feature_columns
 from pd_lib.data.splits import split_samples
 from pd_lib.errors import PipelineError, first_line
-from pd_lib.mlflow_layer.artifacts import download_artifact, log_pngs
+from pd_lib.mlflow_layer.artifacts import local_copy, log_pngs
 from pd_lib.mlflow_layer.registry import alias_holder
 from pd_lib.mlflow_layer.scoring import (
     check_engine,
@@ -121,7 +121,8 @@ def development_sample(model: ScoringModel) -> Development:
     if not data_uri:
         raise PipelineError(f"run {run.info.run_id} records no data URI; monitor a version "
                             "trained by the train or tune step.")
-    frame = pd.read_parquet(download_artifact(data_uri, "the development data_uri"))
+    with local_copy(data_uri, "the development data_uri") as path:
+        frame = pd.read_parquet(path)
     split = params.get("split", "random")
     samples = split_samples(frame, float(params.get("test_size", 0.2)),
                             int(float(params.get("seed", 42))), split)
@@ -160,17 +161,19 @@ def score_period(model: ScoringModel, period: pd.DataFrame, data_uri: str, engin
 def read_period(data_uri: str, model: ScoringModel) -> pd.DataFrame:
     """The period's loans, reading only what monitoring needs from a Parquet file: the model's
     input columns, loan_id, default and origination_date (a CSV is read whole)."""
-    path = download_artifact(data_uri, "data_uri")
-    if path.suffix.lower() == ".csv":
+    if data_uri.lower().endswith(".csv"):
         return read_loans(data_uri)
     needed = {name for name, _, _ in input_columns(model.signature)} | {
         ID_COL, TARGET_COL, DATE_COL}
-    try:
-        names = pq.read_schema(path).names
-        return pd.read_parquet(path, columns=[c for c in names if c in needed])
-    except Exception as exc:  # pyarrow raises many types for a bad file
-        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet or CSV file "
-                            f"({first_line(exc)}).") from None
+    with local_copy(data_uri, "data_uri") as path:
+        if path.suffix.lower() == ".csv":
+            return read_loans(data_uri)
+        try:
+            names = pq.read_schema(path).names
+            return pd.read_parquet(path, columns=[c for c in names if c in needed])
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet or CSV file "
+                                f"({first_line(exc)}).") from None
 
 
 def period_months(period: pd.DataFrame) -> str:

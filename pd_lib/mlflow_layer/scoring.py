@@ -22,7 +22,7 @@ import pandas as pd
 
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
-from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe
+from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe
 from pd_lib.mlflow_layer.promotion import recover_abandoned_promotion
 from pd_lib.mlflow_layer.scoring_model import (
     MODEL_NAME_COL,
@@ -66,14 +66,14 @@ ENGINES = ("pandas", "spark")
 
 def read_loans(data_uri: str) -> pd.DataFrame:
     """The loans to score, from a runs:/ URI or a .parquet or .csv path."""
-    path = download_artifact(data_uri, "data_uri")
-    try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except Exception as exc:  # pandas and pyarrow raise many types for a bad file
-        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet or CSV file "
-                            f"({first_line(exc)}).") from None
+    with local_copy(data_uri, "data_uri") as path:
+        try:
+            if path.suffix.lower() == ".csv":
+                return pd.read_csv(path)
+            return pd.read_parquet(path)
+        except Exception as exc:  # pandas and pyarrow raise many types for a bad file
+            raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet or CSV file "
+                                f"({first_line(exc)}).") from None
 
 
 def loan_ids(frame: pd.DataFrame) -> pd.Series:

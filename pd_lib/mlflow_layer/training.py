@@ -41,7 +41,7 @@ from pd_lib.data.sources import load_loans
 from pd_lib.data.splits import Samples, check_split, check_test_size, split_data
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer import pd_flavor
-from pd_lib.mlflow_layer.artifacts import download_artifact, log_dataframe, log_pngs, run_uri
+from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
 from pd_lib.modelling.blend import BLEND, Blend
 from pd_lib.modelling.fitting import fit
@@ -314,13 +314,13 @@ def resolve_data_uri(data_uri: str, experiment_id: str) -> tuple[str, str]:
 
 def load_training_data(data_uri: str) -> pd.DataFrame:
     """Download the loans by URI, tag the run with their SHA-256, and check them."""
-    path = download_artifact(data_uri, "data_uri")
-    mlflow.set_tag(TAG_DATA_SHA256, sha256_of_file(path))
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for a bad file
-        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet file ({exc}); "
-                            "pass the data/loans.parquet of a generate run.") from None
+    with local_copy(data_uri, "data_uri") as path:
+        mlflow.set_tag(TAG_DATA_SHA256, sha256_of_file(path))
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet file ({exc}); "
+                                "pass the data/loans.parquet of a generate run.") from None
     check_training_frame(frame, f"data_uri '{data_uri}'")
     return frame
 
