@@ -20,13 +20,22 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-# user:password@ inside any URI (postgresql://, http://, ...): the password is masked.
-_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^\s/]+@")
+# user:password@ inside any URI (postgresql://, http://, ...): everything between the user's
+# colon and the last @ before the host is masked, so a password holding '/', ':' or '@' (not
+# URL-encoded, as users write them) does not leak its tail.
+_URI_PASSWORD = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S+@(?=[^\s@/]*(?:[/:?#\s]|$))")
+# password=..., token=... in a query string or an option: the value is masked.
+_SECRET_PARAMETER = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)=)[^&\s]+",
+    re.IGNORECASE)
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@host`` URI as ***."""
-    return _URI_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
+    """``text`` with the password of every ``scheme://user:password@host`` URI and the value
+    of every ``password=``-like parameter as ***."""
+    text = _URI_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
+    return _SECRET_PARAMETER.sub(lambda m: f"{m.group('head')}***", text)
 
 
 class PipelineError(Exception):
