@@ -7,7 +7,17 @@ first), and the layers that use the values check them with the same functions.
 
 from __future__ import annotations
 
-from pd_lib.config import DEFAULT_SEARCH, MAX_REASONS, SEARCH_METHODS, SPLITS, STAGES
+import re
+
+from pd_lib.config import (
+    DEFAULT_SEARCH,
+    LOCK_SUFFIX,
+    MAX_REASONS,
+    SEARCH_METHODS,
+    SPLITS,
+    STAGES,
+    TAKEOVER_INFIX,
+)
 from pd_lib.errors import PipelineError
 
 
@@ -59,3 +69,24 @@ def check_force(force: bool, reason: str) -> None:
     """Overriding the gate needs a reason that is recorded with the promotion."""
     if force and not str(reason).strip():
         raise PipelineError("force needs a reason: add -P reason='why this version must win'.")
+
+
+MODEL_NAME_MAX_LENGTH = 100
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+RESERVED_NAME_PARTS = (LOCK_SUFFIX, TAKEOVER_INFIX)
+
+
+def check_model_name(name: str) -> str:
+    """A registered model's name: letters, digits, '_', '-' and '.', starting with a letter
+    or digit, at most MODEL_NAME_MAX_LENGTH characters, and not one the promote lock uses. A
+    name that a URI, a shell or a filter string would cut (``/``, ``$(``, a newline) never
+    reaches the registry."""
+    if not name or not _MODEL_NAME.fullmatch(name) or len(name) > MODEL_NAME_MAX_LENGTH:
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise PipelineError(f"model_name {shown!r} is not a usable name: use letters, digits, "
+                            f"'_', '-' and '.' (at most {MODEL_NAME_MAX_LENGTH} characters), "
+                            "e.g. pd_model_v1.")
+    if any(part in name for part in RESERVED_NAME_PARTS):
+        raise PipelineError(f"model_name '{name}' is reserved for the promote lock "
+                            f"({', '.join(RESERVED_NAME_PARTS)}); choose another name.")
+    return name

@@ -14,6 +14,7 @@ from typing import Any
 
 from pd_lib.checks import (  # noqa: F401  (check_stage, check_force re-exported)
     check_force,
+    check_model_name,
     check_reasons,
     check_search,
     check_split,
@@ -225,3 +226,5 @@ def check_values(values: Mapping[str, Any]) -> None:
         check_force(values["force"], values.get("reason", ""))
     if "reasons" in values:
         check_reasons(values["reasons"])
+    if "model_name" in values:
+        check_model_name(values["model_name"])

@@ -31,13 +31,12 @@ from dataclasses import asdict, dataclass
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from pd_lib.config import LOCK_SUFFIX, TAKEOVER_INFIX
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.writes import RegistryWriter
 
 log = logging.getLogger("pd_pipeline")
 
-LOCK_SUFFIX = ".promote-lock"
-TAKEOVER_INFIX = ".takeover-"
 OWNER_TAG = "lock.owner"
 # How long a promote waits for another one's lock (PD_LOCK_WAIT_SECONDS overrides): short,
 # because a promotion takes seconds and an abandoned lock is taken over, not waited out.

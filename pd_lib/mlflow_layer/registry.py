@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 import mlflow
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -35,6 +36,7 @@ from pd_lib.config import (
 )
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
+from pd_lib.mlflow_layer.lock import promote_lock
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT, quiet_registration_notice
 from pd_lib.mlflow_layer.scoring_model import input_columns, input_differences
 from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run
@@ -82,6 +84,13 @@ def register(run_id: str, model_name: str) -> Registration:
         raise PipelineError(
             f"run {run.info.run_id} is {run.info.status}, not FINISHED; register a finished run."
         )
+    # Under the model's promote lock: two registers of one run at once made two versions.
+    with promote_lock(model_name):
+        return _register_once(run, model_name, model_uri, candidate)
+
+
+def _register_once(run: Run, model_name: str, model_uri: str, candidate) -> Registration:
+    """:func:`register`'s work once the lock is held: the existing version, or a new one."""
     existing = version_of_run(model_name, run.info.run_id)
     if existing is not None:
         log.info("run %s is already registered as %s version %s", run.info.run_id, model_name,
