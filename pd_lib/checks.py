@@ -90,3 +90,22 @@ def check_model_name(name: str) -> str:
         raise PipelineError(f"model_name '{name}' is reserved for the promote lock "
                             f"({', '.join(RESERVED_NAME_PARTS)}); choose another name.")
     return name
+
+
+SEED_MAX = 2 ** 32 - 1  # numpy's RandomState and scikit-learn take seeds up to this
+
+
+def check_seed(seed: int) -> None:
+    """A seed numpy and scikit-learn accept."""
+    if not 0 <= int(seed) <= SEED_MAX:
+        raise PipelineError(f"seed must be between 0 and {SEED_MAX}; got {seed}.")
+
+
+def check_points_scale(pdo: float, base_odds: float) -> None:
+    """A scorecard's points scale: points to double the odds and the base odds are positive
+    (pdo=0 divides by zero)."""
+    if not pdo > 0:
+        raise PipelineError(f"pdo (points to double the odds) must be positive, e.g. 20; got "
+                            f"{pdo}.")
+    if not base_odds > 0:
+        raise PipelineError(f"base_odds must be positive, e.g. 50; got {base_odds}.")

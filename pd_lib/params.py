@@ -15,8 +15,10 @@ from typing import Any
 from pd_lib.checks import (  # noqa: F401  (check_stage, check_force re-exported)
     check_force,
     check_model_name,
+    check_points_scale,
     check_reasons,
     check_search,
+    check_seed,
     check_split,
     check_stage,
     check_test_size,
@@ -228,3 +230,7 @@ def check_values(values: Mapping[str, Any]) -> None:
         check_reasons(values["reasons"])
     if "model_name" in values:
         check_model_name(values["model_name"])
+    if "seed" in values:
+        check_seed(values["seed"])
+    if "pdo" in values:
+        check_points_scale(float(values["pdo"]), float(values.get("base_odds", 50.0)))

@@ -53,6 +53,10 @@ def test_a_mistyped_option_fails_at_once_in_one_line(name):
     ("tune", ["--cv", "1"], "cv must be at least 2 folds"),
     ("score", ["--data-uri", "x.csv", "--reasons", "99"], "reasons must be between 0 and 20"),
     ("train", ["--threshold", "2"], "threshold must be between 0 and 1"),
+    ("train", ["--pdo", "0"], "pdo (points to double the odds) must be positive"),
+    ("generate", ["--seed", "-1"], "seed must be between 0 and 4294967295"),
+    ("register", ["--run-id", "x", "--model-name", "pd_model_v1.promote-lock"],
+     "reserved for the promote lock"),
 ])
 def test_a_bad_value_is_refused_before_any_heavy_import(name, args, message):
     exit_code, heavy, first_line = _probe(name, args)
