@@ -98,8 +98,10 @@ def test_core_benchmark_prints_a_plan_that_fits_every_core_count():
             assert sum(int(t) for t in threads.split("+")) <= int(step)
 
 
-def test_core_benchmark_measures_a_pair(tmp_path):
+def test_core_benchmark_measures_a_pair(monkeypatch):
     """One small pair: the script and main, their CPU seconds and main's leftovers."""
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)  # the benchmark makes stores of its own
     found = _benchmark("benchmarks.cores", "--sizes", "20000", "--pairs", "1")
     [pair] = found["sizes"]["20000"]
     assert pair["script"]["cpu"] > 0 and pair["main"]["cpu"] > 0

@@ -39,7 +39,12 @@ def _registry_state() -> dict:
 
 
 def _generate(runner, *extra) -> str:
-    assert invoke(runner, generate, [*SMALL, *extra]).exit_code == 0
+    """generate SMALL, with ``extra`` options replacing SMALL's (an option given twice is
+    refused: it is how a mistyped -P reaches a step)."""
+    overridden = set(extra[::2])
+    base = [a for i, a in enumerate(SMALL) if not (
+        i % 2 == 0 and a in overridden or i % 2 == 1 and SMALL[i - 1] in overridden)]
+    assert invoke(runner, generate, [*base, *extra]).exit_code == 0
     return f"runs:/{_runs('generate')[0].info.run_id}/{LOANS_ARTIFACT}"
 
 
