@@ -1,11 +1,11 @@
 """How a PD model is saved and served: the scikit-learn flavour's skops file (no pickle), and
 a pyfunc flavour loaded by this module that takes reason codes as an inference parameter.
 
-``predict(df)`` returns the one ``pd`` column; ``predict(df, params={"reasons": 4})`` adds
-reason_1..reason_4 (and a scorecard's points, ``score``), for ``mlflow.pyfunc.load_model``,
-``mlflow models serve`` and ``spark_udf`` alike. The model itself is loaded from its skops
-file with the types trusted in our code (:func:`load_pd_model`), never those its MLmodel
-lists, and never from a pickle.
+``predict(df)`` returns the ``pd`` column (a scorecard's points, ``score``, beside it);
+``predict(df, params={"reasons": 4})`` adds reason_1..reason_4, for
+``mlflow.pyfunc.load_model``, ``mlflow models serve`` and ``spark_udf`` alike. The model
+itself is loaded from its skops file with the types trusted in our code
+(:func:`load_pd_model`), never those its MLmodel lists, and never from a pickle.
 """
 
 from __future__ import annotations

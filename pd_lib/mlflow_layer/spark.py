@@ -95,15 +95,16 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
     common = [grade_column(F.col(PD_COL)).alias(RATING_COL),
               F.lit(resolved.name).alias(MODEL_NAME_COL),
               F.lit(resolved.version).alias(MODEL_VERSION_COL)]
-    if not reasons:
+    extra = _reason_fields(resolved, frame.select(*names).limit(1).toPandas(), reasons)
+    if not extra:  # the pd column alone
         udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double",
                                       env_manager="local")
         with_pd = frame.select(ids.alias(ID_COL), udf(*inputs).alias(PD_COL))
         return with_pd.select(ID_COL, PD_COL, *common)
-    extra = _reason_fields(resolved, frame.select(*names).limit(1).toPandas(), reasons)
     struct = ", ".join([f"{PD_COL} double", *extra])
     udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type=struct,
-                                  env_manager="local", params={"reasons": reasons})
+                                  env_manager="local",
+                                  params={"reasons": reasons} if reasons else None)
     with_output = frame.select(ids.alias(ID_COL), udf(*inputs).alias("output"))
     fields = [field.split()[0] for field in extra]
     # spark_udf turns a missing string (fewer adverse reasons than asked) into "None"
@@ -116,8 +117,9 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
 
 
 def _reason_fields(resolved: ScoringModel, sample: pd.DataFrame, reasons: int) -> list[str]:
-    """The Spark fields of the model's extra output columns with reasons (a scorecard's
-    score as double, reason_i as string), read from its output for one row on the driver."""
+    """The Spark fields of the model's output columns besides ``pd`` (a scorecard's score as
+    double, with reasons reason_i as string), read from its output for one row on the
+    driver."""
     output = pyfunc_output(load_scoring_model(resolved), sample, reasons)
     return [f"{c} {'double' if pd.api.types.is_numeric_dtype(output[c]) else 'string'}"
             for c in output.columns if c != PD_COL]

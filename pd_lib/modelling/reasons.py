@@ -83,9 +83,12 @@ def reason_frame(model: PDModel, X: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def predict_with_reasons(model: PDModel, X: pd.DataFrame, k: int = 0) -> pd.DataFrame:
-    """The ``pd`` column and, with k > 0, the reason columns (and a scorecard's score)."""
+    """The ``pd`` column, a scorecard's points (``score``) always beside its PDs, and with
+    k > 0 the reason columns."""
     output = model.predict(X)
     if not check_reasons(k):
+        if isinstance(model.estimator_, Scorecard):
+            output.insert(1, SCORE_COL, model.estimator_.total_points(X))
         return output
     return pd.concat([output, reason_frame(model, X, k).set_axis(output.index)], axis=1)
 

@@ -133,12 +133,18 @@ def test_linear_effects_are_coefficient_times_distance_from_the_mean():
     np.testing.assert_allclose(effects["region"], hand)
 
 
-def test_predict_with_reasons_keeps_one_column_without_reasons(fitted):
+def test_a_scorecards_points_always_come_with_its_pds(fitted):
+    """Issue 27: the points appeared only with reasons > 0."""
     X, y, _ = fitted
     model = build_model("scorecard", {"calibration": "none"}, X).fit(X, y)
-    assert list(predict_with_reasons(model, X.head(3)).columns) == ["pd"]
+    plain = predict_with_reasons(model, X.head(3))
+    assert list(plain.columns) == ["pd", "score"]
+    np.testing.assert_allclose(plain["score"], model.estimator_.total_points(X.head(3)))
     out = predict_with_reasons(model, X.head(3), 4)
     assert list(out.columns) == ["pd", "score", "reason_1", "reason_2", "reason_3", "reason_4"]
+    np.testing.assert_allclose(out["score"], plain["score"])
+    other = build_model("logistic_regression", {"calibration": "none"}, X).fit(X, y)
+    assert list(predict_with_reasons(other, X.head(3)).columns) == ["pd"]
 
 
 def test_scorecard_grid_is_searched():
