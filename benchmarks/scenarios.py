@@ -13,6 +13,7 @@ pd_lib.validation.monitoring.monitor. Prints a table per scenario and ``RESULT {
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from collections import Counter
 
@@ -22,7 +23,7 @@ from pd_lib.data.schema import feature_columns
 from pd_lib.data.sources import load_loans
 from pd_lib.data.splits import split_samples
 from pd_lib.modelling.kinds import build_model
-from pd_lib.validation.monitoring import monitor
+from pd_lib.validation.monitoring import Monitoring, monitor
 
 LOANS = 20_000
 SCENARIOS = ("baseline", "downturn", "shift")
@@ -38,22 +39,34 @@ def seeds_of(text: str) -> list[int]:
     return seeds
 
 
-def verdicts(seed: int) -> dict[str, dict]:
-    """Each scenario's status and the colour of each light category, for one seed."""
+@functools.lru_cache(maxsize=8)
+def development(seed: int) -> tuple:
+    """The recipe's champion for ``seed``: (model, scored holdout, training sample, features)."""
     book = load_loans("synthetic", LOANS, 10, 0.1, seed)
     samples = split_samples(book, 0.2, seed)
     features = feature_columns(book)
     model = build_model("hist_gradient_boosting", {}, samples.train[features], seed=seed).fit(
         samples.train[features], samples.train["default"].to_numpy())
     holdout = samples.holdout.assign(pd=model.predict_pd(samples.holdout[features]))
+    return model, holdout, samples.train, features
+
+
+def judge(seed: int, scenario: str) -> Monitoring:
+    """The recipe's champion for ``seed`` monitored on that seed's ``scenario`` period."""
+    model, holdout, train, features = development(seed)
+    period = load_loans("synthetic", LOANS, 10, 0.1, seed, scenario=scenario)
+    return monitor(holdout, train, period.assign(pd=model.predict_pd(period[features])),
+                   features)
+
+
+def verdicts(seed: int) -> dict[str, dict]:
+    """Each scenario's status and the worst colour of each light category, for one seed."""
     found = {}
+    order = ("green", "amber", "red")
     for scenario in SCENARIOS:
-        period = load_loans("synthetic", LOANS, 10, 0.1, seed, scenario=scenario)
-        result = monitor(holdout, samples.train,
-                         period.assign(pd=model.predict_pd(period[features])), features)
-        worst = {}
+        result = judge(seed, scenario)
+        worst: dict[str, str] = {}
         for light in result.lights:
-            order = ("green", "amber", "red")
             if light.colour in order and order.index(light.colour) >= order.index(
                     worst.get(light.category, "green")):
                 worst[light.category] = light.colour

@@ -3,6 +3,7 @@ skipping (or, in CI, failing) when a system component is not installed."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,24 @@ def tail(path: Path, lines: int = 40) -> str:
     if not path.exists():
         return "(no log)"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def served_model(model_uri: str, workdir: Path, tracking_uri: str) -> Iterator[str]:
+    """``mlflow models serve`` of ``model_uri`` on a free loopback port, its log in
+    ``workdir``; yields its base URL once it answers, stops it on the way out."""
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    log = workdir / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+             "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)],
+            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=exit_with_parent())
+    url = f"http://{LOOPBACK}:{port}"
+    try:
+        wait_for_http(f"{url}/ping", process, log)
+        yield url
+    finally:
+        stop(process)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -18,7 +15,7 @@ from pd_lib.data.schema import feature_columns
 from pd_lib.mlflow_layer import scoring
 from pd_lib.modelling.reasons import reason_columns
 from tests.champion import make_champion, sqlite_tracking
-from tests.servers import LOOPBACK, exit_with_parent, free_port, stop, wait_for_http
+from tests.servers import served_model
 
 CHAMPION = f"models:/{MODEL_NAME}@champion"
 
@@ -32,21 +29,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, pd.DataFrame]]:
 
         data_uri = make_champion(CliRunner())
         loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
-        port = free_port()
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-        log = workdir / "serve.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mlflow", "models", "serve", "-m", CHAMPION,
-                 "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)],
-                cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=exit_with_parent())
-        url = f"http://{LOOPBACK}:{port}"
-        try:
-            wait_for_http(f"{url}/ping", process, log)
+        with served_model(CHAMPION, workdir, uri) as url:
             yield url, loans
-        finally:
-            stop(process)
 
 
 def _post(url: str, rows: pd.DataFrame) -> requests.Response:

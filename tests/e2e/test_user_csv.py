@@ -5,9 +5,6 @@ says double). A truly incompatible column is refused naming the column and the t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +24,7 @@ from steps.score import score
 from steps.train import train
 from tests.champion import sqlite_tracking
 from tests.helpers import PROJECT_ROOT, invoke
-from tests.servers import LOOPBACK, exit_with_parent, free_port, stop, wait_for_http
+from tests.servers import served_model
 
 MODEL = "pd_csv"
 
@@ -111,18 +108,7 @@ def test_served_model_takes_its_input_example_and_integer_records(champion):
     _, workdir, uri = champion
     model_dir = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL}@champion"))
     example = json.loads((model_dir / "serving_input_example.json").read_text())
-    port = free_port()
-    log = workdir / "serve.log"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}@champion",
-             "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)],
-            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=exit_with_parent())
-    url = f"http://{LOOPBACK}:{port}"
-    try:
-        wait_for_http(f"{url}/ping", process, log)
+    with served_model(f"models:/{MODEL}@champion", workdir, uri) as url:
         pasted = requests.post(f"{url}/invocations", json=example, timeout=60)
         assert pasted.status_code == 200, pasted.text
         rows = pd.read_csv(workdir / "loans_2026_01.csv").head(3)
@@ -133,8 +119,6 @@ def test_served_model_takes_its_input_example_and_integer_records(champion):
         assert response.status_code == 200, response.text
         served = [p[PD_COL] for p in response.json()["predictions"]]
         assert len(served) == 3 and all(0 < p < 1 for p in served)
-    finally:
-        stop(process)
 
 
 def test_german_credit_scores_its_own_csv(tmp_path):

@@ -5,37 +5,18 @@ model per seed (hist_gradient_boosting, trained once), scored and judged per sce
 
 from __future__ import annotations
 
-import functools
-
 import pandas as pd
 import pytest
 
-from pd_lib.data.schema import feature_columns
+from benchmarks.scenarios import LOANS, development, judge
 from pd_lib.data.sources import load_loans
-from pd_lib.data.splits import split_samples
-from pd_lib.modelling.kinds import build_model
-from pd_lib.validation.monitoring import Monitoring, monitor
+from pd_lib.validation.monitoring import Monitoring
 
 SEEDS = (1, 2, 3)
-LOANS = 20_000
-
-
-@functools.lru_cache(maxsize=len(SEEDS))
-def _development(seed: int):
-    book = load_loans("synthetic", LOANS, 10, 0.1, seed)
-    samples = split_samples(book, 0.2, seed)
-    features = feature_columns(book)
-    model = build_model("hist_gradient_boosting", {}, samples.train[features], seed=seed).fit(
-        samples.train[features], samples.train["default"].to_numpy())
-    holdout = samples.holdout.assign(pd=model.predict_pd(samples.holdout[features]))
-    return model, holdout, samples.train, features
 
 
 def _judge(seed: int, scenario: str) -> Monitoring:
-    model, holdout, train, features = _development(seed)
-    period = load_loans("synthetic", LOANS, 10, 0.1, seed, scenario=scenario)
-    return monitor(holdout, train, period.assign(pd=model.predict_pd(period[features])),
-                   features)
+    return judge(seed, scenario)  # the recipe benchmarks/scenarios.py measures over seeds
 
 
 def _colours(result: Monitoring, category: str) -> dict[str, str]:
@@ -72,7 +53,7 @@ def test_shift_is_red_or_amber_on_stability_naming_the_shifted_characteristics(s
 
 
 def test_the_baseline_period_really_is_later_and_the_same_population():
-    _, holdout, _, _ = _development(SEEDS[0])
+    _, holdout, _, _ = development(SEEDS[0])
     period = load_loans("synthetic", LOANS, 10, 0.1, SEEDS[0], scenario="baseline")
     assert period["origination_date"].min() > pd.Timestamp("2024-12-01")
     assert abs(period["default"].mean() - holdout["default"].mean()) < 0.02
