@@ -237,8 +237,8 @@ def threads_per_fit() -> int:
 
 
 def take_share(cores: int) -> int:
-    """Make ``cores`` this process's share and limit its OpenMP and BLAS pools to it (those of
-    libraries loaded later: :func:`reapply`); returns it."""
+    """Make ``cores`` this process's share: OpenMP's pools limited to it, BLAS to one thread
+    (libraries loaded later: :func:`reapply`); returns it."""
     _share.cores = max(1, int(cores))
     _apply_limits()
     return _share.cores
