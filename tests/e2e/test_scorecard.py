@@ -97,7 +97,10 @@ def test_scorecard_trains_registers_promotes_and_scores_with_reasons(tracking_ur
     np.testing.assert_allclose(direct[SCORE_COL], scored[SCORE_COL])
     for column in reason_columns(4):
         assert direct[column].fillna("").tolist() == scored[column].fillna("").tolist()
-    assert list(served.predict(frame.head(3)).columns) == [PD_COL]
+    # without reasons a scorecard still gives its points beside its PDs (issue 27)
+    plain = served.predict(frame.head(3))
+    assert list(plain.columns) == [PD_COL, SCORE_COL]
+    np.testing.assert_allclose(plain[SCORE_COL], scored[SCORE_COL].head(3))
 
     # serving needs neither optbinning nor ortools: a fresh process that refuses to import
     # them loads the model and gives the same points
