@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pd_lib.checks import (  # noqa: F401  (check_stage, check_force re-exported)
+from pd_lib.checks import (
     check_force,
     check_model_name,
     check_points_scale,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from pd_lib.checks import check_split, check_test_size  # noqa: F401  (re-exported)
+from pd_lib.checks import check_split, check_test_size
 from pd_lib.config import DATE_COL, TARGET_COL
 from pd_lib.data.schema import check_training_frame
 from pd_lib.errors import PipelineError

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from pd_lib.checks import check_force, check_stage
 from pd_lib.config import REPORT_ARTIFACT, STAGE_ALIASES
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
@@ -39,7 +40,6 @@ from pd_lib.mlflow_layer.registry import (
     restore,
     snapshot,
 )
-from pd_lib.params import check_force, check_stage
 
 log = logging.getLogger("pd_pipeline")
 

@@ -20,6 +20,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from pd_lib.checks import check_reasons
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe
@@ -44,7 +45,6 @@ from pd_lib.mlflow_layer.spark import (
     write_spark,
 )
 from pd_lib.mlflow_layer.tracking import log_params_once, step_run
-from pd_lib.modelling.reasons import check_reasons
 from pd_lib.validation.master_scale import assign_grades
 
 if TYPE_CHECKING:

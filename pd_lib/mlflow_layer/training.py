@@ -13,6 +13,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from pd_lib.checks import check_split, check_test_size
 from pd_lib.config import (
     DATE_COL,
     GRADE_TABLE_ARTIFACT,
@@ -38,7 +39,7 @@ from pd_lib.config import (
 )
 from pd_lib.data.schema import check_training_frame, feature_columns, sha256_of_file
 from pd_lib.data.sources import load_loans
-from pd_lib.data.splits import Samples, check_split, check_test_size, split_data
+from pd_lib.data.splits import Samples, split_data
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe, log_pngs, run_uri

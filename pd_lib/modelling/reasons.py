@@ -24,8 +24,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
-from pd_lib.checks import check_reasons  # noqa: F401  (re-exported: the layer's callers)
-from pd_lib.config import MAX_REASONS  # noqa: F401
+from pd_lib.checks import check_reasons
 from pd_lib.errors import PipelineError
 from pd_lib.modelling.blend import Blend
 from pd_lib.modelling.pd_model import PDModel
