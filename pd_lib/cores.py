@@ -52,11 +52,14 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger("pd_pipeline")
+
+T = TypeVar("T")
 
 THREADS_ENV = "PD_NUM_THREADS"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -363,3 +366,12 @@ def parallel_fits(tasks: int) -> Iterator[int]:
             yield fits
     finally:
         _share.fits, _share.free = 1, []
+
+
+def side_by_side(func: Callable[..., T], calls: Sequence[tuple]) -> list[T]:
+    """``func(*args)`` for each ``args`` of ``calls``, in order, as fits side by side on this
+    process's cores (:func:`parallel_fits`: one after the other on one core)."""
+    from joblib import Parallel, delayed
+
+    with parallel_fits(len(calls)) as fits:
+        return Parallel(n_jobs=fits)(delayed(func)(*args) for args in calls)

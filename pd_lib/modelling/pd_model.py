@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from pd_lib.config import PD_COL
-from pd_lib.cores import fit_threads, parallel_fits
+from pd_lib.cores import fit_threads, side_by_side
 from pd_lib.modelling.calibration import (
     apply_map,
     calibration_plan,
@@ -129,10 +128,7 @@ class PDModel(ClassifierMixin, BaseEstimator):
             return model if score_rows is None else _raw_pd(model, X.iloc[score_rows])
 
         # the folds' fits and the final fit are independent: they run side by side
-        with parallel_fits(len(folds) + 1) as fits:
-            *scored, self.pipeline_ = Parallel(n_jobs=fits)(
-                delayed(fit_fold)(fit_rows, score_rows)
-                for fit_rows, score_rows in [*folds, (everything, None)])
+        *scored, self.pipeline_ = side_by_side(fit_fold, [*folds, (everything, None)])
         for (_, score_rows), fold_raw in zip(folds, scored, strict=True):
             raw[score_rows] = fold_raw
         return raw, y

@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import ParameterGrid, train_test_split
 
-from pd_lib.cores import parallel_fits
+from pd_lib.cores import side_by_side
 from pd_lib.modelling.calibration import CROSS_FIT_MAX_ROWS
 
 log = logging.getLogger("pd_pipeline")
@@ -134,10 +133,8 @@ class ScreenSearch:
         X_fit, X_score, y_fit, y_score = train_test_split(
             X, y, train_size=train_rows, test_size=valid_rows, stratify=y,
             random_state=self.seed)
-        with parallel_fits(len(candidates)) as fits:
-            scored = Parallel(n_jobs=fits)(
-                delayed(_fit_and_score)(self.estimator, params, X_fit, y_fit, X_score, y_score)
-                for params in candidates)
+        scored = side_by_side(_fit_and_score, [
+            (self.estimator, params, X_fit, y_fit, X_score, y_score) for params in candidates])
         for params, (score, seconds, _) in zip(candidates, scored, strict=True):
             records.append(_record(params, [score], [seconds], 0, train_rows + valid_rows))
         order = sorted(range(len(candidates)), key=lambda i: -scored[i][0])
@@ -146,11 +143,9 @@ class ScreenSearch:
     def _cross_validate(self, candidates: list[dict], X: pd.DataFrame, y: np.ndarray,
                         records: list[dict]) -> None:
         folds = list(self.cv.split(X, y))
-        with parallel_fits(len(candidates) * len(folds)) as fits:
-            scored = Parallel(n_jobs=fits)(
-                delayed(_fit_and_score)(self.estimator, params, X.iloc[fit], y[fit],
-                                        X.iloc[score], y[score])
-                for params in candidates for fit, score in folds)
+        scored = side_by_side(_fit_and_score, [
+            (self.estimator, params, X.iloc[fit], y[fit], X.iloc[score], y[score])
+            for params in candidates for fit, score in folds])
         self.out_of_fold_pd_: dict[str, np.ndarray] = {}
         for i, params in enumerate(candidates):
             mine = scored[i * len(folds):(i + 1) * len(folds)]

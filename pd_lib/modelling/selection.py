@@ -26,13 +26,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from pd_lib.cores import parallel_fits
+from pd_lib.cores import side_by_side
 from pd_lib.modelling.blend import BLEND, Blend, blend_of
 from pd_lib.modelling.calibration import calibration_plan, choose_calibration, cross_fitted
 from pd_lib.modelling.kinds import KINDS, build_model, effective_calibration
@@ -176,10 +175,8 @@ def _fit_and_score_all(templates: Mapping[str, object], X: pd.DataFrame, y: np.n
     """Every kind fitted and scored on every split, the fits side by side on the step's
     cores (:func:`pd_lib.cores.parallel_fits`); per kind, one (PDs, seconds) per split."""
     tasks = [(kind, split) for kind in templates for split in splits]
-    with parallel_fits(len(tasks)) as fits:
-        done = Parallel(n_jobs=fits)(
-            delayed(_fit_and_score)(templates[kind], X, y, fit_rows, score_rows)
-            for kind, (fit_rows, score_rows) in tasks)
+    done = side_by_side(_fit_and_score, [(templates[kind], X, y, fit_rows, score_rows)
+                                         for kind, (fit_rows, score_rows) in tasks])
     per_kind: dict[str, list[tuple[np.ndarray, float]]] = {kind: [] for kind in templates}
     for (kind, _), result in zip(tasks, done, strict=True):
         per_kind[kind].append(result)
@@ -243,10 +240,8 @@ def fit_chosen(selection: Selection, X: pd.DataFrame, y: np.ndarray,
                params: Mapping[str, Any], seed: int = 42) -> PDModel:
     """The chosen kind (or the blend) fitted on all of ``X``, as train fits it."""
     if selection.winner == BLEND:
-        with parallel_fits(len(selection.blend_kinds)) as fits:
-            members = Parallel(n_jobs=fits)(
-                delayed(fit_kind)(kind, selection, X, y, params, seed)
-                for kind in selection.blend_kinds)
+        members = side_by_side(fit_kind, [(kind, selection, X, y, params, seed)
+                                          for kind in selection.blend_kinds])
         blend = PDModel(Pipeline([("classifier", Blend(members, list(selection.blend_kinds)))]),
                         calibration="auto", random_state=seed)
         return blend.fit_with_out_of_fold(X, y, selection.out_of_fold[BLEND])

@@ -368,3 +368,18 @@ def test_permutation_importance_does_not_depend_on_the_share(restore_share):
         take_share(share_)
         tables.append(permutation_importance_table(model, X, y, seed=1))
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_side_by_side_keeps_the_order_of_its_calls(restore_share):
+    from pd_lib.cores import side_by_side
+
+    take_share(3)
+    seen = []
+
+    def fit(i: int, j: int) -> tuple[int, int]:
+        with fit_threads(SMALL_BATCH_ROWS + 1) as threads:  # as PDModel fits
+            seen.append(threads)
+        return i, j
+
+    assert side_by_side(fit, [(i, i * i) for i in range(7)]) == [(i, i * i) for i in range(7)]
+    assert set(seen) == {1}  # three fits at once on three cores: one thread each
