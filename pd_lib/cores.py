@@ -207,9 +207,11 @@ def plan_shares(cores: int, work: Mapping[str, float]) -> dict[str, int]:
     if cores < len(work):
         raise ValueError(f"{len(work)} concurrent pieces of work need {len(work)} cores; "
                          f"got {cores}.")
-    total = sum(max(w, 0.0) for w in work.values()) or float(len(work))
+    weights = {name: max(w, 0.0) for name, w in work.items()}
+    if not any(weights.values()):  # no estimate (a book of unknown size): equal shares
+        weights = dict.fromkeys(work, 1.0)
     spare = cores - len(work)  # one core each first, the rest by work
-    exact = {name: spare * (max(w, 0.0) if total else 1.0) / total for name, w in work.items()}
+    exact = {name: spare * w / sum(weights.values()) for name, w in weights.items()}
     shares = {name: 1 + math.floor(x) for name, x in exact.items()}
     left = cores - sum(shares.values())
     for name in sorted(exact, key=lambda n: exact[n] - math.floor(exact[n]), reverse=True)[:left]:

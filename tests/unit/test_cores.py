@@ -170,7 +170,8 @@ def _in_use(share_: int, width: int) -> int:
 @pytest.mark.parametrize("n_cores", CORE_COUNTS)
 def test_concurrent_steps_and_their_fits_never_claim_more_threads_than_cores(n_cores):
     works = [{"train": 1.0, "tune": 1.0}, {"train": 880_000, "tune": 4_090_000},
-             {"train": 200_000, "tune": 64_000}, {"train": 0.0, "tune": 5.0}]
+             {"train": 200_000, "tune": 64_000}, {"train": 0.0, "tune": 5.0},
+             {"train": 0.0, "tune": 0.0}]
     for work in works:
         if n_cores < 2:  # one core: main runs its steps one after the other
             with pytest.raises(ValueError, match="need 2 cores"):
@@ -201,6 +202,8 @@ def test_shares_follow_the_expected_work():
     assert plan_shares(16, {"train": 1.0, "tune": 1.0}) == {"train": 8, "tune": 8}
     assert plan_shares(2, {"train": 1.0, "tune": 100.0}) == {"train": 1, "tune": 1}
     assert plan_shares(3, {"train": 1.0, "tune": 0.0}) == {"train": 2, "tune": 1}
+    # no estimate at all (the generate run logged no row count): equal shares of every core
+    assert plan_shares(16, {"train": 0.0, "tune": 0.0}) == {"train": 8, "tune": 8}
 
 
 def test_a_share_is_divided_among_parallel_fits():
