@@ -161,13 +161,11 @@ def score_period(model: ScoringModel, period: pd.DataFrame, data_uri: str, engin
 def read_period(data_uri: str, model: ScoringModel) -> pd.DataFrame:
     """The period's loans, reading only what monitoring needs from a Parquet file: the model's
     input columns, loan_id, default and origination_date (a CSV is read whole)."""
-    if data_uri.lower().endswith(".csv"):
+    if data_uri.lower().endswith(".csv"):  # read whole, without downloading it twice
         return read_loans(data_uri)
     needed = {name for name, _, _ in input_columns(model.signature)} | {
         ID_COL, TARGET_COL, DATE_COL}
     with local_copy(data_uri, "data_uri") as path:
-        if path.suffix.lower() == ".csv":
-            return read_loans(data_uri)
         try:
             names = pq.read_schema(path).names
             return pd.read_parquet(path, columns=[c for c in names if c in needed])
