@@ -77,8 +77,9 @@ def load_pd_model(model_dir: Path) -> PDModel:
     with one line naming the file.
     """
     import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
 
-    from pd_lib.errors import PipelineError
+    from pd_lib.errors import PipelineError, first_line
     from pd_lib.modelling.kinds import trusted_types
 
     try:
@@ -93,13 +94,11 @@ def load_pd_model(model_dir: Path) -> PDModel:
         raise PipelineError(f"{model_file} is saved as '{serialization}', not skops: loading "
                             "it could run code it names, so it is refused; retrain and log the "
                             "model with this pipeline.")
-    try:
-        untrusted = sorted(set(skops.io.get_untrusted_types(file=model_file))
-                           - set(trusted_types()))
+    try:  # skops audits every type against the list before it builds any object
+        return skops.io.load(model_file, trusted=trusted_types())
+    except UntrustedTypesFoundException as exc:
+        raise PipelineError(f"{model_file} names types this pipeline does not trust "
+                            f"({first_line(exc)}); it is refused unloaded.") from None
     except Exception as exc:  # a damaged zip or schema: skops raises many types
         raise PipelineError(f"{model_file} is not a readable skops file "
-                            f"({type(exc).__name__}: {exc}).") from None
-    if untrusted:
-        raise PipelineError(f"{model_file} names types this pipeline does not trust "
-                            f"({', '.join(untrusted[:5])}); it is refused unloaded.")
-    return skops.io.load(model_file, trusted=trusted_types())
+                            f"({type(exc).__name__}: {first_line(exc)}).") from None
