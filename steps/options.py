@@ -76,19 +76,20 @@ def _declared(command: click.Command) -> list[str]:
     return [p.name for p in command.params if isinstance(p, click.Option)]
 
 
-def _suggestion(command: click.Command, name: str) -> str:
-    """``did you mean -P x? `` for the declared parameter closest to ``name``, or ""."""
+def not_a_parameter(command: click.Command, name: str, why: str) -> str:
+    """One line for ``-P name`` that the entry point does not declare (``mlflow run`` passes
+    an undeclared ``-P name=value`` on as ``--name value``): why it shows, the declared name
+    closest to it, and the entry point's parameters."""
     close = difflib.get_close_matches(name.replace("-", "_"), _declared(command), n=1,
                                       cutoff=0.6)
-    return f"did you mean -P {close[0]}? " if close else ""
+    return (f"-P {name} is not a parameter of {command.name} ({why}): "
+            + (f"did you mean -P {close[0]}? " if close else "")
+            + f"its parameters are {', '.join(_declared(command))}")
 
 
 def unknown_parameter_message(command: click.Command, option_name: str) -> str:
-    """What to say of an option the entry point does not declare (``mlflow run`` passes an
-    undeclared ``-P name=value`` on as ``--name value``)."""
-    name = option_name.lstrip("-")
-    return (f"-P {name} (option {option_name}) is not a parameter of {command.name}: "
-            f"{_suggestion(command, name)}its parameters are {', '.join(_declared(command))}")
+    """:func:`not_a_parameter` for an option click does not know."""
+    return not_a_parameter(command, option_name.lstrip("-"), f"no option {option_name}")
 
 
 def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
@@ -102,11 +103,8 @@ def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
             continue
         flag = arg.split("=", 1)[0]
         if flag in seen:
-            name = flag[2:]
-            raise click.UsageError(
-                f"-P {name} is not a parameter of {command.name} (MLflow passed it on as a "
-                f"second {flag}): {_suggestion(command, name)}its parameters are "
-                f"{', '.join(_declared(command))}")
+            raise click.UsageError(not_a_parameter(
+                command, flag[2:], f"MLflow passed it on as a second {flag}"))
         seen.add(flag)
 
 
