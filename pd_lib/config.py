@@ -47,13 +47,14 @@ TAG_THREADS = "pd.threads"
 TAG_CORE_PLAN = "pd.core_plan"
 TAG_NOT_DEFINED = "pd.not_defined"  # metrics logged as NaN, each with why (issue 17)
 
-# The champion/challenger gate: a challenger must be at least as good as the
-# champion on the same holdout, up to this AUC margin.
-GATE_AUC_MARGIN = 0.005
-# Issue 17: the margin is a one-sided non-inferiority bound, tested with DeLong's variance of
-# two correlated AUCs on the same holdout: the challenger passes when the one-sided
-# (1 - GATE_AUC_ALPHA) lower confidence bound of (its AUC - the champion's) is above -margin.
-GATE_AUC_ALPHA = 0.05
+# The champion/challenger gate (issue 28, chosen by the power analysis of
+# benchmarks/gate_power.py): the challenger's AUC on its holdout is compared with the
+# champion's on the same rows; an AUC loss of GATE_AUC_DETECT must be refused, and an equally
+# good challenger passed, each with probability GATE_AUC_POWER. The challenger passes when
+# the difference is above -GATE_AUC_DETECT / 2; a holdout whose DeLong SE is too large for
+# that power decides only on conclusive evidence, else says "not enough evidence" (amber).
+GATE_AUC_DETECT = 0.02
+GATE_AUC_POWER = 0.80
 # Confidence level of the logged AUC and Gini intervals (DeLong).
 AUC_CI_LEVEL = 0.95
 

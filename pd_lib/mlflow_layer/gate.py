@@ -9,8 +9,8 @@ import numpy as np
 from mlflow.entities.model_registry import ModelVersion
 
 from pd_lib.config import (
-    GATE_AUC_ALPHA,
-    GATE_AUC_MARGIN,
+    GATE_AUC_DETECT,
+    GATE_AUC_POWER,
     GATE_BLOCKING_CATEGORIES,
     HOLDOUT_ARTIFACT,
     PD_COL,
@@ -21,8 +21,15 @@ from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.scoring_model import model_inputs
 from pd_lib.mlflow_layer.tracking import get_run
+from pd_lib.validation.auc_comparison import (
+    REFUSE,
+    UNDECIDED,
+    AucComparison,
+    compare_aucs,
+    largest_deciding_se,
+)
 from pd_lib.validation.lights import blocking_lights, traffic_lights
-from pd_lib.validation.metrics import auc_noninferiority, floor_pds
+from pd_lib.validation.metrics import floor_pds
 
 
 @dataclass
@@ -35,6 +42,13 @@ class GateResult:
     outcomes: np.ndarray | None = None
     challenger_pd: np.ndarray | None = None
     champion_pd: np.ndarray | None = None
+    auc: AucComparison | None = None
+
+    @property
+    def undecided(self) -> bool:
+        """Whether the AUC comparison lacked evidence (amber) and nothing else failed."""
+        return (self.auc is not None and self.auc.decision == UNDECIDED
+                and len(self.failures) == 1)
 
 
 def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> GateResult:
@@ -42,10 +56,10 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
 
     Fails, one line per check, when the challenger's run has a red or grey (not computable)
     light in config.GATE_BLOCKING_CATEGORIES (discrimination, calibration, stability), and
-    when its ROC AUC on its holdout is not shown non-inferior to the champion's on the same
-    rows: DeLong's test of the difference against -GATE_AUC_MARGIN, one-sided at
-    GATE_AUC_ALPHA (the holdout with the challenger's PDs is scored by the champion model
-    too). The first version (no champion) is judged on its lights alone.
+    when the comparison of its ROC AUC with the champion's on the challenger's holdout (the
+    champion model scores those rows too) refuses it or finds not enough evidence either way
+    (:mod:`pd_lib.validation.auc_comparison`). The first version (no champion) is judged on
+    its lights alone.
     """
     failures, comparison = lights_check(challenger)
     if champion is None or str(champion.version) == str(challenger.version):
@@ -59,8 +73,7 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
     comparison.update({
         "gate.holdout_rows": str(len(holdout)),
         "gate.champion_version": champion.version,
-        "gate.auc_margin": str(GATE_AUC_MARGIN),
-        "gate.auc_alpha": str(GATE_AUC_ALPHA),
+        "gate.auc_rule": auc_rule(),
     })
     if same_model(challenger, champion):
         # One logged model behind both versions (main registering the same run again): the
@@ -73,31 +86,57 @@ def champion_gate(challenger: ModelVersion, champion: ModelVersion | None) -> Ga
         except PipelineError as exc:  # a failed check, so that force can still override it
             return GateResult(failures + [str(exc)], comparison)
     try:
-        test = auc_noninferiority(y, challenger_pd, champion_pd, GATE_AUC_MARGIN, GATE_AUC_ALPHA)
-    except PipelineError as exc:  # NaN PDs, one class: a failed check, not a crash
+        auc = compare_aucs(y, challenger_pd, champion_pd, GATE_AUC_DETECT, GATE_AUC_POWER)
+    except PipelineError as exc:  # NaN PDs, one class, an SE not computable: never a pass
         return GateResult(failures + [f"AUC comparison with champion version "
-                                      f"{champion.version} not possible: {exc}"], comparison)
-    comparison.update(auc_comparison_tags(test))
-    result = GateResult(failures, comparison, y, challenger_pd, champion_pd)
-    if not test["passed"]:
-        failures.append(
-            f"ROC AUC {test['auc_new']:.4f} of version {challenger.version} may be below "
-            f"champion version {champion.version}'s {test['auc_old']:.4f} by more than the "
-            f"margin {GATE_AUC_MARGIN} on the same holdout ({len(holdout)} rows): DeLong "
-            f"difference {test['difference']:+.4f}, one-sided {1 - GATE_AUC_ALPHA:.0%} lower "
-            f"bound {test['lower_bound']:+.4f}, non-inferiority p = {test['pvalue']:.3g}"
-        )
-    return result
+                                      f"{champion.version} not computable: {exc}"], comparison)
+    comparison.update(auc_comparison_tags(auc))
+    line = auc_failure(auc, challenger.version, champion.version, len(holdout))
+    return GateResult(failures + ([line] if line else []), comparison, y, challenger_pd,
+                      champion_pd, auc)
 
 
-def auc_comparison_tags(test: dict[str, float]) -> dict[str, str]:
-    """The DeLong comparison as version tags."""
-    return {"gate.challenger_roc_auc": f"{test['auc_new']:.6f}",
-            "gate.champion_roc_auc": f"{test['auc_old']:.6f}",
-            "gate.auc_difference": f"{test['difference']:.6f}",
-            "gate.auc_difference_se": f"{test['se']:.6f}",
-            "gate.auc_difference_lower_bound": f"{test['lower_bound']:.6f}",
-            "gate.auc_noninferiority_pvalue": f"{test['pvalue']:.6g}"}
+def auc_rule() -> str:
+    """The AUC comparison's rule in one line (tags, report, messages)."""
+    return (f"passes above a difference of {-GATE_AUC_DETECT / 2:+.3f}; decides on the "
+            f"difference when its SE is at most {max_se():.4f} (a loss of {GATE_AUC_DETECT} "
+            f"caught, and an equal model passed, {GATE_AUC_POWER:.0%} of the time), with a "
+            "larger SE only on conclusive evidence")
+
+
+def max_se() -> float:
+    """The largest SE at which the gate decides on the estimated difference."""
+    return largest_deciding_se(GATE_AUC_DETECT, GATE_AUC_POWER)
+
+
+def auc_failure(auc: AucComparison, challenger: str, champion: str, rows: int) -> str:
+    """The failure line of a refused or undecided comparison ("" when it passed)."""
+    numbers = (f"AUC {auc.auc_new:.4f} against {auc.auc_old:.4f}, difference "
+               f"{auc.difference:+.4f}, DeLong SE {auc.se:.4f}")
+    if auc.decision == REFUSE:
+        return (f"ROC AUC {auc.auc_new:.4f} of version {challenger} is below champion version "
+                f"{champion}'s {auc.auc_old:.4f} on the same holdout ({rows} rows) by more than "
+                f"the gate allows: difference {auc.difference:+.4f} (DeLong SE {auc.se:.4f}) "
+                f"is not above {auc.cutoff:+.3f}")
+    if auc.decision == UNDECIDED:
+        return (f"not enough evidence (amber) to compare version {challenger} with champion "
+                f"version {champion} on {rows} holdout loans: {numbers}; this holdout detects "
+                f"a loss of {auc.smallest_detectable:.3f} with {GATE_AUC_POWER:.0%} power, the "
+                f"gate needs SE <= {auc.max_se:.4f} to detect {GATE_AUC_DETECT}. Validate on "
+                "more holdout loans (-P test_size, a larger book or a time split), or a "
+                "validator overrides: -P force=true -P reason='...'")
+    return ""
+
+
+def auc_comparison_tags(auc: AucComparison) -> dict[str, str]:
+    """The AUC comparison as version tags."""
+    return {"gate.challenger_roc_auc": f"{auc.auc_new:.6f}",
+            "gate.champion_roc_auc": f"{auc.auc_old:.6f}",
+            "gate.auc_difference": f"{auc.difference:.6f}",
+            "gate.auc_difference_se": f"{auc.se:.6f}",
+            "gate.auc_power": f"{auc.power:.4f}",
+            "gate.auc_smallest_detectable": f"{auc.smallest_detectable:.6f}",
+            "gate.auc_decision": auc.decision}
 
 
 def same_model(first: ModelVersion, second: ModelVersion) -> bool:

@@ -9,9 +9,8 @@ import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 
-from pd_lib.config import GATE_AUC_ALPHA, GATE_AUC_MARGIN
 from pd_lib.mlflow_layer.artifacts import log_pngs, run_uri
-from pd_lib.mlflow_layer.gate import GateResult
+from pd_lib.mlflow_layer.gate import GateResult, auc_rule
 from pd_lib.validation.plots import calibration_curves_figure, roc_curves_figure
 from pd_lib.validation.report import comparison_report, render_figures, side_by_side_metrics
 
@@ -24,11 +23,25 @@ def verdict_line(challenger: ModelVersion, champion: ModelVersion | None, gate: 
     replacing = f", replacing version {champion.version}" if champion is not None else ""
     if not gate.failures:
         return f"passed: version {challenger.version} becomes champion{replacing}."
+    if gate.undecided and not force:
+        return (f"not decided (amber): not enough evidence on this holdout to compare version "
+                f"{challenger.version} with the champion; the champion stays version "
+                f"{champion.version} unless a validator overrides with force and a reason.")
     if force:
         return (f"failed {len(gate.failures)} check(s), overridden with force (reason: "
                 f"{reason}): version {challenger.version} becomes champion{replacing}.")
     return (f"refused: version {challenger.version} failed {len(gate.failures)} check(s); "
             f"the champion stays{f' version {champion.version}' if champion else ' unset'}.")
+
+
+def auc_summary(gate: GateResult) -> str:
+    """The AUC comparison's numbers in one line for the page ("-" without a champion)."""
+    auc = gate.auc
+    if auc is None:
+        return "-"
+    return (f"{auc.decision}: difference {auc.difference:+.4f}, DeLong SE {auc.se:.4f}; at "
+            f"this holdout size the right decision each way has power {auc.power:.0%}, and "
+            f"the smallest loss detected with that power is {auc.smallest_detectable:.4f}")
 
 
 def log_comparison_page(challenger: ModelVersion, champion: ModelVersion | None,
@@ -45,7 +58,8 @@ def log_comparison_page(challenger: ModelVersion, champion: ModelVersion | None,
                      else "none: the first champion is judged on its own lights"),
         "Date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "Holdout rows": gate.comparison.get("gate.holdout_rows", "-"),
-        "AUC non-inferiority": f"margin {GATE_AUC_MARGIN}, one-sided level {GATE_AUC_ALPHA}",
+        "AUC rule": auc_rule(),
+        "AUC comparison": auc_summary(gate),
         "Challenger's lights": gate.comparison.get("gate.lights", "-"),
     }
     figures, table = {}, pd.DataFrame({"check": ["no champion to compare with"]})

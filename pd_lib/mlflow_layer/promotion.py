@@ -91,9 +91,11 @@ def promote(
             page = log_comparison_page(target, champion, gate,
                                        verdict_line(target, champion, gate, force, reason))
             if gate.failures and not force:
+                outcome = ("not decided, not enough evidence" if gate.undecided
+                           else "refused")
                 raise PipelineError(
                     "\n".join([f"promotion of {model_name} version {target.version} to "
-                               "Production refused (validation report: "
+                               f"Production {outcome} (validation report: "
                                f"{run_uri(target.run_id, REPORT_ARTIFACT)}"
                                + (f"; side by side with the champion: {page}" if page else "")
                                + "):"] + gate.failures)

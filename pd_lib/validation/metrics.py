@@ -42,8 +42,11 @@ from pd_lib.config import (
 from pd_lib.errors import PipelineError
 from pd_lib.probability import DEFAULT_BINS, PD_CLIP
 
-# Share added to empty bins in PSI/CSI so ln(a/r) stays finite.
-PSI_EPSILON = 1e-4
+# Added to every bin's count of both samples before PSI/CSI take shares (issue 28): the
+# Haldane-Anscombe correction for the logarithm of a ratio of frequencies (Haldane 1956,
+# Anscombe 1956), the posterior mean of the shares under Jeffreys' prior; keeps ln(a/r)
+# finite where a bin is empty, and shrinks less as samples grow.
+PSI_PSEUDO_COUNT = 0.5
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:
@@ -154,7 +157,7 @@ def ks_direction(y_true: np.ndarray, pd_pred: np.ndarray) -> float:
     return 1.0 if gaps.max() >= -gaps.min() else -1.0
 
 
-def _delong_components(y: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def delong_components(y: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """AUC and DeLong's structural components per defaulter and per non-defaulter (midranks,
     so ties count 1/2; Sun & Xu 2014's fast form)."""
     bad, good = p[y == 1], p[y == 0]
@@ -172,7 +175,7 @@ def roc_auc_standard_error(y_true: np.ndarray, pd_pred: np.ndarray) -> float:
     y, p = _arrays(y_true, pd_pred)
     if not both_classes(y):
         return float("nan")
-    _, v_bad, v_good = _delong_components(y, p)
+    _, v_bad, v_good = delong_components(y, p)
     return float(np.sqrt(np.var(v_bad, ddof=1) / v_bad.size
                          + np.var(v_good, ddof=1) / v_good.size)) if min(
         v_bad.size, v_good.size) > 1 else float("nan")
@@ -186,38 +189,6 @@ def roc_auc_interval(
     auc, se = roc_auc(y_true, pd_pred), roc_auc_standard_error(y_true, pd_pred)
     z = stats.norm.ppf(0.5 + level / 2.0)
     return float(max(auc - z * se, 0.0)), float(min(auc + z * se, 1.0))
-
-
-def auc_noninferiority(
-    y_true: np.ndarray, pd_new: np.ndarray, pd_old: np.ndarray, margin: float, alpha: float
-) -> dict[str, float]:
-    """DeLong's test for two correlated AUCs on the same rows, read as non-inferiority of
-    the new PDs: H0 AUC_new - AUC_old <= -margin. ``passed`` (1/0) when the one-sided
-    (1 - alpha) lower confidence bound of the difference is above -margin (p < alpha).
-    With a zero standard error (the same ranking) the difference itself decides."""
-    y = check_flags(y_true)
-    new, old = check_pds(pd_new), check_pds(pd_old)
-    if not both_classes(y):
-        raise PipelineError("the holdout holds only one class, so no AUC can be compared.")
-    defaults = int(y.sum())
-    if min(defaults, y.size - defaults) < 2:
-        raise PipelineError(
-            f"DeLong's standard error is not computable with {defaults} defaulter(s) and "
-            f"{y.size - defaults} non-defaulter(s) in the holdout (it needs 2 of each): "
-            "compare on a larger holdout, or override with force and a reason.")
-    auc_new, bad_new, good_new = _delong_components(y, new)
-    auc_old, bad_old, good_old = _delong_components(y, old)
-    var = (np.var(bad_new - bad_old, ddof=1) / bad_new.size
-           + np.var(good_new - good_old, ddof=1) / good_new.size)
-    diff, se = auc_new - auc_old, float(np.sqrt(max(var, 0.0)))
-    z = stats.norm.ppf(1.0 - alpha)
-    if se > 0:
-        pvalue = float(stats.norm.sf((diff + margin) / se))
-    else:
-        pvalue = 0.0 if diff > -margin else 1.0
-    return {"auc_new": auc_new, "auc_old": auc_old, "difference": diff, "se": se,
-            "lower_bound": float(diff - z * se), "pvalue": pvalue,
-            "passed": float(pvalue < alpha)}
 
 
 # --- decisions at a threshold --------------------------------------------------------------
@@ -426,10 +397,21 @@ def hosmer_lemeshow_subsample_reject_share(
 # --- stability -----------------------------------------------------------------------------
 
 
-def psi_from_shares(reference: np.ndarray, actual: np.ndarray, epsilon: float) -> float:
-    reference = np.maximum(reference, epsilon)
-    actual = np.maximum(actual, epsilon)
-    return float(np.sum((actual - reference) * np.log(actual / reference)))
+def psi_from_counts(reference: np.ndarray, actual: np.ndarray) -> float:
+    """PSI = sum (a - r) ln(a / r) over the bins either sample uses, the shares taken after
+    adding PSI_PSEUDO_COUNT to every such bin's count in both samples (so they still sum
+    to 1; a bin empty in both samples is no bin)."""
+    reference, actual = np.asarray(reference, dtype=float), np.asarray(actual, dtype=float)
+    used = (reference > 0) | (actual > 0)
+    ref = smoothed_shares(reference[used])
+    act = smoothed_shares(actual[used])
+    return float(np.sum((act - ref) * np.log(act / ref)))
+
+
+def smoothed_shares(counts: np.ndarray) -> np.ndarray:
+    """Shares of ``counts`` with PSI_PSEUDO_COUNT added to each."""
+    counts = counts + PSI_PSEUDO_COUNT
+    return counts / counts.sum()
 
 
 def quantile_bin_edges(reference: np.ndarray, n_bins: int = DEFAULT_BINS) -> np.ndarray:
@@ -442,32 +424,28 @@ def quantile_bin_edges(reference: np.ndarray, n_bins: int = DEFAULT_BINS) -> np.
     return np.unique(quantiles)
 
 
-def binned_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Shares per bin (right-closed at the edges), with a last bin for missing values."""
+def binned_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin (right-closed at the edges), with a last bin for missing values."""
     values = np.asarray(values, dtype=float)
     missing = np.isnan(values)
     bins = np.searchsorted(edges, values[~missing], side="left")
     counts = np.bincount(bins, minlength=edges.size + 1).astype(float)
-    counts = np.append(counts, missing.sum())
-    return counts / max(values.size, 1)
+    return np.append(counts, missing.sum())
 
 
 def population_stability_index(
     reference: np.ndarray,
     actual: np.ndarray,
     n_bins: int = DEFAULT_BINS,
-    epsilon: float = PSI_EPSILON,
 ) -> float:
     """PSI = sum (a - r) ln(a / r) over bins cut at the reference sample's quantiles.
 
-    Missing values form a bin of their own; empty bins get ``epsilon`` share. Rules of thumb:
-    below 0.10 stable, 0.10-0.25 some shift, above 0.25 a shifted population.
+    Missing values form a bin of their own; shares as :func:`psi_from_counts` smooths them.
+    Rules of thumb: below 0.10 stable, 0.10-0.25 some shift, above 0.25 a shifted population.
     """
     check_stability_sides(np.asarray(reference, dtype=float), np.asarray(actual, dtype=float))
     edges = quantile_bin_edges(reference, n_bins)
-    return psi_from_shares(
-        binned_shares(reference, edges), binned_shares(actual, edges), epsilon
-    )
+    return psi_from_counts(binned_counts(reference, edges), binned_counts(actual, edges))
 
 
 def check_stability_sides(reference: np.ndarray, actual: np.ndarray, what: str = "PSI") -> None:
@@ -482,37 +460,35 @@ def check_stability_sides(reference: np.ndarray, actual: np.ndarray, what: str =
                                 "no distribution to compare.")
 
 
-def category_shares(reference: pd.Series, actual: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Reference and actual shares per category of either (missing values a category)."""
+def category_counts(reference: pd.Series, actual: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and actual counts per category of either (missing values a category)."""
     ref = reference.astype("object").fillna("<missing>").astype(str)
     act = actual.astype("object").fillna("<missing>").astype(str)
     categories = sorted(set(ref.unique()) | set(act.unique()))
-    return (ref.value_counts(normalize=True).reindex(categories, fill_value=0.0).to_numpy(),
-            act.value_counts(normalize=True).reindex(categories, fill_value=0.0).to_numpy())
+    return (ref.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float),
+            act.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float))
 
 
-def categorical_stability_index(
-    reference: pd.Series, actual: pd.Series, epsilon: float = PSI_EPSILON
-) -> float:
+def categorical_stability_index(reference: pd.Series, actual: pd.Series) -> float:
     """PSI over the categories of a categorical feature (missing values as a category)."""
-    return psi_from_shares(*category_shares(reference, actual), epsilon)
+    return psi_from_counts(*category_counts(reference, actual))
 
 
-def feature_shares(reference: pd.Series, actual: pd.Series, n_bins: int = DEFAULT_BINS
+def feature_counts(reference: pd.Series, actual: pd.Series, n_bins: int = DEFAULT_BINS
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Reference and actual shares per bin, as CSI cuts them: numbers by the reference's
+    """Reference and actual counts per bin, as CSI cuts them: numbers by the reference's
     quantiles with a bin for missing values, anything else by category. An empty side, or
     a numeric side with every value missing, is refused naming the characteristic."""
     what = f"CSI of {reference.name}"
     if not _is_numeric(reference):
         if reference.empty or actual.empty:
             raise PipelineError(f"{what}: a sample is empty; compare samples with rows.")
-        return category_shares(reference, actual)
+        return category_counts(reference, actual)
     ref = reference.to_numpy(dtype=float)
     check_stability_sides(ref, pd.to_numeric(actual, errors="coerce").to_numpy(dtype=float),
                           what)
     edges = quantile_bin_edges(ref, n_bins)
-    return binned_shares(ref, edges), binned_shares(actual.to_numpy(dtype=float), edges)
+    return binned_counts(ref, edges), binned_counts(actual.to_numpy(dtype=float), edges)
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -525,8 +501,8 @@ def characteristic_stability(
     reference: pd.DataFrame, actual: pd.DataFrame, features: list[str], n_bins: int = DEFAULT_BINS
 ) -> dict[str, float]:
     """CSI per feature: PSI of its distribution, quantile bins (numeric) or categories."""
-    return {name: psi_from_shares(*feature_shares(reference[name], actual[name], n_bins),
-                                  PSI_EPSILON) for name in features}
+    return {name: psi_from_counts(*feature_counts(reference[name], actual[name], n_bins))
+            for name in features}
 
 
 def metric_key(name: str) -> str:

@@ -39,7 +39,7 @@ from pd_lib.config import (
 from pd_lib.validation import lights as lights_module
 from pd_lib.validation import master_scale, metrics
 from pd_lib.validation.lights import AMBER, GREEN, GREY, RED, Light
-from pd_lib.validation.metrics import PSI_EPSILON, psi_from_shares
+from pd_lib.validation.metrics import psi_from_counts
 
 STATUS_ORDER = (GREEN, AMBER, RED)
 
@@ -65,9 +65,9 @@ def psi_pvalue(psi: float, n_reference: int, n_actual: int, bins: int) -> float:
 
 def stability_row(name: str, reference: pd.Series, actual: pd.Series) -> dict[str, object]:
     """One row of the stability table: PSI, bins used, critical values and p-value."""
-    ref_shares, act_shares = metrics.feature_shares(reference, actual)
-    bins = int(np.sum((ref_shares > 0) | (act_shares > 0)))
-    value = psi_from_shares(ref_shares, act_shares, PSI_EPSILON)
+    ref_counts, act_counts = metrics.feature_counts(reference, actual)
+    bins = int(np.sum((ref_counts > 0) | (act_counts > 0)))
+    value = psi_from_counts(ref_counts, act_counts)
     row: dict[str, object] = {"characteristic": name, "psi": value, "bins": bins}
     for level in MONITOR_PSI_LEVELS:
         row[f"critical_{level:.0%}"] = psi_critical_value(len(reference), len(actual), bins,
@@ -91,20 +91,20 @@ def shifted_characteristics(table: pd.DataFrame) -> list[str]:
     return table.loc[table["light"].isin((AMBER, RED)), "characteristic"].tolist()
 
 
-def grade_shares(pd_values: np.ndarray, scale: Sequence[tuple[str, float]] = MASTER_SCALE
+def grade_counts(pd_values: np.ndarray, scale: Sequence[tuple[str, float]] = MASTER_SCALE
                  ) -> pd.Series:
-    """Share of loans per grade of ``scale`` (empty grades 0), PDs floored as validation
-    floors them."""
+    """Loans per grade of ``scale`` (empty grades 0), PDs floored as validation floors them."""
     grades = master_scale.assign_grades(metrics.floor_pds(pd_values), scale)
     names = [g for g, _ in scale]
-    return pd.Series(grades).value_counts(normalize=True).reindex(names, fill_value=0.0)
+    return pd.Series(grades).value_counts().reindex(names, fill_value=0)
 
 
 def grade_psi(reference_pd: np.ndarray, actual_pd: np.ndarray) -> dict[str, float]:
     """PSI of the grade distribution, with the grades used and its critical values."""
-    ref, act = grade_shares(reference_pd).to_numpy(), grade_shares(actual_pd).to_numpy()
+    ref = grade_counts(reference_pd).to_numpy(dtype=float)
+    act = grade_counts(actual_pd).to_numpy(dtype=float)
     bins = int(np.sum((ref > 0) | (act > 0)))
-    value = psi_from_shares(ref, act, PSI_EPSILON)
+    value = psi_from_counts(ref, act)
     return {"grade_psi": value,
             "grade_psi_pvalue": psi_pvalue(value, len(reference_pd), len(actual_pd), bins),
             **{f"grade_psi_critical_{level * 100:.0f}": psi_critical_value(
@@ -193,7 +193,7 @@ def vintage_table(period: pd.DataFrame, reference_pd: np.ndarray) -> pd.DataFram
                                      "psi"])
     months = pd.to_datetime(period[DATE_COL]).dt.to_period("M").astype(str)
     edges = metrics.quantile_bin_edges(reference_pd)
-    ref_shares = metrics.binned_shares(reference_pd, edges)
+    ref_counts = metrics.binned_counts(reference_pd, edges)
     rows = []
     for month, rows_of_month in period.groupby(months, sort=True):
         pds = rows_of_month[PD_COL].to_numpy(dtype=float)
@@ -201,7 +201,7 @@ def vintage_table(period: pd.DataFrame, reference_pd: np.ndarray) -> pd.DataFram
             "month": month, "loans": len(pds), "mean_pd": float(pds.mean()),
             "observed_default_rate": float(rows_of_month[TARGET_COL].mean())
             if TARGET_COL in rows_of_month.columns else float("nan"),
-            "psi": psi_from_shares(ref_shares, metrics.binned_shares(pds, edges), PSI_EPSILON),
+            "psi": psi_from_counts(ref_counts, metrics.binned_counts(pds, edges)),
         })
     return pd.DataFrame(rows)
 

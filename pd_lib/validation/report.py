@@ -524,8 +524,9 @@ def comparison_report(context: Mapping[str, str], verdict: str, failures: list[s
 <h2 id="numbers">The gate's numbers on the challenger's holdout</h2>
 {table_html(table)}
 <p class="note">Both models score the same loans: the challenger's holdout. The challenger
-passes when it has no red or grey blocking light and its ROC AUC is shown non-inferior to the
-champion's (DeLong's test of the difference; margin and level above).</p>
+passes when it has no red or grey blocking light and the comparison of its ROC AUC with the
+champion's (DeLong's paired difference; rule, power and smallest detectable loss above) does
+not refuse it or lack the evidence to decide.</p>
 <h2 id="curves">Curves</h2>
 {_figures_html(figures)}
 </body></html>

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from benchmarks.common import markdown_table, result_line, run_measured
 from pd_lib.modelling.screening import SCREEN_KEEP
 
@@ -107,3 +109,17 @@ def test_core_benchmark_measures_a_pair(monkeypatch):
     assert pair["script"]["cpu"] > 0 and pair["main"]["cpu"] > 0
     assert pair["main"]["leftover"] == 0
     assert 0.5 < pair["main"]["roc_auc"] <= 1.0
+
+
+def test_gate_power_benchmark_reports_every_rule_per_size_and_noise():
+    found = _benchmark("benchmarks.gate_power", "--reps", "20", "--sizes", "1000,4000")
+    rows = found["rows"]
+    assert [(r["noise"], r["loans"]) for r in rows] == [
+        (noise, n) for noise in (0.3, 0.6, 1.0) for n in (1000, 4000)]
+    for row in rows:
+        assert row["worse_noise"] > row["noise"]  # the worse challenger is noisier
+        for rates in (row[rule][case] for rule in row if isinstance(row[rule], dict)
+                      for case in ("equal", "worse")):
+            assert sum(rates.values()) == pytest.approx(1.0)
+    # the SE shrinks with the holdout: about 1/sqrt(n)
+    assert rows[1]["median_se"] < rows[0]["median_se"] * 0.7

@@ -34,7 +34,9 @@ def test_psi_critical_value_and_pvalue_by_hand():
 def test_grade_psi_by_hand():
     ref = np.array([0.004] * 50 + [0.008] * 50)       # grades 1 and 2, half each
     act = np.array([0.004] * 25 + [0.008] * 75)
-    expected = (0.25 - 0.5) * np.log(0.25 / 0.5) + (0.75 - 0.5) * np.log(0.75 / 0.5)
+    # counts 50/50 and 25/75, each plus the pseudo-count 0.5 (empty grades are no bins)
+    r, a = np.array([50.5, 50.5]) / 101, np.array([25.5, 75.5]) / 101
+    expected = np.sum((a - r) * np.log(a / r))
     assert monitoring.grade_psi(ref, act)["grade_psi"] == pytest.approx(expected)
 
 

@@ -11,6 +11,7 @@ from scipy import stats
 from pd_lib.config import LIGHT_THRESHOLDS, PD_FLOOR
 from pd_lib.errors import PipelineError
 from pd_lib.validation import lights, metrics
+from pd_lib.validation.auc_comparison import PASS, REFUSE, compare_aucs, delong_difference
 from tests.unit.test_metrics import _calibrated_sample
 
 COLOUR_STEP = {"green": 0, "amber": 1, "red": 2}
@@ -165,23 +166,22 @@ def test_delong_standard_error_of_two_correlated_aucs_matches_a_bootstrap():
     rng = np.random.default_rng(6)
     better = np.clip(pd_true + rng.normal(0, 0.02, y.size), 0, 1)
     worse = np.clip(pd_true + rng.normal(0, 0.06, y.size), 0, 1)
-    result = metrics.auc_noninferiority(y, worse, better, margin=0.005, alpha=0.05)
+    _, _, difference, se = delong_difference(y, worse, better)
     boot = _bootstrap_auc_differences(y, worse, better, 1000, seed=7)
-    assert result["se"] == pytest.approx(boot.std(ddof=1), rel=0.10)
-    assert result["difference"] == pytest.approx(metrics.roc_auc(y, worse)
-                                                 - metrics.roc_auc(y, better))
+    assert se == pytest.approx(boot.std(ddof=1), rel=0.10)
+    assert difference == pytest.approx(metrics.roc_auc(y, worse) - metrics.roc_auc(y, better))
     single_se = metrics.roc_auc_standard_error(y, better)
     low, high = metrics.roc_auc_interval(y, better)
     assert high - low == pytest.approx(2 * stats.norm.ppf(0.975) * single_se)
 
 
-def test_noninferiority_passes_the_same_ranking_and_refuses_a_clearly_worse_one():
+def test_the_gate_passes_the_same_ranking_and_refuses_a_clearly_worse_one():
     y, pd_true = _calibrated_sample(1000, seed=8)
-    same = metrics.auc_noninferiority(y, pd_true, pd_true / 2, margin=0.005, alpha=0.05)
-    assert same["se"] == 0 and same["passed"] == 1.0
+    same = compare_aucs(y, pd_true, pd_true / 2, detect=0.02, power=0.8)
+    assert same.se == 0 and same.decision == PASS and same.power == 1.0
     noise = np.random.default_rng(9).random(y.size)
-    worse = metrics.auc_noninferiority(y, noise, pd_true, margin=0.005, alpha=0.05)
-    assert worse["passed"] == 0.0 and worse["lower_bound"] < -0.005
+    worse = compare_aucs(y, noise, pd_true, detect=0.02, power=0.8)
+    assert worse.decision == REFUSE and worse.difference + 1.645 * worse.se < -0.01
 
 
 # --- edge inputs ---------------------------------------------------------------------------
@@ -294,16 +294,14 @@ def test_master_scale_and_psi_are_invariant_to_row_order():
 
 
 def test_one_defaulter_makes_the_auc_comparison_not_computable_never_a_pass():
-    from pd_lib.validation.metrics import auc_noninferiority
-
     rng = np.random.default_rng(0)
     y = np.zeros(500, dtype=int)
     y[7] = 1
     new, old = rng.uniform(0.01, 0.3, 500), rng.uniform(0.01, 0.3, 500)
     with pytest.raises(PipelineError, match="not computable with 1 defaulter"):
-        auc_noninferiority(y, new, old, 0.005, 0.05)
+        compare_aucs(y, new, old, 0.02, 0.8)
     y[8] = 1  # two of each: the standard error exists again
-    assert auc_noninferiority(y, new, old, 0.005, 0.05)["se"] > 0
+    assert compare_aucs(y, new, old, 0.02, 0.8).se > 0
 
 
 @pytest.mark.parametrize(("reference", "actual", "message"), [
@@ -320,11 +318,39 @@ def test_psi_refuses_an_empty_or_all_missing_side(reference, actual, message):
 
 
 def test_csi_refusals_name_the_characteristic():
-    from pd_lib.validation.metrics import feature_shares
+    from pd_lib.validation.metrics import feature_counts
 
     with pytest.raises(PipelineError, match="CSI of income: every value of the actual"):
-        feature_shares(pd.Series(np.arange(50.0), name="income"),
+        feature_counts(pd.Series(np.arange(50.0), name="income"),
                        pd.Series(np.full(20, np.nan), name="income"))
     with pytest.raises(PipelineError, match="CSI of purpose: a sample is empty"):
-        feature_shares(pd.Series(["car", "tv"], name="purpose"),
+        feature_counts(pd.Series(["car", "tv"], name="purpose"),
                        pd.Series([], dtype=object, name="purpose"))
+
+
+def test_one_empty_bin_adds_what_the_haldane_anscombe_correction_gives():
+    """Issue 28: the 1e-4 floor made one empty reference bin of 10% add 0.690 on its own,
+    whatever the sample size, and a new 5% bin 0.310. Now 0.5 is added to every used bin's
+    count in both samples (Haldane 1956, Anscombe 1956), so shares still sum to one and what
+    an empty bin adds grows with the evidence (the sample size), finitely."""
+    from pd_lib.validation.metrics import psi_from_counts
+
+    reference = np.full(10, 200.0)  # 2,000 loans, 10% per bin
+    actual = np.full(10, 200.0)
+    actual[3], actual[4] = 0.0, 400.0  # one bin empties into its neighbour
+    r, a = (reference + 0.5) / 2005, (actual + 0.5) / 2005
+    contributions = (a - r) * np.log(a / r)
+    assert psi_from_counts(reference, actual) == pytest.approx(contributions.sum(), rel=1e-12)
+    empty_bin = contributions[3]
+    assert empty_bin == pytest.approx((0.5 - 200.5) / 2005 * np.log(0.5 / 200.5))
+    assert 0.59 < empty_bin < 0.60  # the old floor: (1e-4 - 0.1) ln(1e-4 / 0.1) = 0.690
+    # ten times the loans: stronger evidence that the bin really emptied, still finite
+    assert 0.59 < psi_from_counts(reference, actual) < psi_from_counts(10 * reference,
+                                                                         10 * actual) < 1.2
+
+
+def test_a_bin_empty_in_both_samples_adds_nothing():
+    from pd_lib.validation.metrics import psi_from_counts
+
+    used = psi_from_counts(np.array([30.0, 70.0]), np.array([60.0, 40.0]))
+    assert psi_from_counts(np.array([30.0, 0.0, 70.0]), np.array([60.0, 0.0, 40.0])) == used
