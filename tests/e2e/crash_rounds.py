@@ -1,8 +1,8 @@
 """Kill a promoting process at every registry write, and check what the next one finds.
 
 Each round a real child process promotes a version to Production with
-``PD_TEST_KILL_AT_WRITE=<n>``: right after its n-th registry write it sends itself a real
-SIGKILL or SIGINT (pd_lib.mlflow_layer.writes). Then the parent recovers, on even rounds as
+the fault of tests/e2e/kill_at_write.py: right after its n-th registry write it sends
+itself a real SIGKILL or SIGINT. Then the parent recovers, on even rounds as
 a reader of the champion does (``recover_abandoned_promotion``), on odd rounds as the next
 promote does (a promote of another version to Staging, which must first finish the pending
 one), and checks: exactly one Production version, holding ``champion``, the old champion or
@@ -23,17 +23,20 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.mlflow_layer.lock import LOCK_SUFFIX
 from pd_lib.mlflow_layer.mlflow_internals import model_name_and_version
-from pd_lib.mlflow_layer.writes import KILL_AT_WRITE_ENV, KILL_SIGNAL_ENV, writes_so_far
+from tests.e2e.kill_at_write import install, writes_so_far
 
 CHILD_TIMEOUT = 180  # seconds one killed promote may take before the test fails
 PASSED_ON_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
                  "MLFLOW_EXPERIMENT_NAME")
 
 
-def _child(model: str, version: str, env: dict[str, str]) -> None:
-    """In the child process: promote ``version`` to Production (killed along the way)."""
+def _child(model: str, version: str, env: dict[str, str], position: int, signal_name: str
+           ) -> None:
+    """In the child process: promote ``version`` to Production, killed by ``signal_name``
+    right after its ``position``-th registry write."""
     import logging
 
+    install(position, signal_name)
     os.environ.update(env)
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     logging.disable(logging.WARNING)
@@ -85,6 +88,7 @@ def writes_per_promote(model: str, versions: tuple[str, str]) -> int:
     from pd_lib.mlflow_layer.promotion import promote
 
     promote(model, versions[0], "Production")
+    install()
     before = writes_so_far()
     promote(model, versions[1], "Production")
     return writes_so_far() - before
@@ -107,8 +111,7 @@ def kill_rounds(model: str, versions: tuple[str, str], staging_version: str,
         old = _state(client, model)["champion"]
         new = versions[1] if old == versions[0] else versions[0]
         position, signal_name = number % writes + 1, ("KILL", "INT")[(number // writes) % 2]
-        child = context.Process(target=_child, args=(model, new, {
-            **env, KILL_AT_WRITE_ENV: str(position), KILL_SIGNAL_ENV: signal_name}))
+        child = context.Process(target=_child, args=(model, new, env, position, signal_name))
         child.start()
         child.join(timeout=CHILD_TIMEOUT)
         if child.is_alive():

@@ -73,9 +73,9 @@ def test_promote_cli_killed_mid_promotion_is_finished_by_the_next(tracking_uri, 
     the old champion: the next promote finishes it."""
     versions_of_one_model(runner)
     promote_version(MODEL, "1", "Production")
-    env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": tracking_uri,
-           "PD_TEST_KILL_AT_WRITE": "3", "PD_TEST_KILL_SIGNAL": "KILL"}
-    done = subprocess.run([sys.executable, "-m", "steps.promote", "--model-name", MODEL,
+    env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": tracking_uri}
+    done = subprocess.run([sys.executable, "-m", "tests.e2e.kill_at_write", "3", "KILL",
+                           "steps.promote", "--model-name", MODEL,
                            "--version", "2", "--stage", "Production"], cwd=PROJECT_ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr
