@@ -233,6 +233,8 @@ TAG_MONITOR_RUN = "pd.monitor.run_id"
 TAG_MONITOR_PERIOD = "pd.monitor.period"
 # monitor -P fail_on=red exits with this code on a red status (cron, CI); 2 is a user error.
 MONITOR_RED_EXIT_CODE = 3
+# reproduce exits with this code when the rebuilt model is not the registered one.
+NOT_REPRODUCED_EXIT_CODE = 3
 
 # A challenger with a red light in one of these categories cannot become champion, nor one
 # whose light there is grey (the metric is NaN: a check that could not be computed is not a

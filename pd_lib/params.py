@@ -168,6 +168,12 @@ MONITOR = (
           choices=("never", "amber", "red")),
 )
 
+REPRODUCE = (
+    MODEL_NAME_PARAM,
+    Param("version", str, "champion",
+          "The version to rebuild: a number, or an alias (champion, challenger)."),
+)
+
 # Every entry point's parameters, in MLproject's order.
 ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
     "generate": (*DATA, SCENARIO),
@@ -177,6 +183,7 @@ ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
     "promote": (MODEL_NAME_PARAM, VERSION, *PROMOTE[1:]),
     "score": SCORE,
     "monitor": MONITOR,
+    "reproduce": REPRODUCE,
     "main": (*DATA, *MODEL, *SPLIT, TUNE_MODEL, *TUNE, *PROMOTE, ENV_MANAGER),
 }
 

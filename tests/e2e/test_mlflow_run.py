@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,29 +77,36 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def git_daemon(tmp_path):
-    """The project's committed HEAD, served read-only by git daemon on 127.0.0.1."""
-    base = tmp_path / "served"
+@contextlib.contextmanager
+def git_daemon_serving(repository: Path, base: Path) -> Iterator[str]:
+    """A bare clone of ``repository``, served read-only by git daemon on 127.0.0.1; its URL."""
     base.mkdir()
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(PROJECT_ROOT),
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(repository),
                     str(base / "pd-pipeline.git")], check=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, check=True,
-                            capture_output=True, text=True).stdout.strip()
     port = _free_port()
     daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all",
                                f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}",
                                str(base)])
+    url = f"git://127.0.0.1:{port}/pd-pipeline.git"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        probe = subprocess.run(["git", "ls-remote", f"git://127.0.0.1:{port}/pd-pipeline.git"],
-                               capture_output=True)
-        if probe.returncode == 0:
+        if subprocess.run(["git", "ls-remote", url], capture_output=True).returncode == 0:
             break
         time.sleep(0.2)
-    yield f"git://127.0.0.1:{port}/pd-pipeline.git", commit
-    daemon.terminate()
-    daemon.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+@pytest.fixture
+def git_daemon(tmp_path):
+    """The project's committed HEAD, served read-only by git daemon on 127.0.0.1."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    with git_daemon_serving(PROJECT_ROOT, tmp_path / "served") as url:
+        yield url, commit
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
