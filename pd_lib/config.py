@@ -58,7 +58,7 @@ GATE_AUC_POWER = 0.80
 # Confidence level of the logged AUC and Gini intervals (DeLong).
 AUC_CI_LEVEL = 0.95
 
-# Defaults of train and tune (MLproject declares the same; a test keeps them equal).
+# Defaults of train and tune (pd_lib.params uses them; MLproject is written from there).
 # train: "auto" cross-validates the kinds by log loss and keeps the best (pd_lib.modelling.
 # selection; docs/model_defaults.md); random_forest stays available, as the tutorial uses it.
 # tune searches one kind: HistGradientBoosting, the kind with the most to tune.

@@ -1,7 +1,9 @@
 """The entry points' parameters, declared once: name, type, default, help, and their checks.
 
 ``steps/`` builds its click options from these groups, ``main`` splits its parameters into
-the steps' by them, and a test holds MLproject to the same names, types and defaults.
+the steps' by them and matches finished runs by their defaults, and MLproject (with its
+Kubernetes copy) is written from them by ``python -m pd_lib.mlproject --write``
+(:mod:`pd_lib.mlproject`; a test fails while a committed MLproject is not what it writes).
 :func:`check_params` checks every value a step was given before it does anything, so a bad
 value fails at the boundary (``main`` checks all of them before its first step runs).
 """

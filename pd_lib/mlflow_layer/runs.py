@@ -7,13 +7,10 @@ newest matching run wins, and every declared parameter counts, defaults included
 
 from __future__ import annotations
 
-import functools
 import logging
-from pathlib import Path
 from typing import Any
 
 import mlflow
-import yaml
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
@@ -26,20 +23,9 @@ from pd_lib.mlflow_layer.tracking import (
     as_mlflow_param,
     code_fingerprint,
 )
+from pd_lib.mlproject import entry_point_defaults  # the table's defaults, as mlflow run logs them
 
 log = logging.getLogger("pd_pipeline")
-
-
-def entry_point_defaults(entry_point: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
-    """The declared parameters of an MLproject entry point with their defaults, as strings."""
-    declared = _mlproject(root)["entry_points"][entry_point].get("parameters", {})
-    return {name: _raw(p.get("default", "")) for name, p in declared.items()}
-
-
-@functools.lru_cache(maxsize=4)
-def _mlproject(root: Path) -> dict:
-    """The parsed MLproject (read once: main looks it up for every step)."""
-    return yaml.safe_load((root / "MLproject").read_text())
 
 
 def _raw(value: Any) -> str:
@@ -47,7 +33,8 @@ def _raw(value: Any) -> str:
 
 
 def full_params(entry_point: str, overrides: dict[str, Any]) -> dict[str, str]:
-    """Every declared parameter of ``entry_point``: its default unless ``overrides`` has it."""
+    """Every declared parameter of ``entry_point``: its default (pd_lib.params, as ``mlflow
+    run`` logs it) unless ``overrides`` has it."""
     params = entry_point_defaults(entry_point)
     unknown = set(overrides) - set(params)
     if unknown:

@@ -58,7 +58,7 @@ def test_the_docker_project_has_the_root_projects_entry_points():
     root = yaml.safe_load((PROJECT_ROOT / "MLproject").read_text())
     docker = yaml.safe_load((K8S_PROJECT / "MLproject").read_text())
     assert docker["entry_points"] == root["entry_points"], \
-        "stale: run python deploy/kubernetes/sync_project.py"
+        "stale: run python -m pd_lib.mlproject --write"
     assert docker["name"] == root["name"]
     assert "python_env" not in docker and docker["docker_env"]["image"]
 

@@ -1,40 +1,73 @@
-"""The parameter table: MLproject and the click steps say exactly what pd_lib.params declares,
-and every value is checked at the boundary, before a step does anything."""
+"""The parameter table: MLproject is written from what pd_lib.params declares, the click steps
+say the same, and every value is checked at the boundary, before a step does anything."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from pd_lib import params
+from pd_lib import mlproject, params
 from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer.runs import entry_point_defaults
 from steps import step_command
 from tests.helpers import PROJECT_ROOT
 
 MLPROJECT = yaml.safe_load((PROJECT_ROOT / "MLproject").read_text())["entry_points"]
-MLPROJECT_TYPES = {str: "string", int: "float", float: "float", bool: "string"}
+
+
+@pytest.mark.parametrize("path", sorted(mlproject.expected_files()),
+                         ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
+def test_the_committed_mlproject_is_generated_from_the_table(path):
+    assert path.read_text() == mlproject.expected_files()[path], \
+        f"{path.relative_to(PROJECT_ROOT)} is stale: run python -m pd_lib.mlproject --write"
 
 
 def test_every_entry_point_is_in_the_table():
-    assert set(params.ENTRY_POINTS) == set(MLPROJECT)
+    assert list(params.ENTRY_POINTS) == list(MLPROJECT)
 
 
 @pytest.mark.parametrize("entry_point", sorted(params.ENTRY_POINTS))
 def test_mlproject_declares_the_table(entry_point):
+    """What YAML reads back from the written file is the table: names in order, types,
+    defaults (as mlflow run logs them), and every parameter passed to the step."""
     declared = MLPROJECT[entry_point]["parameters"]
     table = params.ENTRY_POINTS[entry_point]
     assert list(declared) == list(params.names(table)), "same names, same order"
     for param in table:
         spec = declared[param.name]
-        assert spec["type"] == MLPROJECT_TYPES[param.type], param.name
+        assert spec["type"] == mlproject.MLPROJECT_TYPES[param.type], param.name
         if param.required:
             assert "default" not in spec, param.name
-            continue
-        default = spec["default"]
-        expected = str(param.default).lower() if param.type is bool else param.default
-        assert param.type(default) == expected if param.type is not bool else default == expected
-        flag = f"--{param.name.replace('_', '-')} {{{param.name}}}"
-        assert flag in MLPROJECT[entry_point]["command"], f"{entry_point} passes {param.name}"
+        else:
+            assert str(spec["default"]) == mlproject.default_text(param), param.name
+            assert param.type(spec["default"]) == param.default or param.type is bool
+    assert MLPROJECT[entry_point]["command"].split() == (
+        f"python -m steps.{entry_point}".split()
+        + [part for p in table for part in (f"--{p.name.replace('_', '-')}", f"{{{p.name}}}")])
+
+
+@pytest.mark.parametrize("entry_point", sorted(params.ENTRY_POINTS))
+def test_runs_are_matched_by_the_defaults_mlflow_run_reads(entry_point):
+    """main compares a finished run's parameters with the table's defaults; ``mlflow run``
+    logs MLproject's. They are the same strings."""
+    from_file = {name: str(spec.get("default", ""))
+                 for name, spec in MLPROJECT[entry_point]["parameters"].items()}
+    assert entry_point_defaults(entry_point) == from_file
+
+
+def test_check_names_a_stale_file_and_write_makes_it_current(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(mlproject, "ROOT_FILE", tmp_path / "MLproject")
+    monkeypatch.setattr(mlproject, "KUBERNETES_FILE", tmp_path / "k8s" / "MLproject")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "MLproject").write_text(mlproject.render().replace("default: 42", "default: 7"))
+    assert mlproject.main(["--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'MLproject'} is not current" in out
+    assert "python -m pd_lib.mlproject --write" in out
+    assert mlproject.main(["--write"]) == 0
+    assert mlproject.main(["--check"]) == 0
+    assert "docker_env:" in (tmp_path / "k8s" / "MLproject").read_text()
+    assert mlproject.main([]) == 2
 
 
 @pytest.mark.parametrize("entry_point", sorted(params.ENTRY_POINTS))
