@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
+import yaml
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -39,7 +40,6 @@ from pd_lib.data.sources import is_file_source
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import log_json, read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.registry import get_version
-from pd_lib.mlflow_layer.runs import entry_point_defaults
 from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run, parse_run_id
 from pd_lib.validation.reproduction import (
     Reproduction,
@@ -171,10 +171,17 @@ def check_code(lineage: Lineage, tree: Path) -> None:
             "train and register again, then reproduce that version.")
 
 
+def declared_params(tree: Path, entry_point: str) -> list[str]:
+    """The parameters the old tree's MLproject declares for ``entry_point`` (its own file:
+    parameters may have come or gone since)."""
+    project = yaml.safe_load((tree / "MLproject").read_text())
+    return list(project["entry_points"][entry_point].get("parameters", {}))
+
+
 def _step_params(tree: Path, entry_point: str, recorded: dict[str, str],
                  overrides: dict[str, str]) -> dict[str, str]:
     """The recorded values of the parameters the old tree's entry point declares."""
-    declared = entry_point_defaults(entry_point, tree)
+    declared = declared_params(tree, entry_point)
     values = {name: _unquote(recorded[name]) for name in declared if name in recorded}
     return {**values, **overrides}
 

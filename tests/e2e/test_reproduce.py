@@ -45,11 +45,13 @@ class World:
     repo: Path
     commit: str
     uri: str
-    data_uri: str
+    data_uri: str = ""
+    experiment: str = EXPERIMENT_NAME
 
     def step(self, module: str, *args: str, threads: int = 0, cwd: Path | None = None
              ) -> subprocess.CompletedProcess:
-        env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": self.uri}
+        env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": self.uri,
+               "MLFLOW_EXPERIMENT_NAME": self.experiment}
         if threads:
             env["PD_NUM_THREADS"] = str(threads)
         return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd or self.repo,
@@ -64,7 +66,7 @@ class World:
                            ) -> str:
         """Train with ``args``, register the run; the new version's number."""
         self.ok("steps.train", *args, threads=threads)
-        run = newest_run(self.uri, "train")
+        run = newest_run(self.uri, "train", self.experiment)
         out = self.ok("steps.register", "--run-id", run.info.run_id, "--model-name",
                       model_name).stdout
         return re.search(r"version (\d+)", out).group(1)
@@ -73,9 +75,10 @@ class World:
         return self.step("steps.reproduce", *args, threads=threads)
 
 
-def newest_run(uri: str, entry_point: str) -> mlflow.entities.Run:
+def newest_run(uri: str, entry_point: str, experiment_name: str = EXPERIMENT_NAME
+               ) -> mlflow.entities.Run:
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    experiment = client.get_experiment_by_name(experiment_name)
     return client.search_runs([experiment.experiment_id],
                               f"tags.`mlflow.project.entryPoint` = '{entry_point}'",
                               order_by=["attributes.start_time DESC"], max_results=1)[0]
@@ -90,9 +93,14 @@ def world(tmp_path_factory) -> World:
     base = tmp_path_factory.mktemp("reproduce")
     (base / "repo").mkdir()
     repo, commit = snapshot_repository(base / "repo")
-    world = World(repo, commit, f"sqlite:///{base / 'mlflow.db'}", "")
-    world.ok("steps.generate", "--n-samples", "2000")
-    world.data_uri = f"runs:/{newest_run(world.uri, 'generate').info.run_id}/{LOANS_ARTIFACT}"
+    return with_loans(World(repo, commit, f"sqlite:///{base / 'mlflow.db'}"), 2000)
+
+
+def with_loans(world: World, n_samples: int) -> World:
+    """``world`` with a generated synthetic book as its data_uri."""
+    world.ok("steps.generate", "--n-samples", str(n_samples))
+    run = newest_run(world.uri, "generate", world.experiment)
+    world.data_uri = f"runs:/{run.info.run_id}/{LOANS_ARTIFACT}"
     return world
 
 

@@ -72,3 +72,25 @@ def test_main_through_the_team_server(team_uri, team_server):
         f"runs:/{score_run.info.run_id}/{SCORED_ARTIFACT}"))
     np.testing.assert_array_equal(scored[PD_COL].to_numpy(), pd_values)
     assert set(scored["model_version"]) == {champion["version"]}
+
+
+def test_reproduce_through_the_team_server(team_uri, tmp_path):
+    """A version registered on the PostgreSQL-backed server, rebuilt and compared through it
+    (steps as real processes from a committed copy of the project; issue 30)."""
+    from tests.e2e.test_reproduce import World, version_tags, with_loans
+    from tests.snapshot_repo import snapshot_repository
+
+    (tmp_path / "repo").mkdir()
+    repo, commit = snapshot_repository(tmp_path / "repo")
+    world = with_loans(World(repo, commit, team_uri, experiment="team-reproduce"), 1500)
+    model_name = "pd_team_reproduce"
+    version = world.train_and_register("--data-uri", world.data_uri, "--model",
+                                       "logistic_regression", model_name=model_name)
+    done = world.reproduce("--model-name", model_name, "--version", version)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    tags = version_tags(team_uri, version, model_name)
+    assert tags["pd.reproduced"] == "yes" and float(tags["pd.reproduced_max_pd_diff"]) == 0
+    rebuilt = MlflowClient().search_runs(
+        [MlflowClient().get_experiment_by_name("team-reproduce").experiment_id],
+        f"tags.`mlflow.parentRunId` = '{tags['pd.reproduced_run_id']}'")
+    assert {r.data.tags["mlflow.project.entryPoint"] for r in rebuilt} == {"generate", "train"}
