@@ -232,6 +232,7 @@ def compare(lineage: Lineage, rebuilt: Run) -> Reproduction:
     result = Reproduction(model_name=lineage.version.name, version=lineage.version.version,
                           original_run_id=original.info.run_id,
                           rebuilt_run_id=rebuilt.info.run_id,
+                          threads=rebuilt.data.tags.get(TAG_THREADS, ""),
                           data_sha256=original.data.tags.get(TAG_DATA_SHA256, ""),
                           rebuilt_data_sha256=rebuilt.data.tags.get(TAG_DATA_SHA256, ""))
     before = read_parquet_artifact(run_uri(original.info.run_id, HOLDOUT_ARTIFACT),

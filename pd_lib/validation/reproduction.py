@@ -34,6 +34,7 @@ class Reproduction:
     version: str
     original_run_id: str
     rebuilt_run_id: str = ""
+    threads: str = ""
     data_sha256: str = ""
     rebuilt_data_sha256: str = ""
     holdout_loans: int = 0
@@ -124,6 +125,8 @@ def reproduction_html(result: Reproduction, facts: Mapping[str, str]) -> str:
     verdict = ("reproduced: the rebuilt model gives the same PDs on the same data"
                if result.reproduced else "NOT reproduced")
     checks = {
+        "Rebuilt run": result.rebuilt_run_id or "none",
+        "Threads (rebuilt)": result.threads or "unknown",
         "Data SHA-256 (recorded)": result.data_sha256 or "unknown",
         "Data SHA-256 (rebuilt)": result.rebuilt_data_sha256 or "not rebuilt",
         "Holdout loans compared": f"{result.holdout_loans:,}",
