@@ -203,22 +203,27 @@ def pick(values: Mapping[str, Any], group: tuple[Param, ...]) -> dict[str, Any]:
 # --- checks at the boundary ------------------------------------------------------------------
 
 
-def check_params(values: Mapping[str, Any]) -> None:
+def check_params(values: Mapping[str, Any]) -> dict[str, Any]:
     """Check every known parameter in ``values``; the first bad one raises PipelineError.
 
     The checks that need only the value come first (pd_lib.checks): a step refuses a bad
     range or name in well under 2 s, before it imports pandas and scikit-learn for the checks
-    that need a model kind's parameters (model, monotone, grid)."""
+    that need a model kind's parameters (model, monotone, grid: each value set on the
+    estimator it is for). Returns what was parsed on the way (``grid`` as
+    {name: [values]}), so a step uses the checked value instead of parsing its text again."""
     check_values(values)
     from pd_lib.modelling.kinds import check_model_params, parse_monotone
-    from pd_lib.modelling.search import parse_grid
+    from pd_lib.modelling.search import checked_grid
 
     if "model" in values:
         check_model_params(values["model"], pick(values, MODEL[1:]))
     if "monotone" in values:
         parse_monotone(values["monotone"])
+    parsed: dict[str, Any] = {}
     if "grid" in values:
-        parse_grid(values["grid"], values.get("tune_model", values.get("model")))
+        parsed["grid"] = checked_grid(values["grid"],
+                                      values.get("tune_model", values.get("model")))
+    return parsed
 
 
 def check_values(values: Mapping[str, Any]) -> None:

@@ -55,14 +55,12 @@ def main(env_manager: str, **values) -> None:
         atexit.register(stop_step_server)
     from pd_lib.mlflow_layer.pipeline import run_main, summary_lines
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-    from pd_lib.modelling.search import check_grid_values
     from pd_lib.params import check_params
     from steps import step_command
 
     setup_logging()
     log.info("cores for main and its steps: %d (%s)", cores, how)
-    check_params(values)  # every step's parameters, before the first step runs
-    check_grid_values(values["grid"], values["tune_model"])
+    check_params(values)  # every step's parameters (the grid on its estimator) before any runs
     check_source_params(values)
     with step_run("main"):
         log_params_once({**values, "env_manager": env_manager})

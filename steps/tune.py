@@ -20,19 +20,18 @@ def tune(**values) -> None:
     from pd_lib.mlflow_layer import training
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
     from pd_lib.mlflow_layer.tuning import log_search, refuse_invalid_parameters
-    from pd_lib.modelling.search import check_grid_values, parse_grid, run_search
+    from pd_lib.modelling.search import run_search
     from pd_lib.params import check_params
 
     setup_logging()
-    check_params(values)
-    check_grid_values(values["grid"], values["model"])
+    grid = check_params(values)["grid"]
     model, seed = values["model"], values["seed"]
     with step_run("tune", f"tune-{values['search']}-{model}") as run:
         log_params_once(values)
         samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
                                         values["split"])
         try:
-            searcher = run_search(model, parse_grid(values["grid"], model), samples.train,
+            searcher = run_search(model, grid, samples.train,
                                   values["cv"], values["search"], seed, values["calibration"],
                                   values["monotone"])
         except (ValueError, TypeError) as exc:

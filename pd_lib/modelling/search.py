@@ -97,12 +97,13 @@ def check_grid_value(name: str, value: Any) -> None:
         raise PipelineError(f"grid: {name} must be positive in a grid; got {value}.")
 
 
-def check_grid_values(grid: str, model: str) -> None:
-    """Every value of the grid accepted by the estimator's own parameter checks, before any
-    step runs: a value only scikit-learn refuses (learning_rate=-1) used to pass parse_grid
-    and die in the search with a traceback, after main had generated and trained.
+def checked_grid(grid: str, model: str) -> dict[str, list[Any]]:
+    """The grid parsed, every value accepted by the estimator's own parameter checks, before
+    any step runs: a value only scikit-learn refuses (learning_rate=-1) used to pass
+    parse_grid and die in the search with a traceback, after main had generated and trained.
 
-    Each value is set alone on the template the search uses, fitted on 40 random rows.
+    Each value is set alone on the template the search uses, fitted on 40 random rows. The
+    parsed grid is returned: the search uses it, no second parse of the text.
     """
     parsed = parse_grid(grid, model)  # first: it refuses names and kinds it does not know
     rng = np.random.default_rng(0)
@@ -117,6 +118,7 @@ def check_grid_values(grid: str, model: str) -> None:
             except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
                 raise PipelineError(f"grid: {name}={value} is refused by {model} "
                                     f"({first_line(exc)}).") from None
+    return parsed
 
 
 def _template(model: str, grid: dict[str, list[Any]], X: pd.DataFrame, seed: int,
