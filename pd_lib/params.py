@@ -206,12 +206,19 @@ def pick(values: Mapping[str, Any], group: tuple[Param, ...]) -> dict[str, Any]:
 def check_params(values: Mapping[str, Any]) -> dict[str, Any]:
     """Check every known parameter in ``values``; the first bad one raises PipelineError.
 
-    The checks that need only the value come first (pd_lib.checks): a step refuses a bad
-    range or name in well under 2 s, before it imports pandas and scikit-learn for the checks
-    that need a model kind's parameters (model, monotone, grid: each value set on the
-    estimator it is for). Returns what was parsed on the way (``grid`` as
-    {name: [values]}), so a step uses the checked value instead of parsing its text again."""
+    The checks that need only the value come first (:func:`check_values`, pd_lib.checks): a
+    bad range or name is refused in well under 2 s, before the imports of pandas and
+    scikit-learn that :func:`check_model_values` needs. Returns what that parsed."""
     check_values(values)
+    return check_model_values(values)
+
+
+def check_model_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The checks that need a model kind: its parameters, monotone, and the grid (each value
+    set on the estimator it is for). A step calls only this: its click command ran
+    :func:`check_values` already (steps.options.StepCommand). Returns what was parsed on the
+    way (``grid`` as {name: [values]}), so a step uses the checked value instead of parsing
+    its text again."""
     from pd_lib.modelling.kinds import check_model_params, parse_monotone
     from pd_lib.modelling.search import checked_grid
 

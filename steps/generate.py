@@ -27,10 +27,8 @@ def generate(**values) -> None:
     from pd_lib.data.sources import load_loans
     from pd_lib.mlflow_layer.artifacts import log_loans
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-    from pd_lib.params import check_params
 
     setup_logging()
-    check_params(values)
     with step_run("generate", generate_run_name(values["source"], values["n_samples"])):
         log_params_once(values)
         summary = log_loans(load_loans(**values), source=values["source"])

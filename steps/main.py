@@ -55,12 +55,12 @@ def main(env_manager: str, **values) -> None:
         atexit.register(stop_step_server)
     from pd_lib.mlflow_layer.pipeline import run_main, summary_lines
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-    from pd_lib.params import check_params
+    from pd_lib.params import check_model_values
     from steps import step_command
 
     setup_logging()
     log.info("cores for main and its steps: %d (%s)", cores, how)
-    check_params(values)  # every step's parameters (the grid on its estimator) before any runs
+    check_model_values(values)  # every step's, the grid on its estimator, before any runs
     check_source_params(values)
     with step_run("main"):
         log_params_once({**values, "env_manager": env_manager})

@@ -24,10 +24,8 @@ def promote(model_name: str, version: str, stage: str, force: bool, reason: str)
         setup_logging,
         step_run,
     )
-    from pd_lib.params import check_params
 
     setup_logging()
-    check_params({"stage": stage, "force": force, "reason": reason})
     with step_run("promote", f"promote-{model_name}-{stage}"):
         log_params_once({"model_name": model_name, "version": version, "stage": stage,
                          "force": force, "reason": reason})

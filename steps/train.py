@@ -29,7 +29,7 @@ def train(**values) -> None:
     )
 
     setup_logging()
-    params.check_params(values)
+    params.check_model_values(values)  # the values alone: checked by StepCommand
     model_params = params.pick(values, params.MODEL[1:])
     model, seed = values["model"], values["seed"]
     with step_run("train", f"train-{model}") as run:

@@ -21,10 +21,10 @@ def tune(**values) -> None:
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
     from pd_lib.mlflow_layer.tuning import log_search, refuse_invalid_parameters
     from pd_lib.modelling.search import run_search
-    from pd_lib.params import check_params
+    from pd_lib.params import check_model_values
 
     setup_logging()
-    grid = check_params(values)["grid"]
+    grid = check_model_values(values)["grid"]  # values: checked by StepCommand
     model, seed = values["model"], values["seed"]
     with step_run("tune", f"tune-{values['search']}-{model}") as run:
         log_params_once(values)
