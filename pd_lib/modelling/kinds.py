@@ -199,7 +199,6 @@ COMMON_TRUSTED_TYPES = (
     "pd_lib.modelling.pd_model.PDModel",
     "pd_lib.modelling.features.TreeEncoder",
     "pd_lib.modelling.blend.Blend",  # model=auto's blend of kinds (its members are PDModels)
-    "sklearn.compose._column_transformer._RemainderColsList",
     "numpy.dtype",
     "builtins.slice",
 )

@@ -22,13 +22,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
 from pd_lib.checks import check_reasons
 from pd_lib.errors import PipelineError
 from pd_lib.modelling.blend import Blend
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.scorecard import Scorecard, points_scale
+from pd_lib.modelling.sklearn_internals import (
+    boosted_trees,
+    boosting_baseline,
+    boosting_categories,
+    boosting_input,
+    leaf_indices,
+)
 
 REASON_PREFIX = "reason_"
 SCORE_COL = "score"
@@ -167,35 +173,18 @@ def boosting_contributions(estimator: HistGradientBoostingClassifier, encoded: n
                            ) -> tuple[np.ndarray, float]:
     """Per row and feature the log-odds contributions of a fitted HistGradientBoosting
     classifier, and the base value: each row's contributions sum to its decision_function
-    minus the base value."""
-    # scikit-learn's own input step of predict (it re-codes native categories)
-    encoded = np.ascontiguousarray(estimator._preprocess_X(encoded, reset=False),
-                                   dtype=np.float64)
-    known, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
-    shrinkage = float(estimator.learning_rate)
+    minus the base value. The trees and their traversal are scikit-learn's own
+    (:mod:`pd_lib.modelling.sklearn_internals`)."""
+    encoded = boosting_input(estimator, encoded)
+    categories = boosting_categories(estimator)
     contributions = np.zeros((encoded.shape[0], estimator.n_features_in_))
-    base = float(np.ravel(estimator._baseline_prediction)[0])
-    for (predictor,) in estimator._predictors:
-        nodes = predictor.nodes
-        # leaves hold shrunk values, the other nodes the unshrunk ones
-        value = np.where(nodes["is_leaf"], nodes["value"], nodes["value"] * shrinkage)
-        table = _path_table(nodes["left"], nodes["right"], nodes["is_leaf"],
-                            nodes["feature_idx"], value, estimator.n_features_in_)
-        leaf = _leaves(predictor, encoded, known, feature_map)
-        contributions += table[leaf]
-        base += float(value[0])
+    base = boosting_baseline(estimator)
+    for tree in boosted_trees(estimator):
+        table = _path_table(tree.left, tree.right, tree.is_leaf, tree.feature, tree.value,
+                            estimator.n_features_in_)
+        contributions += table[leaf_indices(tree, encoded, categories)]
+        base += float(tree.value[0])
     return contributions, base
-
-
-def _leaves(predictor: TreePredictor, encoded: np.ndarray, known: np.ndarray,
-            feature_map: np.ndarray) -> np.ndarray:
-    """The leaf each row reaches, by scikit-learn's own traversal: a copy of the tree whose
-    leaves predict their own index."""
-    nodes = predictor.nodes.copy()
-    nodes["value"] = np.arange(len(nodes), dtype=float)
-    indexing = TreePredictor(nodes, predictor.binned_left_cat_bitsets,
-                             predictor.raw_left_cat_bitsets)
-    return indexing.predict(encoded, known, feature_map, 1).astype(np.intp)
 
 
 def forest_contributions(estimator: RandomForestClassifier, encoded: np.ndarray

@@ -41,7 +41,7 @@ from pd_lib.modelling.screening import (
 )
 
 if TYPE_CHECKING:  # the common base of GridSearchCV and HalvingGridSearchCV
-    from sklearn.model_selection._search import BaseSearchCV
+    from pd_lib.modelling.sklearn_internals import BaseSearchCV
 
     Searcher = BaseSearchCV | ScreenSearch
 

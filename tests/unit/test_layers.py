@@ -1,11 +1,13 @@
 """The shape of pd_lib: layers as packages, imports only downwards, MLflow in one layer, and
-MLflow's non-public names in one module (docs/architecture.md)."""
+MLflow's and scikit-learn's non-public names each in one module (docs/architecture.md)."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -142,3 +144,151 @@ def test_the_pure_layers_load_without_mlflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
                          text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+# --- scikit-learn's private names -----------------------------------------------------------
+
+SKLEARN_INTERNALS = "pd_lib.modelling.sklearn_internals"
+# namedtuple's public methods start with an underscore
+PUBLIC_UNDERSCORE = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
+PRIVATE_SKLEARN_PATH = re.compile(r"sklearn(\.\w+)+")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _root(node: ast.AST) -> str | None:
+    """The name an expression starts from: ``a`` in ``a.b[0].c()``, ``x`` in
+    ``getattr(x, "b")``."""
+    while True:
+        if isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            getter = isinstance(node.func, ast.Name) and node.func.id == "getattr"
+            node = node.args[0] if getter and node.args else node.func
+        elif isinstance(node, ast.Name):
+            return node.id
+        else:
+            return None
+
+
+def _module_by_name(node: ast.AST) -> str | None:
+    """The top-level package of ``sys.modules.get("x")``, ``sys.modules["x"]`` or
+    ``importlib.import_module("x")``; None for anything else."""
+    if isinstance(node, ast.Call) and ast.unparse(node.func) in (
+            "sys.modules.get", "importlib.import_module", "import_module"):
+        name = node.args[0] if node.args else None
+    elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "sys.modules":
+        name = node.slice
+    else:
+        return None
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        return name.value.split(".")[0]
+    return None
+
+
+def _private_sklearn_uses(source: str) -> list[str]:
+    """The private scikit-learn names ``source`` uses, as ``line: what``:
+
+    - an import of a scikit-learn name with an underscore segment;
+    - an underscore attribute (or getattr/hasattr/setattr/delattr of one) read off anything
+      but ``self``/``cls`` or a module of another library imported under that name: off an
+      estimator, a variable, ``super()``, or scikit-learn itself;
+    - a string naming a private scikit-learn path (skops trust lists are checked apart).
+    """
+    tree = ast.parse(source)
+    other_modules = set()  # names bound to modules (or their members) of other libraries
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                continue
+            base = node.module if isinstance(node, ast.ImportFrom) else None
+            for alias in node.names:
+                name = f"{base}.{alias.name}" if base else alias.name
+                if name.split(".")[0] == "sklearn":
+                    if any(_private(part) for part in name.split(".")):
+                        found.append(f"{node.lineno}: import {name}")
+                else:
+                    other_modules.add(alias.asname or alias.name.split(".")[0])
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name)
+              and _module_by_name(node.value) not in (None, "sklearn")):
+            other_modules.add(node.targets[0].id)  # numpy = sys.modules.get("numpy")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            owner, attribute = node.value, node.attr
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+              and isinstance(node.args[1].value, str)):
+            owner, attribute = node.args[0], node.args[1].value
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and PRIVATE_SKLEARN_PATH.fullmatch(node.value)
+              and any(_private(part) for part in node.value.split("."))):
+            found.append(f"{node.lineno}: '{node.value}'")
+            continue
+        else:
+            continue
+        if not _private(attribute) or attribute in PUBLIC_UNDERSCORE:
+            continue
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue  # a class's own attribute
+        if _root(owner) in other_modules:
+            continue  # another library's internals (multiprocessing, numpy, MLflow's adapter)
+        found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("source", [
+    "from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor",
+    "import sklearn.utils._openmp_helpers",
+    "from sklearn.utils import _safe_indexing",
+    "from sklearn.model_selection._search import BaseSearchCV as Base",
+    "def f(estimator):\n    return estimator._predictors",
+    "def f(model):\n    return model.estimator_._bin_mapper.make_known_categories_bitsets()",
+    "def f(estimator, X):\n    return estimator._preprocess_X(X, reset=False)",
+    "def f(estimator):\n    return getattr(estimator, '_baseline_prediction')",
+    "def f(estimator):\n    return hasattr(estimator, '_n_threads')",
+    "import sklearn\nsklearn.utils._param_validation",
+    "class E:\n    def fit(self, X):\n        return super()._validate_data(X)",
+    "class E:\n    def f(self):\n        return self.inner_._raw_predict(0)",
+    "TRUST = ('sklearn.tree._tree.Tree',)",
+    "import sys\nsk = sys.modules['sklearn']\nsk.utils._openmp_helpers",
+])
+def test_the_sklearn_fence_catches_private_uses(source):
+    assert _private_sklearn_uses(textwrap.dedent(source)), source
+
+
+@pytest.mark.parametrize("source", [
+    "from sklearn.ensemble import HistGradientBoostingClassifier",
+    "from sklearn.model_selection import GridSearchCV",
+    "class E:\n    def f(self):\n        return self._cache",
+    "from multiprocessing import forkserver\nforkserver._forkserver._stop()",
+    "import numpy\ngetattr(getattr(numpy, '_core', None), 'multiarray', None)",
+    "import sys\nnumpy = sys.modules.get('numpy')\nnumpy._core.multiarray",
+    "def f(point):\n    return point._replace(x=1)",
+    "def f(estimator):\n    return estimator.__sklearn_clone__()",
+    "NAME = 'sklearn.utils.validation.check_array'",
+    "TEXT = 'see sklearn._loss for the losses'",
+])
+def test_the_sklearn_fence_spares_public_uses(source):
+    assert not _private_sklearn_uses(textwrap.dedent(source)), source
+
+
+def test_private_sklearn_names_only_in_the_internals_module():
+    from pd_lib.modelling.kinds import trusted_types  # checked by test_sklearn_internals
+
+    trusted = {f"'{name}'" for name in trusted_types()}
+    offenders = []
+    for path in [*PD_LIB.rglob("*.py"), *(PROJECT_ROOT / "steps").rglob("*.py")]:
+        if _module_name(path) == SKLEARN_INTERNALS:
+            continue
+        offenders += [f"{path.relative_to(PROJECT_ROOT)}:{use}"
+                      for use in _private_sklearn_uses(path.read_text())
+                      if use.split(": ", 1)[1] not in trusted]
+    assert not offenders, (
+        "private scikit-learn names outside pd_lib/modelling/sklearn_internals.py (add a "
+        "function there, with why and what breaks, and a contract test):\n"
+        + "\n".join(offenders))
