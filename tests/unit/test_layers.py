@@ -292,3 +292,18 @@ def test_private_sklearn_names_only_in_the_internals_module():
         "private scikit-learn names outside pd_lib/modelling/sklearn_internals.py (add a "
         "function there, with why and what breaks, and a contract test):\n"
         + "\n".join(offenders))
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_layer_is_a_package_that_lists_its_modules(layer):
+    """Each layer has an ``__init__`` with a docstring (what the layer holds) and an
+    ``__all__`` naming exactly its modules: a module added without a word fails here."""
+    init = PD_LIB / layer / "__init__.py"
+    assert init.is_file(), f"pd_lib/{layer} has no __init__.py"
+    tree = ast.parse(init.read_text())
+    assert ast.get_docstring(tree), f"pd_lib/{layer}/__init__.py has no docstring"
+    listed = next(ast.literal_eval(node.value) for node in tree.body
+                  if isinstance(node, ast.Assign)
+                  and any(getattr(t, "id", "") == "__all__" for t in node.targets))
+    modules = sorted(p.stem for p in (PD_LIB / layer).glob("*.py") if p.stem != "__init__")
+    assert sorted(listed) == modules, f"pd_lib/{layer}/__init__.py's __all__ is not current"

@@ -1,0 +1,15 @@
+"""The data layer: the loan schema and its checks, where loans come from (synthetic book,
+make_classification, a user's file), ingest of user files, and the train/holdout/out-of-time
+splits. Plain pandas and numpy; no MLflow.
+
+Its modules are listed in ``__all__`` (tests/unit/test_layers.py keeps the list current);
+import them by name, e.g. ``from pd_lib.data import ingest``.
+"""
+
+__all__ = [
+    "ingest",
+    "schema",
+    "sources",
+    "splits",
+    "synthetic",
+]

@@ -1,0 +1,23 @@
+"""The modelling layer: the PD model and its features, the table of model kinds, fitting,
+model=auto's selection and blend, calibration, scorecards, reason codes, hyper-parameter
+search, and the one module that touches scikit-learn's private names. Plain scikit-learn; no
+MLflow.
+
+Its modules are listed in ``__all__`` (tests/unit/test_layers.py keeps the list current);
+import them by name, e.g. ``from pd_lib.modelling import blend``.
+"""
+
+__all__ = [
+    "blend",
+    "calibration",
+    "features",
+    "fitting",
+    "kinds",
+    "pd_model",
+    "reasons",
+    "scorecard",
+    "screening",
+    "search",
+    "selection",
+    "sklearn_internals",
+]

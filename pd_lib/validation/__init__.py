@@ -1,0 +1,21 @@
+"""The validation layer: PD metrics and their intervals, master scale, traffic lights, plots,
+the HTML reports, evaluation of a fitted model, monitoring statistics, the
+champion/challenger AUC comparison and the reproduction check. No MLflow.
+
+Its modules are listed in ``__all__`` (tests/unit/test_layers.py keeps the list current);
+import them by name, e.g. ``from pd_lib.validation import auc_comparison``.
+"""
+
+__all__ = [
+    "auc_comparison",
+    "evaluation",
+    "importance",
+    "lights",
+    "master_scale",
+    "metrics",
+    "monitoring",
+    "monitoring_report",
+    "plots",
+    "report",
+    "reproduction",
+]
