@@ -109,3 +109,34 @@ def check_points_scale(pdo: float, base_odds: float) -> None:
                             f"{pdo}.")
     if not base_odds > 0:
         raise PipelineError(f"base_odds must be positive, e.g. 50; got {base_odds}.")
+
+
+def check_target(target: str) -> None:
+    """The label column's name: an empty one names no column (a user file's target is
+    renamed to 'default'; 'default' is the usual name)."""
+    if not str(target).strip():
+        raise PipelineError(f"target {target!r} names no column; pass the label column of the "
+                            "loan file, e.g. target=bad_flag (default: 'default').")
+
+
+def check_leaf_size(min_samples_leaf: object, n_rows: int) -> None:
+    """A minimum leaf (or scorecard bin) size that leaves room for one split of ``n_rows``
+    training rows: two leaves of that size. 0, None or '' mean the kind's default."""
+    if min_samples_leaf in (None, "", "None", "none"):
+        return
+    leaf = int(float(min_samples_leaf))  # type: ignore[arg-type]
+    if leaf > n_rows // 2:
+        raise PipelineError(f"min_samples_leaf {leaf} leaves no split in {n_rows} training rows "
+                            f"(a split needs two leaves that large); use at most {n_rows // 2}, "
+                            "or 0 for the kind's default.")
+
+
+def check_folds(cv: int, n_rows: int, n_defaults: int) -> None:
+    """Stratified folds: each of ``cv`` folds needs at least one default and one non-default,
+    so cv is at most the smaller class's count among the ``n_rows`` training rows."""
+    smaller = min(n_defaults, n_rows - n_defaults)
+    if cv > smaller:
+        which = "defaults" if n_defaults <= n_rows - n_defaults else "non-defaults"
+        raise PipelineError(f"cv {cv} is more folds than the {smaller} {which} among the "
+                            f"{n_rows} training rows (each fold needs some of each class); "
+                            f"use at most {smaller} (3 or 5 is usual).")

@@ -21,6 +21,7 @@ from pd_lib.checks import (
     check_seed,
     check_split,
     check_stage,
+    check_target,
     check_test_size,
     check_threshold,
 )
@@ -230,6 +231,8 @@ def check_values(values: Mapping[str, Any]) -> None:
         check_reasons(values["reasons"])
     if "model_name" in values:
         check_model_name(values["model_name"])
+    if "target" in values:
+        check_target(values["target"])
     if "seed" in values:
         check_seed(values["seed"])
     if "pdo" in values:

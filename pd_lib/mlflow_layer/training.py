@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from pd_lib.checks import check_split, check_test_size
+from pd_lib.checks import check_leaf_size, check_split, check_test_size
 from pd_lib.config import (
     DATE_COL,
     GRADE_TABLE_ARTIFACT,
@@ -135,6 +135,8 @@ def fit_model(model: str, params: dict[str, Any], train: pd.DataFrame, seed: int
     the choice (one nested child run per kind, tables/model_selection.csv), the calibration
     stage (param calibration_method, metrics calibration_*) and contradicted monotone
     constraints (tag pd.monotone_violations)."""
+    if model == AUTO or "min_samples_leaf" in KINDS[model].tunable:
+        check_leaf_size(params.get("min_samples_leaf"), len(train))
     if model != AUTO:
         fitted = fit(build_model(model, params, train, seed=seed), train)
         return log_fitted(fitted, model, str(params.get("monotone") or ""))

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from pd_lib.checks import check_search
+from pd_lib.checks import check_folds, check_leaf_size, check_search
 from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
     DEFAULT_GRID,
     DEFAULT_SEARCH,
@@ -215,6 +215,9 @@ def run_search(
     ranking ROC AUC measures, and would cost each candidate its out-of-fold fits)."""
     check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
+    check_folds(cv, len(y), int(y.sum()))
+    for leaf in grid.get("min_samples_leaf", []):
+        check_leaf_size(leaf, len(y) - len(y) // cv)  # the rows a fold's fit gets
     estimator = _template(model, grid, X, seed, calibration="none", monotone=monotone)
     sk_grid = _sklearn_grid(grid, model)
     started = time.perf_counter()

@@ -170,6 +170,47 @@ def _value_cases() -> list[tuple[str, list[str]]]:
     return cases
 
 
+def _named_cases() -> list[tuple[str, list[str], str]]:
+    """Issue 29: accepted, or a traceback, before. Each with the part of its one error line
+    that names the value and the limit."""
+    d = ["--data-uri", "D"]
+    leaf = "leaves no split in 640 training rows"
+    cases = [
+        ("generate", ["--target", ""], "target '' names no column"),
+        ("main", ["--target", ""], "target '' names no column"),
+        ("train", [*d, "--model", "random_forest", "--min-samples-leaf", "100000"],
+         f"min_samples_leaf 100000 {leaf}"),
+        ("train", [*d, "--model", "scorecard", "--min-samples-leaf", "321"],
+         f"min_samples_leaf 321 {leaf}"),
+        ("train", [*d, "--model", "auto", "--min-samples-leaf", "5000"],
+         f"min_samples_leaf 5000 {leaf}"),
+        ("train", [*d, "--model", "scorecard", "--pdo", "0"], "pdo (points to double the odds)"),
+        ("train", [*d, "--seed", "-1"], "seed must be between 0 and 4294967295; got -1"),
+        ("tune", [*d, "--cv", "900"], "cv 900 is more folds than the"),
+        ("tune", [*d, "--cv", "200"], "cv 200 is more folds than the"),
+        ("tune", [*d, "--model", "random_forest", "--grid", "min_samples_leaf=5,100000"],
+         "min_samples_leaf 100000 leaves no split"),
+    ]
+    names = {"a\nb": "'a\\nb' is not a usable name", "m" * 600: "'mmmm",
+             "team/pd": "'team/pd' is not a usable name",
+             "pd<script>": "'pd<script>' is not a usable name",
+             "$(touch x)": "'$(touch x)' is not a usable name", "": "'' is not a usable name",
+             "pd_model_v1.promote-lock": "'pd_model_v1.promote-lock' is reserved"}
+    for name, message in names.items():
+        for step, extra in (("register", ["--run-id", "G"]), ("promote", []), ("main", [])):
+            cases.append((step, ["--model-name", name, *extra], f"model_name {message}"))
+    return cases
+
+
+NAMED_CASES = _named_cases()
+
+
+@pytest.mark.parametrize(("step", "args", "message"), NAMED_CASES,
+                         ids=[f"{s} {' '.join(a)[:60]!r}" for s, a, _ in NAMED_CASES])
+def test_bad_value_is_one_line_naming_it(world, step, args, message):
+    assert message in _run_case(world, step, args)
+
+
 def _resolve(args: list[str], world: World) -> list[str]:
     names = {"D": world.data_uri, "G": world.generate_run, "NOROWS": world.files["empty_rows"],
              "NOFEATURES": world.files["no_features"],
@@ -201,12 +242,13 @@ def _assert_one_line(exit_code: int, stdout: str, stderr: str, exception=None) -
     assert SECRET not in stdout + stderr
 
 
-def _run_case(world: World, step: str, args: list[str]) -> None:
+def _run_case(world: World, step: str, args: list[str]) -> str:
     before = _snapshot(world.uri)
     with sqlite_tracking(world.directory):
         result = CliRunner().invoke(COMMANDS[step], _resolve(args, world))
     _assert_one_line(result.exit_code, result.stdout, result.stderr, result.exception)
     assert _snapshot(world.uri) == before
+    return result.stderr
 
 
 CASES = _typed_option_cases() + _value_cases()
@@ -277,5 +319,6 @@ def test_bad_input_through_a_real_process(world, module, args, env):
 
 
 def test_the_catalogue_is_large_enough():
-    total = len(CASES) + len(BAD_INPUTS) + len(UNREACHABLE_STEPS) + len(SUBPROCESS_CASES)
+    total = (len(CASES) + len(NAMED_CASES) + len(BAD_INPUTS) + len(UNREACHABLE_STEPS)
+             + len(SUBPROCESS_CASES))
     assert total >= 120, total
