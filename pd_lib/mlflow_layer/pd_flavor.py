@@ -66,13 +66,12 @@ class ReasonedPDModel:
             return predict_with_reasons(self.model, data, reasons)
         except Exception as exc:
             from mlflow.exceptions import MlflowException
-            from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
             from pd_lib.errors import first_line
 
-            raise MlflowException(f"the PD model cannot score these rows "
-                                  f"({type(exc).__name__}: {first_line(exc)})",
-                                  error_code=BAD_REQUEST) from None
+            raise MlflowException.invalid_parameter_value(
+                f"the PD model cannot score these rows ({type(exc).__name__}: "
+                f"{first_line(exc)})") from None
 
 
 def _reasons(params: dict[str, Any] | None) -> int:
