@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -79,6 +80,9 @@ def _check_file(path: Path) -> None:
                           "file> (relative to the project directory), or source=synthetic.")
     if path.is_dir():
         raise _fail(path, "is a directory, not a file; pass the path of a .csv or .parquet file.")
+    if not os.access(path, os.R_OK):
+        raise _fail(path, "cannot be read (permission denied); make the file readable for "
+                          "this user.")
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise _fail(path, f"unsupported file type '{path.suffix or '(none)'}'; save the data as "
                           ".csv or .parquet.")
