@@ -45,7 +45,7 @@ from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
 from pd_lib.modelling.blend import BLEND, Blend
-from pd_lib.modelling.fitting import fit
+from pd_lib.modelling.fitting import fit, progress
 from pd_lib.modelling.kinds import (
     AUTO,
     KINDS,
@@ -141,10 +141,12 @@ def fit_model(model: str, params: dict[str, Any], train: pd.DataFrame, seed: int
         fitted = fit(build_model(model, params, train, seed=seed), train)
         return log_fitted(fitted, model, str(params.get("monotone") or ""))
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
-    selection = choose_kind(X, y, params, seed)
+    with progress(f"model=auto: cross-validating the kinds on {len(y):,} rows"):
+        selection = choose_kind(X, y, params, seed)
     log_selection(selection.table)
     started = time.perf_counter()
-    fitted = fit_chosen(selection, X, y, params, seed)
+    with progress(f"fitting {selection.winner} on {len(y):,} rows"):
+        fitted = fit_chosen(selection, X, y, params, seed)
     log.info("fitted %s on %d rows in %.1f s", selection.winner, len(y),
              time.perf_counter() - started)
     return log_fitted(fitted, selection.winner, str(params.get("monotone") or ""),

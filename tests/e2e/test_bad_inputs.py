@@ -209,6 +209,9 @@ def _named_cases() -> list[tuple[str, list[str], str]]:
          "n_samples 1000000000000 needs about"),
         ("main", ["--n-samples", "10000000000000"], "n_samples 10000000000000 needs about"),
         ("main", ["--env-manager", "bogus"], "unknown env_manager 'bogus'"),
+        ("train", [*d, "--model", "random_forest", "--n-estimators", "10000000"],
+         "n_estimators 10000000 is more than 10,000 trees"),
+        ("main", ["--n-estimators", "20000"], "n_estimators 20000 is more than 10,000 trees"),
     ]
     names = {"a\nb": "'a\\nb' is not a usable name", "m" * 600: "'mmmm",
              "team/pd": "'team/pd' is not a usable name",
