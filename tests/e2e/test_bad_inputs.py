@@ -323,6 +323,28 @@ def test_damaged_mlmodel_is_one_line(world, step, args, text):
     assert f"the MLmodel file of model 'models:/{MODEL_NAME}/2' is damaged" in message
 
 
+def test_damaged_champion_is_named_not_blamed_on_columns(world):
+    """Issue 29: with the champion's MLmodel damaged, a good challenger was refused with
+    'the two take different columns'; the refusal names the champion's unloadable model."""
+    runner = CliRunner()
+    with sqlite_tracking(world.directory):
+        result = invoke(runner, train, ["--data-uri", world.data_uri, "--model",
+                                        "logistic_regression", "--seed", "7"])
+        assert result.exit_code == 0, result.output
+        run_id = MlflowClient().search_runs(
+            [_only_run("train").info.experiment_id], "tags.`mlflow.runName` = 'train-"
+            "logistic_regression'", order_by=["attributes.start_time DESC"])[0].info.run_id
+        assert invoke(runner, register, ["--run-id", run_id]).exit_code == 0
+        version = str(max(int(v.version) for v in MlflowClient().search_model_versions(
+            f"name = '{MODEL_NAME}'")))
+        with _mlmodel_replaced("1", "flavors: [unclosed\n"):
+            result = CliRunner().invoke(promote, ["--version", version])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "champion version 1's model cannot be loaded (ParserError" in result.stderr
+    assert "different columns" not in result.stderr
+
+
 def _resolve(args: list[str], world: World) -> list[str]:
     names = {"D": world.data_uri, "G": world.generate_run, "NOROWS": world.files["empty_rows"],
              "NOFEATURES": world.files["no_features"],
