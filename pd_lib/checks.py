@@ -7,7 +7,9 @@ first), and the layers that use the values check them with the same functions.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from pd_lib.config import (
     DEFAULT_SEARCH,
@@ -71,6 +73,17 @@ def check_force(force: bool, reason: str) -> None:
         raise PipelineError("force needs a reason: add -P reason='why this version must win'.")
 
 
+ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")  # mlflow.utils.env_manager's
+
+
+def check_env_manager(env_manager: str) -> None:
+    """The environment manager main runs its steps under: one MLflow knows, or empty (main's
+    own)."""
+    if env_manager and env_manager not in ENV_MANAGERS:
+        raise PipelineError(f"unknown env_manager '{env_manager}'; choose one of "
+                            f"{', '.join(ENV_MANAGERS)}, or leave it empty for main's own.")
+
+
 MODEL_NAME_MAX_LENGTH = 100
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED_NAME_PARTS = (LOCK_SUFFIX, TAKEOVER_INFIX)
@@ -109,3 +122,97 @@ def check_points_scale(pdo: float, base_odds: float) -> None:
                             f"{pdo}.")
     if not base_odds > 0:
         raise PipelineError(f"base_odds must be positive, e.g. 50; got {base_odds}.")
+
+
+def check_target(target: str) -> None:
+    """The label column's name: an empty one names no column (a user file's target is
+    renamed to 'default'; 'default' is the usual name)."""
+    if not str(target).strip():
+        raise PipelineError(f"target {target!r} names no column; pass the label column of the "
+                            "loan file, e.g. target=bad_flag (default: 'default').")
+
+
+def check_leaf_size(min_samples_leaf: object, n_rows: int) -> None:
+    """A minimum leaf (or scorecard bin) size that leaves room for one split of ``n_rows``
+    training rows: two leaves of that size. 0, None or '' mean the kind's default."""
+    if min_samples_leaf in (None, "", "None", "none"):
+        return
+    leaf = int(float(min_samples_leaf))  # type: ignore[arg-type]
+    if leaf > n_rows // 2:
+        raise PipelineError(f"min_samples_leaf {leaf} leaves no split in {n_rows} training rows "
+                            f"(a split needs two leaves that large); use at most {n_rows // 2}, "
+                            "or 0 for the kind's default.")
+
+
+def check_folds(cv: int, n_rows: int, n_defaults: int) -> None:
+    """Stratified folds: each of ``cv`` folds needs at least one default and one non-default,
+    so cv is at most the smaller class's count among the ``n_rows`` training rows."""
+    smaller = min(n_defaults, n_rows - n_defaults)
+    if cv > smaller:
+        which = "defaults" if n_defaults <= n_rows - n_defaults else "non-defaults"
+        raise PipelineError(f"cv {cv} is more folds than the {smaller} {which} among the "
+                            f"{n_rows} training rows (each fold needs some of each class); "
+                            f"use at most {smaller} (3 or 5 is usual).")
+
+
+# Peak memory of generating a book, per loan, measured on 1,000,000 loans (peak RSS less the
+# interpreter's): the synthetic book 400 bytes, make_classification with 10 features 250
+# (its float64 matrix, the frame built from it and the target); with a margin for writing it.
+SYNTHETIC_BYTES_PER_LOAN = 500
+GENERATORS = ("synthetic", "make_classification")
+
+
+def generated_bytes(source: str, n_samples: int, n_features: int) -> int:
+    """About the most memory generating ``n_samples`` loans takes."""
+    per_loan = (SYNTHETIC_BYTES_PER_LOAN if source == "synthetic"
+                else 24 * (max(int(n_features), 0) + 3))
+    return int(n_samples) * per_loan
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still take: the kernel's MemAvailable, or less where a cgroup
+    (a container's memory limit) allows less; None where neither can be read."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            found.append(int(limit) - int(used))
+    except OSError:
+        pass
+    if not found and hasattr(os, "sysconf"):
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError):
+            pass
+    return max(min(found), 0) if found else None
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return ""  # unreachable
+
+
+def check_generated_size(source: str, n_samples: int, n_features: int,
+                         available: int | None = None) -> None:
+    """Refuse a generated book that cannot fit in memory, before a byte is allocated (numpy
+    would raise its MemoryError, or the kernel kill the step, after minutes of work)."""
+    if source not in GENERATORS:
+        return
+    available = available_memory() if available is None else available
+    needed = generated_bytes(source, n_samples, n_features)
+    if available is None or needed <= available:
+        return
+    most = available // max(generated_bytes(source, 1, n_features), 1)
+    raise PipelineError(f"n_samples {n_samples} needs about {_size(needed)} of memory to "
+                        f"generate ({source}), more than the {_size(available)} available; "
+                        f"use at most {most:,} (or a machine with more memory).")

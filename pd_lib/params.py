@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pd_lib.checks import (
+    check_env_manager,
     check_force,
+    check_generated_size,
     check_model_name,
     check_points_scale,
     check_reasons,
@@ -23,6 +25,7 @@ from pd_lib.checks import (
     check_seed,
     check_split,
     check_stage,
+    check_target,
     check_test_size,
     check_threshold,
 )
@@ -251,6 +254,13 @@ def check_values(values: Mapping[str, Any]) -> None:
         check_reasons(values["reasons"])
     if "model_name" in values:
         check_model_name(values["model_name"])
+    if "n_samples" in values:
+        check_generated_size(values.get("source", "synthetic"), int(float(values["n_samples"])),
+                             int(float(values.get("n_features", 10))))
+    if "env_manager" in values:
+        check_env_manager(values["env_manager"])
+    if "target" in values:
+        check_target(values["target"])
     if "seed" in values:
         check_seed(values["seed"])
     if "pdo" in values:

@@ -45,7 +45,9 @@ def check_source_params(values: dict) -> None:
 def main(env_manager: str, **values) -> None:
     from pd_lib.cores import available_cores, hand_down
     from pd_lib.mlflow_layer.step_modes import parallel_steps
+    from pd_lib.params import check_values
 
+    check_values({"env_manager": env_manager})  # before a step server or a run starts
     cores, how = available_cores()  # measured before main's own work starts, then handed down
     hand_down(cores)
     if parallel_steps(env_manager, cores=cores):  # first: it imports tune's modules while

@@ -108,6 +108,24 @@ def _income_with(*values: float) -> pd.DataFrame:
     return frame
 
 
+def _income_mostly_text() -> pd.DataFrame:
+    frame = good_frame()
+    frame["income"] = frame["income"].astype(str)
+    frame.loc[: int(N * 0.6), "income"] = "unknown"
+    return frame
+
+
+def _duplicate_names_parquet(path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = good_frame()
+    pq.write_table(pa.Table.from_arrays(
+        [pa.array(frame["income"]), pa.array(frame["income"]), pa.array(frame["bad_flag"])],
+        names=["income", "income", "bad_flag"]), path)
+    return path
+
+
 @dataclass
 class BadInput:
     """A file the generate step must refuse with ``message`` in its one error line."""
@@ -184,6 +202,19 @@ BAD_INPUTS = [
     BadInput("struct column in parquet", "structs.parquet",
              _parquet(_with(extra=[{"a": 1}] * N)),
              "column 'extra' holds lists or other nested values in 40 rows"),
+    # issue 29: accepted silently before
+    BadInput("duplicate column names", "dupcols.csv",
+             _text("a,a,bad_flag\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(N))),
+             "column names must be unique; 'a' is in the header 2 times"),
+    BadInput("duplicate column names in parquet", "dupcols.parquet", _duplicate_names_parquet,
+             "column names must be unique; 'income' is in the header 2 times"),
+    BadInput("numeric column mostly text", "mostlytext.csv", _csv(_income_mostly_text()),
+             "column 'income' mixes numbers and text: 25 of 40 rows hold text ('unknown')"),
+    BadInput("only the target column", "onlytarget.csv", _csv(good_frame()[["bad_flag"]]),
+             "has no characteristic to model", {"id_col": "", "date_col": ""}),
+    BadInput("target, id and date but no characteristic", "nochar.csv",
+             _csv(good_frame()[["application_id", "opened", "bad_flag"]]),
+             "has no characteristic to model"),
 ]
 
 

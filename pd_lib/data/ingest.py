@@ -24,7 +24,12 @@ Rules, in the order they are checked:
 - a text column whose non-empty values are mostly numbers (at least
   ``NUMERIC_TEXT_SHARE``, 80%) is a numeric column holding text: an error naming the column
   and a few of the values that are not numbers (empty cells and the usual NA spellings such
-  as ``NA`` or ``null`` are missing values, not text);
+  as ``NA`` or ``null`` are missing values, not text); a text column holding at least
+  ``MIXED_DISTINCT_NUMBERS`` (5) different numbers among mostly text is one too (mostly
+  'unknown', say): an error naming the column; a categorical column's codes are text, or
+  a few numbers among them;
+- column names are unique, and at least one characteristic is left besides the target, id
+  and date;
 - at least ``MIN_ROWS`` labelled rows remain, so the data can be split into train and holdout.
 """
 
@@ -32,12 +37,14 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow
+import pyarrow.parquet
 
 from pd_lib.config import DATE_COL, DATE_DTYPE, ID_COL, TARGET_COL
 from pd_lib.data.schema import MIN_SAMPLES
@@ -48,6 +55,7 @@ log = logging.getLogger("pd_pipeline")
 SUPPORTED_EXTENSIONS = (".csv", ".parquet", ".pq")
 MAX_MISSING_TARGET_SHARE = 0.5
 NUMERIC_TEXT_SHARE = 0.8
+MIXED_DISTINCT_NUMBERS = 5
 MIN_ROWS = MIN_SAMPLES
 SHOWN_VALUES = 3
 
@@ -72,6 +80,9 @@ def _check_file(path: Path) -> None:
                           "file> (relative to the project directory), or source=synthetic.")
     if path.is_dir():
         raise _fail(path, "is a directory, not a file; pass the path of a .csv or .parquet file.")
+    if not os.access(path, os.R_OK):
+        raise _fail(path, "cannot be read (permission denied); make the file readable for "
+                          "this user.")
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise _fail(path, f"unsupported file type '{path.suffix or '(none)'}'; save the data as "
                           ".csv or .parquet.")
@@ -87,6 +98,7 @@ def _check_csv_rows(path: Path) -> None:
             header = next(reader, None)
             if header is None:
                 raise _fail(path, "the file is empty; export the loan data into it again.")
+            _check_unique_names(path, header)
             for row in reader:
                 if row and len(row) != len(header):
                     raise _fail(
@@ -100,6 +112,19 @@ def _check_csv_rows(path: Path) -> None:
                           "UTF-8 CSV.") from None
     except csv.Error as exc:
         raise _fail(path, f"is not valid CSV ({exc}); re-export the file.") from None
+
+
+def _check_unique_names(path: Path, names: list) -> None:
+    """Each column name once: pandas would rename a second 'income' to 'income.1' (a CSV) and
+    a model would take two characteristics for one."""
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[str(name)] = seen.get(str(name), 0) + 1
+    repeated = [name for name, count in seen.items() if count > 1]
+    if repeated:
+        raise _fail(path, f"column names must be unique; {_show(repeated)} "
+                          f"{'is' if len(repeated) == 1 else 'are'} in the header "
+                          f"{seen[repeated[0]]} times; rename or drop the repeated columns.")
 
 
 # Cells pandas reads as missing by default (read_csv's na_values), besides empty ones: a
@@ -140,6 +165,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
+        names = pyarrow.parquet.read_schema(path).names
+        _check_unique_names(path, names)
         return pd.read_parquet(path)
     except (pyarrow.ArrowException, OSError, ValueError) as exc:
         reason = first_line(exc)
@@ -368,6 +395,26 @@ def numeric_text_values(values: pd.Series) -> list[str] | None:
     return present[parsed.isna()].astype(str).unique().tolist()
 
 
+def mixed_text_counts(values: pd.Series) -> tuple[list[str], int, int] | None:
+    """(the text values, rows of text, distinct numbers) if ``values`` is a text column that
+    holds at least MIXED_DISTINCT_NUMBERS different numbers but fewer than NUMERIC_TEXT_SHARE
+    of its non-empty values are numbers: a numeric characteristic whose cells are mostly
+    text ('unknown', 'see notes'), not a categorical one (whose codes are not numbers, or a
+    few). None otherwise."""
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return None
+    present = values.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    parsed = pd.to_numeric(present, errors="coerce")
+    if present.empty or parsed.notna().mean() >= NUMERIC_TEXT_SHARE:
+        return None
+    distinct_numbers = parsed.dropna().nunique()
+    if distinct_numbers < MIXED_DISTINCT_NUMBERS:
+        return None
+    text = present[parsed.isna()]
+    return text.unique().tolist(), len(text), int(distinct_numbers)
+
+
 def check_values(frame: pd.DataFrame, path: Path) -> None:
     """No nested values (lists, dicts: a Parquet list column), no infinite or float32-
     overflowing numbers; each refused with its column named."""
@@ -414,6 +461,22 @@ def check_features(frame: pd.DataFrame, path: Path) -> None:
                 f"column '{column}' is numeric but {count} rows hold text: {_show(bad)}; "
                 "replace them with numbers, or leave the cells empty to mark them missing.",
             )
+        mixed = mixed_text_counts(frame[column])
+        if mixed:
+            text, count, numbers = mixed
+            raise _fail(
+                path,
+                f"column '{column}' mixes numbers and text: {count} of "
+                f"{int(frame[column].notna().sum())} rows hold text ({_show(text)}) and the "
+                f"others {numbers} different numbers; a characteristic is either numeric "
+                "(leave the unknown cells empty) or categorical (codes that are not numbers): "
+                "fix the column or drop it.",
+            )
+    characteristics = [c for c in frame.columns if c not in (ID_COL, DATE_COL, TARGET_COL)]
+    if not characteristics:
+        raise _fail(path, "has no characteristic to model: no column besides the target, the "
+                          "id and the date; add the loans' characteristics (income, grade, "
+                          "...).")
 
 
 def read_loan_file(

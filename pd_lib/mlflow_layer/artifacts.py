@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from mlflow.exceptions import MlflowException
 from pd_lib.config import DATA_SUMMARY_ARTIFACT, LOANS_ARTIFACT, TAG_DATA_SHA256, TAG_SOURCE_SHA256
 from pd_lib.data.schema import data_summary, sha256_of_file, write_parquet
 from pd_lib.data.sources import source_sha256
-from pd_lib.errors import PipelineError, first_line
+from pd_lib.errors import PipelineError, first_line, mask_secrets
 
 log = logging.getLogger("pd_pipeline")
 
@@ -26,6 +27,10 @@ def download_artifact(uri: str, what: str, dst_path: str | None = None) -> Path:
     MLflow makes and nobody removes: prefer :func:`local_copy`) and return the local path."""
     if not uri:
         raise PipelineError(f"no {what} URI given.")
+    if uri.split("://", 1)[0].lower() in ("http", "https"):
+        raise PipelineError(f"{what} '{mask_secrets(uri)}' is a web address; the pipeline reads "
+                            "no URL: download the file and pass its path, or pass a runs:/<run "
+                            "id>/... URI.")
     if "://" not in uri and ":/" not in uri:
         path = Path(uri)
         if not path.exists():
@@ -34,10 +39,10 @@ def download_artifact(uri: str, what: str, dst_path: str | None = None) -> Path:
         return path
     try:
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=dst_path))
-    except (MlflowException, OSError) as exc:
+    except (MlflowException, OSError, ValueError) as exc:
         raise PipelineError(
-            f"{what} '{uri}' could not be resolved ({first_line(exc)}); check the run id and the "
-            "artifact path (mlflow ui lists both)."
+            f"{what} '{mask_secrets(uri)}' could not be resolved ({mask_secrets(first_line(exc))});"
+            " check the run id and the artifact path (mlflow ui lists both)."
         ) from None
 
 
@@ -47,7 +52,14 @@ def local_copy(uri: str, what: str) -> Iterator[Path]:
     removed when the block ends, on success, error or signal alike, so no copy of a loan
     book stays outside the store (a local path is used where it is)."""
     with tempfile.TemporaryDirectory(prefix="pd-artifact-") as folder:
-        yield download_artifact(uri, what, folder)
+        path = download_artifact(uri, what, folder)
+        if path.is_dir():
+            raise PipelineError(f"{what} '{uri}' is a directory, not a file; pass a .parquet "
+                                "or .csv file (or a runs:/<run id>/data/loans.parquet URI).")
+        if not os.access(path, os.R_OK):
+            raise PipelineError(f"{what} '{uri}' cannot be read (permission denied); make it "
+                                "readable for this user.")
+        yield path
 
 
 def read_parquet_artifact(uri: str, what: str) -> pd.DataFrame:

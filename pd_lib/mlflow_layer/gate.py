@@ -177,6 +177,14 @@ def _champion_pd_on(champion: ModelVersion, holdout) -> np.ndarray:
     try:
         model = mlflow.pyfunc.load_model(model_uri)
         reapply()  # the model's libraries (OpenMP) were loaded just now
+    except Exception as exc:  # a damaged MLmodel or model file: the champion's, not the columns
+        raise PipelineError(
+            f"champion version {champion.version}'s model cannot be loaded "
+            f"({type(exc).__name__}: {first_line(exc)}); its artifacts "
+            f"({champion.source}) are damaged: restore them, or replace this champion anyway "
+            "with -P force=true -P reason='...'."
+        ) from None
+    try:
         return np.asarray(model.predict(model_inputs(model, holdout))[PD_COL], dtype=float)
     except Exception as exc:  # a champion trained on other columns cannot score them
         raise PipelineError(

@@ -58,7 +58,39 @@ class ReasonedPDModel:
         return self.model
 
     def predict(self, data: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        return predict_with_reasons(self.model, data, int((params or {}).get("reasons") or 0))
+        """The PDs (and reasons) of ``data``. A bad ``reasons`` or rows the model cannot score
+        raise MlflowException with one short line: ``mlflow models serve`` answers it as a
+        4xx JSON body without a traceback (any other exception's body carries one)."""
+        reasons = _reasons(params)
+        try:
+            return predict_with_reasons(self.model, data, reasons)
+        except Exception as exc:
+            from mlflow.exceptions import MlflowException
+
+            from pd_lib.errors import first_line
+
+            raise MlflowException.invalid_parameter_value(
+                f"the PD model cannot score these rows ({type(exc).__name__}: "
+                f"{first_line(exc)})") from None
+
+
+def _reasons(params: dict[str, Any] | None) -> int:
+    """The ``reasons`` inference parameter: a whole number from 0 to MAX_REASONS, else
+    MlflowException(INVALID_PARAMETER_VALUE) naming the value and the limit."""
+    from mlflow.exceptions import MlflowException
+
+    from pd_lib.config import MAX_REASONS
+
+    value = (params or {}).get("reasons") or 0
+    try:
+        number = float(value)
+        if number == int(number) and 0 <= number <= MAX_REASONS:
+            return int(number)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+    raise MlflowException.invalid_parameter_value(
+        f"reasons must be a whole number from 0 to {MAX_REASONS}; got {shown}")
 
 
 def _load_pyfunc(path: str) -> ReasonedPDModel:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import mlflow
 import numpy as np
 import pandas as pd
+import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
@@ -59,15 +60,24 @@ def resolve_model(model_uri: str) -> ScoringModel:
                 name, version = resolved
                 uri = f"models:/{name}/{version}"
         info = mlflow.models.get_model_info(uri)
+        signature = info.signature
+        inputs = None if signature is None else signature.inputs
     except (MlflowException, OSError) as exc:
         raise PipelineError(
             f"cannot find model '{model_uri}' ({first_line(exc)}); check the name, alias, stage "
             "or run id in mlflow ui (the champion exists only after a promote to Production)."
         ) from None
-    if info.signature is None or info.signature.inputs is None:
+    except (yaml.YAMLError, TypeError, AttributeError, KeyError) as exc:
+        # MLflow reads MLmodel with yaml.safe_load and indexes it as a dict
+        raise PipelineError(
+            f"the MLmodel file of model '{model_uri}' is damaged ({type(exc).__name__}: "
+            f"{first_line(exc)}); the version's artifacts were changed after it was logged: "
+            "register the train run again, or restore the file."
+        ) from None
+    if inputs is None:
         raise PipelineError(f"model '{model_uri}' has no input signature; score only models "
                             "logged by the train or tune step.")
-    return ScoringModel(uri=uri, name=name, version=str(version), signature=info.signature)
+    return ScoringModel(uri=uri, name=name, version=str(version), signature=signature)
 
 
 def input_columns(signature: ModelSignature) -> list[tuple[str, str, bool]]:

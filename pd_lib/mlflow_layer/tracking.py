@@ -17,6 +17,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from pd_lib.config import (
     EXPERIMENT_NAME,
@@ -105,6 +106,7 @@ def prepare_store(uri: str | None = None, artifact_root: str = "") -> None:
     path = sqlite_path(uri)
     if path is None:
         return
+    check_sqlite_file(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_name(path.name + ".lock"), "a") as lock_file:
@@ -118,6 +120,40 @@ def prepare_store(uri: str | None = None, artifact_root: str = "") -> None:
     except OSError as exc:
         raise PipelineError(f"cannot create the MLflow store {path} ({exc.strerror or exc}); "
                             "check that its directory is writable.") from None
+    except (SQLAlchemyError, sqlite3.Error) as exc:  # a damaged file past its header
+        raise PipelineError(f"the MLflow store {path} cannot be opened "
+                            f"({first_line(getattr(exc, 'orig', None) or exc)}); restore it "
+                            "from a backup, or set MLFLOW_TRACKING_URI to another file.") from None
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path: Path) -> None:
+    """A SQLite store's file is a file (or not there yet), an SQLite database, and writable
+    with its directory (every step writes its run; SQLite writes a journal beside the
+    file): each otherwise one line, not SQLAlchemy's traceback from the first write."""
+    if path.is_dir():
+        raise PipelineError(f"the MLflow store {path} is a directory, not a database file; "
+                            "set MLFLOW_TRACKING_URI to a file, e.g. "
+                            f"sqlite:///{path / 'mlflow.db'}.")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise PipelineError(f"cannot read the MLflow store {path} ({exc.strerror or exc}); "
+                            "check its permissions.") from None
+    if header != SQLITE_HEADER:
+        raise PipelineError(f"the MLflow store {path} is not an SQLite database (damaged, or "
+                            "another kind of file); restore it from a backup, or set "
+                            "MLFLOW_TRACKING_URI to another file.")
+    for what, where in (("file", path), ("directory", path.parent)):
+        if not os.access(where, os.W_OK):
+            raise PipelineError(f"the MLflow store {path} is read-only (its {what} cannot be "
+                                "written; every step records a run): make it writable, or set "
+                                "MLFLOW_TRACKING_URI to a store you can write.")
 
 
 def _sqlite_store_ready(path: Path) -> bool:

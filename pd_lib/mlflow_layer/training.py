@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from pd_lib.checks import check_split, check_test_size
+from pd_lib.checks import check_leaf_size, check_split, check_test_size
 from pd_lib.config import (
     DATE_COL,
     GRADE_TABLE_ARTIFACT,
@@ -45,7 +45,7 @@ from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
 from pd_lib.modelling.blend import BLEND, Blend
-from pd_lib.modelling.fitting import fit
+from pd_lib.modelling.fitting import fit, progress
 from pd_lib.modelling.kinds import (
     AUTO,
     KINDS,
@@ -135,14 +135,18 @@ def fit_model(model: str, params: dict[str, Any], train: pd.DataFrame, seed: int
     the choice (one nested child run per kind, tables/model_selection.csv), the calibration
     stage (param calibration_method, metrics calibration_*) and contradicted monotone
     constraints (tag pd.monotone_violations)."""
+    if model == AUTO or "min_samples_leaf" in KINDS[model].tunable:
+        check_leaf_size(params.get("min_samples_leaf"), len(train))
     if model != AUTO:
         fitted = fit(build_model(model, params, train, seed=seed), train)
         return log_fitted(fitted, model, str(params.get("monotone") or ""))
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
-    selection = choose_kind(X, y, params, seed)
+    with progress(f"model=auto: cross-validating the kinds on {len(y):,} rows"):
+        selection = choose_kind(X, y, params, seed)
     log_selection(selection.table)
     started = time.perf_counter()
-    fitted = fit_chosen(selection, X, y, params, seed)
+    with progress(f"fitting {selection.winner} on {len(y):,} rows"):
+        fitted = fit_chosen(selection, X, y, params, seed)
     log.info("fitted %s on %d rows in %.1f s", selection.winner, len(y),
              time.perf_counter() - started)
     return log_fitted(fitted, selection.winner, str(params.get("monotone") or ""),

@@ -300,6 +300,12 @@ def _given(value: Any) -> bool:
     return not (math.isnan(number) or number == 0)
 
 
+# Most trees (random forest) or boosting iterations (hist_gradient_boosting) a fit may ask for:
+# an absurd n_estimators ran for minutes without a word on 3,000 loans (issue 29); up to this
+# limit a long fit logs a progress line every 30 s (pd_lib.modelling.fitting.progress).
+MAX_N_ESTIMATORS = 10_000
+
+
 def check_model_params(model: str, params: Mapping[str, Any]) -> None:
     """Refuse unknown model kinds and sizes that cannot be fitted."""
     if model not in KINDS and model != AUTO:
@@ -315,6 +321,10 @@ def check_model_params(model: str, params: Mapping[str, Any]) -> None:
             raise PipelineError(f"{name} must be a number; got '{value}'.") from None
         if number < 0 or math.isnan(number):
             raise PipelineError(f"{name} must be >= 0 (0 = the model's default); got {value}.")
+        if name == "n_estimators" and number > MAX_N_ESTIMATORS:
+            raise PipelineError(f"n_estimators {value} is more than {MAX_N_ESTIMATORS:,} trees "
+                                "(or boosting iterations); a forest gains nothing measurable "
+                                f"past a few hundred: use at most {MAX_N_ESTIMATORS:,}.")
     if params.get("calibration") not in (None, ""):
         try:
             check_method(params["calibration"])

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from pd_lib.checks import check_search
+from pd_lib.checks import check_folds, check_leaf_size, check_search
 from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
     DEFAULT_GRID,
     DEFAULT_SEARCH,
@@ -30,6 +30,7 @@ from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
 from pd_lib.cores import parallel_fits
 from pd_lib.data.schema import feature_columns
 from pd_lib.errors import PipelineError, first_line
+from pd_lib.modelling.fitting import progress
 from pd_lib.modelling.kinds import KINDS, build_model, check_model_params, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.screening import (
@@ -217,6 +218,9 @@ def run_search(
     ranking ROC AUC measures, and would cost each candidate its out-of-fold fits)."""
     check_search(search, cv)
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()
+    check_folds(cv, len(y), int(y.sum()))
+    for leaf in grid.get("min_samples_leaf", []):
+        check_leaf_size(leaf, len(y) - len(y) // cv)  # the rows a fold's fit gets
     estimator = _template(model, grid, X, seed, calibration="none", monotone=monotone)
     sk_grid = _sklearn_grid(grid, model)
     started = time.perf_counter()
@@ -225,7 +229,8 @@ def run_search(
     # compiled parts. Measured on 2 shared cores, 100k rows: halving 71 s with threads, 104 s
     # with loky processes. ScreenSearch divides the step's cores among its fits itself.
     width = 1 if search == "screen" else math.prod(len(v) for v in grid.values()) * cv
-    with parallel_fits(width) as fits:
+    with parallel_fits(width) as fits, progress(f"{search} search of {model} on {len(y):,} "
+                                                f"rows"):
         searcher = make_searcher(search, estimator, sk_grid, y, cv, seed, fits)
         searcher.fit(X, y)
     log.info("%s search: %d candidates x %d folds in %.1f s; best CV ROC AUC %.4f", search,
@@ -235,8 +240,9 @@ def run_search(
     best = clone(estimator).set_params(**searcher.best_params_,
                                        calibration=effective_calibration(model, calibration))
     out_of_fold = _search_out_of_fold(searcher, best, len(y), cv, seed)
-    searcher.best_estimator_ = (best.fit(X, y) if out_of_fold is None
-                                else best.fit_with_out_of_fold(X, y, out_of_fold))
+    with progress(f"refitting the best {model} on {len(y):,} rows"):
+        searcher.best_estimator_ = (best.fit(X, y) if out_of_fold is None
+                                    else best.fit_with_out_of_fold(X, y, out_of_fold))
     log.info("refitted the best on all %d rows in %.1f s (calibration: %s%s)", len(y),
              time.perf_counter() - started, best.calibration_method_,
              "" if out_of_fold is None else ", fitted on the search's out-of-fold PDs")

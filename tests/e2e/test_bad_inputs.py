@@ -10,9 +10,13 @@ are failures too); a few through real subprocesses.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,10 +174,181 @@ def _value_cases() -> list[tuple[str, list[str]]]:
     return cases
 
 
+def _named_cases() -> list[tuple[str, list[str], str]]:
+    """Issue 29: accepted, or a traceback, before. Each with the part of its one error line
+    that names the value and the limit."""
+    d = ["--data-uri", "D"]
+    leaf = "leaves no split in 640 training rows"
+    cases = [
+        ("generate", ["--target", ""], "target '' names no column"),
+        ("main", ["--target", ""], "target '' names no column"),
+        ("train", [*d, "--model", "random_forest", "--min-samples-leaf", "100000"],
+         f"min_samples_leaf 100000 {leaf}"),
+        ("train", [*d, "--model", "scorecard", "--min-samples-leaf", "321"],
+         f"min_samples_leaf 321 {leaf}"),
+        ("train", [*d, "--model", "auto", "--min-samples-leaf", "5000"],
+         f"min_samples_leaf 5000 {leaf}"),
+        ("train", [*d, "--model", "scorecard", "--pdo", "0"], "pdo (points to double the odds)"),
+        ("train", [*d, "--seed", "-1"], "seed must be between 0 and 4294967295; got -1"),
+        ("tune", [*d, "--cv", "900"], "cv 900 is more folds than the"),
+        ("tune", [*d, "--cv", "200"], "cv 200 is more folds than the"),
+        ("tune", [*d, "--model", "random_forest", "--grid", "min_samples_leaf=5,100000"],
+         "min_samples_leaf 100000 leaves no split"),
+    ]
+    cases += [
+        ("train", ["--data-uri", "http://127.0.0.1:9/loans.parquet"],
+         "data_uri 'http://127.0.0.1:9/loans.parquet' is a web address"),
+        ("score", ["--data-uri", "https://example.com/loans.parquet"], "is a web address"),
+        ("train", ["--data-uri", "DIR"], "is a directory, not a file"),
+        ("score", ["--data-uri", "DIR"], "is a directory, not a file"),
+        ("monitor", ["--data-uri", "DIR"], "is a directory, not a file"),
+        ("generate", ["--source", "DIR"], "is a directory, not a file"),
+        ("generate", ["--n-samples", "10000000000000"],
+         "n_samples 10000000000000 needs about 4.4 PiB of memory"),
+        ("generate", ["--source", "make_classification", "--n-samples", "1000000000000"],
+         "n_samples 1000000000000 needs about"),
+        ("main", ["--n-samples", "10000000000000"], "n_samples 10000000000000 needs about"),
+        ("main", ["--env-manager", "bogus"], "unknown env_manager 'bogus'"),
+        ("train", [*d, "--model", "random_forest", "--n-estimators", "10000000"],
+         "n_estimators 10000000 is more than 10,000 trees"),
+        ("main", ["--n-estimators", "20000"], "n_estimators 20000 is more than 10,000 trees"),
+    ]
+    names = {"a\nb": "'a\\nb' is not a usable name", "m" * 600: "'mmmm",
+             "team/pd": "'team/pd' is not a usable name",
+             "pd<script>": "'pd<script>' is not a usable name",
+             "$(touch x)": "'$(touch x)' is not a usable name", "": "'' is not a usable name",
+             "pd_model_v1.promote-lock": "'pd_model_v1.promote-lock' is reserved"}
+    for name, message in names.items():
+        for step, extra in (("register", ["--run-id", "G"]), ("promote", []), ("main", [])):
+            cases.append((step, ["--model-name", name, *extra], f"model_name {message}"))
+    return cases
+
+
+NAMED_CASES = _named_cases()
+
+
+@pytest.mark.parametrize(("step", "args", "message"), NAMED_CASES,
+                         ids=[f"{s} {' '.join(a)[:60]!r}" for s, a, _ in NAMED_CASES])
+def test_bad_value_is_one_line_naming_it(world, step, args, message):
+    assert message in _run_case(world, step, args)
+
+
+def _not_sqlite(db: Path, world: World) -> None:
+    db.write_bytes(b"this is not a database" * 100)
+
+
+def _malformed(db: Path, world: World) -> None:
+    data = bytearray(Path(world.uri.removeprefix("sqlite:///")).read_bytes())
+    data[100:8192] = b"\xff" * (8192 - 100)  # past the header: the schema pages
+    db.write_bytes(bytes(data))
+
+
+def _directory(db: Path, world: World) -> None:
+    db.mkdir()
+
+
+@contextlib.contextmanager
+def _immutable(db: Path) -> Iterator[None]:
+    """``db`` read-only even for root (chmod does not stop root; chattr +i does)."""
+    done = subprocess.run(["chattr", "+i", str(db)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i is not available here ({done.stderr.decode().strip()})")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+BROKEN_STORES = {
+    "not an sqlite file": (_not_sqlite, "is not an SQLite database"),
+    "malformed sqlite file": (_malformed, "cannot be opened (database disk image is malformed)"),
+    "a directory": (_directory, "is a directory, not a database file"),
+}
+
+
+@pytest.mark.parametrize("kind", [*BROKEN_STORES, "read-only"])
+@pytest.mark.parametrize("step,args", [("generate", []), ("promote", []), ("main", [])])
+def test_broken_store_is_one_line(world, tmp_path, kind, step, args):
+    """Issue 29: SQLAlchemy's traceback before."""
+    db = tmp_path / "mlflow.db"
+    with contextlib.ExitStack() as stack:
+        if kind == "read-only":
+            shutil.copy(world.uri.removeprefix("sqlite:///"), db)
+            stack.enter_context(_immutable(db))
+            message = "is read-only (its file cannot be written"
+        else:
+            make, message = BROKEN_STORES[kind]
+            make(db, world)
+        with sqlite_tracking(tmp_path):
+            result = CliRunner().invoke(COMMANDS[step], args)
+    _assert_one_line(result.exit_code, result.stdout, result.stderr, result.exception)
+    assert f"the MLflow store {db} {message}" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+@pytest.mark.parametrize("step,name", [("generate", "loans.csv"), ("train", "loans.parquet")])
+def test_unreadable_file_is_one_line(world, tmp_path, step, name):
+    path = tmp_path / name
+    path.write_text("a,b\n")
+    path.chmod(0)
+    option = "--source" if step == "generate" else "--data-uri"
+    message = _run_case(world, step, [option, str(path)])
+    assert "cannot be read (permission denied)" in message
+
+
+@contextlib.contextmanager
+def _mlmodel_replaced(version: str, text: str) -> Iterator[None]:
+    local = Path(MlflowClient().get_model_version_download_uri(MODEL_NAME, version)
+                 .removeprefix("file://"))
+    mlmodel = local / "MLmodel"
+    saved = mlmodel.read_bytes()
+    mlmodel.write_text(text)
+    try:
+        yield
+    finally:
+        mlmodel.write_bytes(saved)
+
+
+@pytest.mark.parametrize("text", ["flavors: [unclosed\n  : : bad\n", "just a string\n",
+                                  "flavors: 3\nsignature: [1]\n"])
+@pytest.mark.parametrize("step,args", [
+    ("promote", ["--version", "2"]),
+    ("score", ["--data-uri", "D", "--model-uri", f"models:/{MODEL_NAME}/2"]),
+    ("monitor", ["--data-uri", "D", "--model-uri", f"models:/{MODEL_NAME}/2"]),
+])
+def test_damaged_mlmodel_is_one_line(world, step, args, text):
+    """Issue 29: a YAML error or an AttributeError from MLflow's reader before."""
+    with sqlite_tracking(world.directory), _mlmodel_replaced("2", text):
+        message = _run_case(world, step, args)
+    assert f"the MLmodel file of model 'models:/{MODEL_NAME}/2' is damaged" in message
+
+
+def test_damaged_champion_is_named_not_blamed_on_columns(world):
+    """Issue 29: with the champion's MLmodel damaged, a good challenger was refused with
+    'the two take different columns'; the refusal names the champion's unloadable model."""
+    runner = CliRunner()
+    with sqlite_tracking(world.directory):
+        result = invoke(runner, train, ["--data-uri", world.data_uri, "--model",
+                                        "logistic_regression", "--seed", "7"])
+        assert result.exit_code == 0, result.output
+        run_id = MlflowClient().search_runs(
+            [_only_run("train").info.experiment_id], "tags.`mlflow.runName` = 'train-"
+            "logistic_regression'", order_by=["attributes.start_time DESC"])[0].info.run_id
+        assert invoke(runner, register, ["--run-id", run_id]).exit_code == 0
+        version = str(max(int(v.version) for v in MlflowClient().search_model_versions(
+            f"name = '{MODEL_NAME}'")))
+        with _mlmodel_replaced("1", "flavors: [unclosed\n"):
+            result = CliRunner().invoke(promote, ["--version", version])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "champion version 1's model cannot be loaded (ParserError" in result.stderr
+    assert "different columns" not in result.stderr
+
+
 def _resolve(args: list[str], world: World) -> list[str]:
     names = {"D": world.data_uri, "G": world.generate_run, "NOROWS": world.files["empty_rows"],
              "NOFEATURES": world.files["no_features"],
-             "TEXTFEATURES": world.files["text_features"]}
+             "TEXTFEATURES": world.files["text_features"], "DIR": str(world.directory)}
     out = []
     for arg in args:
         if arg.startswith("G/"):
@@ -201,12 +376,13 @@ def _assert_one_line(exit_code: int, stdout: str, stderr: str, exception=None) -
     assert SECRET not in stdout + stderr
 
 
-def _run_case(world: World, step: str, args: list[str]) -> None:
+def _run_case(world: World, step: str, args: list[str]) -> str:
     before = _snapshot(world.uri)
     with sqlite_tracking(world.directory):
         result = CliRunner().invoke(COMMANDS[step], _resolve(args, world))
     _assert_one_line(result.exit_code, result.stdout, result.stderr, result.exception)
     assert _snapshot(world.uri) == before
+    return result.stderr
 
 
 CASES = _typed_option_cases() + _value_cases()
@@ -277,5 +453,6 @@ def test_bad_input_through_a_real_process(world, module, args, env):
 
 
 def test_the_catalogue_is_large_enough():
-    total = len(CASES) + len(BAD_INPUTS) + len(UNREACHABLE_STEPS) + len(SUBPROCESS_CASES)
+    total = (len(CASES) + len(NAMED_CASES) + len(BAD_INPUTS) + len(UNREACHABLE_STEPS)
+             + len(SUBPROCESS_CASES))
     assert total >= 120, total

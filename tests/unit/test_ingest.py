@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from pd_lib.config import DATE_COL, DATE_DTYPE, ID_COL, TARGET_COL
-from pd_lib.data.ingest import numeric_text_values, parse_label_map, read_loan_file
+from pd_lib.data.ingest import (
+    mixed_text_counts,
+    numeric_text_values,
+    parse_label_map,
+    read_loan_file,
+)
 from pd_lib.data.sources import load_loans
 from pd_lib.errors import PipelineError
 from tests.helpers import PROJECT_ROOT
@@ -138,6 +143,17 @@ def test_parquet_keeps_categories_and_dates(tmp_path):
 ])
 def test_numeric_text_detection(values, bad):
     assert numeric_text_values(pd.Series(values, dtype="str")) == bad
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["unknown"] * 6 + ["1", "2", "3", "4", "5"], (["unknown"], 6, 5)),  # issue 29
+    (["x", "y"] * 4 + ["10", "20", "30", "40", "50", "60"], (["x", "y"], 8, 6)),
+    (["A", "B", "C", "1"], None),  # a categorical with a number among its codes
+    (["x"] * 10 + ["1", "2", "3", "4"], None),  # four numbers: still codes
+    (["1", "2", "3", "4", "5", "x"], None),  # mostly numbers: numeric_text_values' case
+])
+def test_mixed_text_detection(values, expected):
+    assert mixed_text_counts(pd.Series(values, dtype="str")) == expected
 
 
 def test_numeric_text_ignores_numbers():
