@@ -210,8 +210,8 @@ def roc_auc_interval(
 # A PD falls into bin floor(sqrt(PD) * SCORE_BINS), the last bin closed at 1: sqrt and the
 # product by a power of two are exact IEEE operations (correctly rounded) in numpy and in Java,
 # so pandas and Spark put every PD into the same bin. The square root spreads the low PDs where
-# portfolios crowd: a bin is about 2 * sqrt(PD) / SCORE_BINS wide (2e-6 near the 0.03% floor,
-# 3e-5 at PD 0.05).
+# portfolios crowd: a bin is about 2 * sqrt(PD) / SCORE_BINS wide (5e-7 near the 0.03% floor,
+# 7e-6 at PD 0.05).
 SCORE_BINS = 2 ** 16
 
 
