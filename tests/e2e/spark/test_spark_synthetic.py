@@ -67,6 +67,16 @@ def test_monitor_with_spark_equals_pandas(spark, synthetic_champion_store, tmp_p
         frames = [pd.read_csv(mlflow.artifacts.download_artifacts(
             f"runs:/{run.info.run_id}/{table}")) for run in (pandas_run, spark_run)]
         pd.testing.assert_frame_equal(frames[1], frames[0], rtol=1e-9)
+    # the same period as a Parquet data set (a directory partitioned by month, as a lake
+    # holds a book) gives the same numbers on Spark
+    lake = tmp_path / "lake"
+    loans.assign(month=loans["origination_date"].dt.strftime("%Y-%m")).to_parquet(
+        lake, index=False, partition_cols=["month"])
+    result = invoke(runner, monitor, ["--data-uri", str(lake), "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    on_lake = _monitor_runs()[-1].data.metrics
+    for name, value in on_pandas.items():
+        assert on_lake[name] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), name
     # the histogram AUC against the rank AUC of the same PDs, within its stated bound
     pds = floor_pds(scoring.score_loans(CHAMPION, loans)[PD_COL].to_numpy())
     exact = roc_auc(loans[TARGET_COL].to_numpy(), pds)
