@@ -1,13 +1,12 @@
 """The monitor step's MLflow side: the version's lineage (its development data and split), the
-period scored through the existing scoring paths (pandas or Spark), one run with everything
-logged, and the verdict tagged on the model version."""
+period scored through the existing scoring paths (pandas or Spark) and counted by the same
+engine (Spark: aggregations, only the counts reach the driver), the statistics from those
+counts, one run with everything logged, and the verdict tagged on the model version."""
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -54,8 +53,15 @@ from pd_lib.mlflow_layer.scoring_model import (
 )
 from pd_lib.mlflow_layer.tracking import get_run, log_params_once, step_run
 from pd_lib.validation.lights import lights_csv
-from pd_lib.validation.metrics import metric_key
-from pd_lib.validation.monitoring import Monitoring, monitor
+from pd_lib.validation.metrics import check_pds, metric_key
+from pd_lib.validation.monitoring import (
+    CountPlan,
+    Monitoring,
+    PeriodCounts,
+    count_plan,
+    monitor_counts,
+    period_counts,
+)
 from pd_lib.validation.monitoring_report import build_monitoring_report, cover_rows
 from pd_lib.validation.plots import grade_table_figure, vintage_figure
 from pd_lib.validation.report import render_figures
@@ -129,33 +135,49 @@ def development_sample(model: ScoringModel) -> Development:
     return Development(data_uri, split, samples.holdout, samples.train)
 
 
-def score_period_spark(model: ScoringModel, data_uri: str, spark_master: str) -> np.ndarray:
-    """The period's PDs through the Spark scoring path, in the period file's row order (joined
-    back by loan_id): only ``loan_id`` and ``pd`` come back to the driver."""
-    from pd_lib.mlflow_layer.spark import local_input_path, score_spark, spark_session
+def period_counts_spark(model: ScoringModel, data_uri: str, development: Development,
+                        reference_pd: np.ndarray, spark_master: str
+                        ) -> tuple[PeriodCounts, CountPlan]:
+    """The period's counts with engine=spark: Spark reads the Parquet period, scores it
+    (:func:`pd_lib.mlflow_layer.spark.score_spark`) and aggregates it
+    (:func:`pd_lib.mlflow_layer.spark_monitoring.period_counts_spark`); the driver receives
+    the aggregates, never the rows. A period that lacks a column the model needs is refused
+    naming the file and the column before anything is scored."""
+    from pd_lib.mlflow_layer.spark import local_input_path, score_spark, spark_kind, spark_session
+    from pd_lib.mlflow_layer.spark_monitoring import period_counts_spark as count_on_spark
 
+    if data_uri.lower().endswith(".csv"):
+        raise PipelineError(f"engine=spark reads the period as Parquet; '{data_uri}' is a CSV "
+                            "file: monitor it with engine=pandas or write it as Parquet.")
     path = local_input_path(data_uri)
     spark = spark_session(spark_master, app_name="pd-monitor")
-    scored = score_spark(model, spark.read.parquet(path), spark).select(ID_COL, PD_COL)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = str(Path(tmp) / "scored")
-        scored.write.mode("overwrite").parquet(out)
-        pds = pd.read_parquet(out, columns=[ID_COL, PD_COL])
-    ids = pd.read_parquet(path, columns=[ID_COL])[ID_COL]
-    return pds.set_index(ID_COL)[PD_COL].reindex(ids).to_numpy(dtype=float)
+    try:
+        frame = spark.read.parquet(path)
+    except Exception as exc:  # Spark raises AnalysisException and others for a bad file
+        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet file "
+                            f"({first_line(exc)}).") from None
+    check_columns({f.name: spark_kind(f.dataType) for f in frame.schema.fields},
+                  model.signature, f"the period's data '{data_uri}'")
+    if not frame.head(1):
+        raise PipelineError(f"data_uri '{data_uri}' has no loans to monitor.")
+    features = [f for f in feature_columns(development.train) if f in frame.columns]
+    plan = count_plan(reference_pd, development.train, features)
+    keep = [c for c in (*features, TARGET_COL, DATE_COL) if c in frame.columns]
+    return count_on_spark(score_spark(model, frame, spark, keep=keep), plan), plan
 
 
-def score_period(model: ScoringModel, period: pd.DataFrame, data_uri: str, engine: str,
-                 spark_master: str) -> np.ndarray:
-    """The period's PDs with pandas or Spark (the score step's paths)."""
+def period_counts_pandas(model: ScoringModel, data_uri: str, development: Development,
+                         reference_pd: np.ndarray) -> tuple[PeriodCounts, CountPlan]:
+    """The period's counts with engine=pandas: read, scored and counted in this process."""
+    period = read_period(data_uri, model)
+    if period.empty:
+        raise PipelineError(f"data_uri '{data_uri}' has no loans to monitor.")
     check_columns({c: pandas_kind(t) for c, t in period.dtypes.items()}, model.signature,
-                  "the period's data")
-    if engine == "spark":
-        if ID_COL not in period.columns or period[ID_COL].duplicated().any():
-            raise PipelineError(f"engine=spark joins the scores back by '{ID_COL}'; the "
-                                "period needs a unique loan_id column.")
-        return score_period_spark(model, data_uri, spark_master)
-    return pyfunc_pd(load_scoring_model(model), period)
+                  f"the period's data '{data_uri}'")
+    period = period.assign(**{PD_COL: pyfunc_pd(load_scoring_model(model), period)})
+    features = [f for f in feature_columns(development.train) if f in period.columns]
+    plan = count_plan(reference_pd, development.train, features)
+    return period_counts(period, plan), plan
 
 
 def read_period(data_uri: str, model: ScoringModel) -> pd.DataFrame:
@@ -174,12 +196,12 @@ def read_period(data_uri: str, model: ScoringModel) -> pd.DataFrame:
                                 f"({first_line(exc)}).") from None
 
 
-def period_months(period: pd.DataFrame) -> str:
+def period_months(counts: PeriodCounts) -> str:
     """First and last origination month of the period, or 'no origination_date'."""
-    if DATE_COL not in period.columns:
+    if counts.vintages is None:
         return "no origination_date"
-    months = pd.to_datetime(period[DATE_COL]).dt.to_period("M")
-    return f"{months.min()} to {months.max()}"
+    months = counts.vintages["month"]
+    return f"{months.min()} to {months.max()}" if len(months) else "no origination month"
 
 
 def log_monitoring(result: Monitoring, cover: dict[str, str]) -> None:
@@ -222,16 +244,16 @@ def monitor_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     recover_champion_reads(model_uri)
     model = resolve_model(model_uri)
     development = development_sample(model)
-    period = read_period(data_uri, model)
-    if period.empty:
-        raise PipelineError(f"data_uri '{data_uri}' has no loans to monitor.")
     scorer = load_scoring_model(model)
     reference = development.holdout.assign(**{PD_COL: pyfunc_pd(scorer, development.holdout)})
-    period = period.assign(**{PD_COL: score_period(model, period, data_uri, engine,
-                                                   spark_master)})
-    features = [f for f in feature_columns(development.train) if f in period.columns]
-    result = monitor(reference, development.train, period, features)
-    months = period_months(period)
+    reference_pd = check_pds(reference[PD_COL].to_numpy())
+    if engine == "spark":
+        counts, plan = period_counts_spark(model, data_uri, development, reference_pd,
+                                           spark_master)
+    else:
+        counts, plan = period_counts_pandas(model, data_uri, development, reference_pd)
+    result = monitor_counts(reference, development.train, counts, plan)
+    months = period_months(counts)
     label = f"{months} ({data_uri})"
     cover = cover_rows(model.name, model.version or "-", f"{development.data_uri} "
                        f"(split={development.split}; holdout for PDs and AUC, training sample "
@@ -245,7 +267,7 @@ def monitor_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
                          "pd.monitor.outcomes": str(result.has_outcomes).lower()})
         log_monitoring(result, cover)
         tag_version(model, run.info.run_id, result.status, label)
-        log.info("monitored %s on %d loans: %s", model.uri, len(period), result.status)
+        log.info("monitored %s on %d loans: %s", model.uri, counts.n_loans, result.status)
         return MonitorResult(run.info.run_id, model, label, result)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,10 +81,12 @@ def grade_column(pd_column):
 
 
 def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
-                spark: SparkSession, reasons: int = 0) -> SparkDataFrame:
+                spark: SparkSession, reasons: int = 0, keep: Sequence[str] = ()
+                ) -> SparkDataFrame:
     """Score a Spark DataFrame through ``mlflow.pyfunc.spark_udf``: the same columns as
     :func:`pd_lib.mlflow_layer.scoring.score_loans` (with ``reasons`` > 0 the reason columns
-    too), computed on the executors."""
+    too), computed on the executors; the columns ``keep`` of ``frame`` follow them (without
+    reasons), so that monitoring aggregates each PD with its loan's characteristics."""
     from pyspark.sql import functions as F
 
     resolved = as_scoring_model(model_uri)
@@ -99,8 +102,9 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
     if not extra:  # the pd column alone
         udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double",
                                       env_manager="local")
-        with_pd = frame.select(ids.alias(ID_COL), udf(*inputs).alias(PD_COL))
-        return with_pd.select(ID_COL, PD_COL, *common)
+        kept = [c for c in keep if c not in (ID_COL, PD_COL)]
+        with_pd = frame.select(ids.alias(ID_COL), udf(*inputs).alias(PD_COL), *kept)
+        return with_pd.select(ID_COL, PD_COL, *common, *kept)
     struct = ", ".join([f"{PD_COL} double", *extra])
     udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type=struct,
                                   env_manager="local",

@@ -124,16 +124,34 @@ def grade_table(
     p = floor_pds(check_pds(pd_pred), pd_floor)
     if y.shape != p.shape:
         raise ValueError(f"y_true and pd_pred must have the same length; got {y.size}, {p.size}.")
-    grades = assign_grades(p, scale)
+    return grade_table_from_counts(grade_sums(y, p, scale), scale)
+
+
+def grade_sums(y: np.ndarray, floored_pd: np.ndarray,
+               scale: Sequence[tuple[str, float]] = MASTER_SCALE) -> pd.DataFrame:
+    """Per grade of ``scale`` (in its order, empty grades 0): ``count``, ``defaults`` and
+    ``pd_sum`` (of the floored PDs): all the grade table needs."""
+    grades = pd.Series(assign_grades(floored_pd, scale))
+    frame = pd.DataFrame({"grade": grades, "count": 1, "defaults": np.asarray(y, dtype=float),
+                          "pd_sum": floored_pd})
+    sums = frame.groupby("grade", sort=False)[["count", "defaults", "pd_sum"]].sum()
+    names = [g for g, _ in scale]
+    return sums.reindex(names, fill_value=0).rename_axis("grade").reset_index()
+
+
+def grade_table_from_counts(sums: pd.DataFrame,
+                            scale: Sequence[tuple[str, float]] = MASTER_SCALE) -> pd.DataFrame:
+    """:func:`grade_table` from per-grade ``count``, ``defaults`` and ``pd_sum`` (floored PDs)
+    in the order of ``scale``, however they were counted (pandas or Spark)."""
+    total = int(sums["count"].sum())
     rows = []
     lower = 0.0
-    for name, upper in scale:
-        in_grade = grades == name
-        n, d = int(in_grade.sum()), int(y[in_grade].sum())
-        mean_pd = float(p[in_grade].mean()) if n else float("nan")
+    for (name, upper), row in zip(scale, sums.itertuples(index=False), strict=True):
+        n, d = int(row.count), int(row.defaults)
+        mean_pd = float(row.pd_sum) / n if n else float("nan")
         rows.append({
             "grade": name, "pd_lower": lower, "pd_upper": upper, "count": n,
-            "share": n / max(y.size, 1), "defaults": d, "mean_pd": mean_pd,
+            "share": n / max(total, 1), "defaults": d, "mean_pd": mean_pd,
             "observed_default_rate": d / n if n else float("nan"),
             "jeffreys_pvalue": jeffreys_pvalue(d, n, mean_pd),
             "binomial_pvalue": binomial_pvalue(d, n, mean_pd),
@@ -153,9 +171,16 @@ def master_scale_metrics(table: pd.DataFrame, y_true: np.ndarray, pd_pred: np.nd
     default rate and Jeffreys p-value as ``grade_<name>_<what>``."""
     y = check_flags(y_true)
     p = floor_pds(check_pds(pd_pred), pd_floor)
+    return master_scale_metrics_from_counts(table, int(y.sum()), int(y.size), float(p.mean()))
+
+
+def master_scale_metrics_from_counts(table: pd.DataFrame, defaults: int, count: int,
+                                     mean_floored_pd: float) -> dict[str, float]:
+    """:func:`master_scale_metrics` from the grade table and the portfolio's defaults, loans
+    and mean floored PD."""
     holm = table["jeffreys_pvalue_holm"].to_numpy(dtype=float)
     result = {
-        "jeffreys_pvalue_portfolio": jeffreys_pvalue(int(y.sum()), int(y.size), float(p.mean())),
+        "jeffreys_pvalue_portfolio": jeffreys_pvalue(defaults, count, mean_floored_pd),
         "herfindahl_index": herfindahl_index(table["share"].to_numpy()),
         "herfindahl_index_ecb": herfindahl_index_ecb(table["share"].to_numpy()),
         "grades_used": float((table["count"] > 0).sum()),

@@ -47,6 +47,8 @@ from pd_lib.probability import DEFAULT_BINS, PD_CLIP
 # Anscombe 1956), the posterior mean of the shares under Jeffreys' prior; keeps ln(a/r)
 # finite where a bin is empty, and shrinks less as samples grow.
 PSI_PSEUDO_COUNT = 0.5
+# The category of a missing value in CSI.
+MISSING_CATEGORY = "<missing>"
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:
@@ -62,29 +64,42 @@ def check_flags(y_true: np.ndarray) -> np.ndarray:
     """The default flags as ints, or a PipelineError naming how many are missing or not 0/1
     (a missing flag must never be cast to an integer and counted)."""
     y = _as_float(y_true)
-    missing = int(np.isnan(y).sum())
-    if missing:
-        raise PipelineError(f"{missing} of {y.size} default flags are missing; every loan "
-                            "needs a flag of 0 or 1 to be validated.")
-    other = y[(y != 0.0) & (y != 1.0)]
-    if other.size:
-        raise PipelineError(f"{other.size} of {y.size} default flags are not 0 or 1 "
-                            f"(e.g. {other[0]:g}).")
+    other = y[~np.isnan(y) & (y != 0.0) & (y != 1.0)]
+    check_flag_counts(y.size, int(np.isnan(y).sum()), other.size,
+                      float(other[0]) if other.size else float("nan"))
     return y.astype(int)
+
+
+def check_flag_counts(size: int, missing: int, other: int, example: float) -> None:
+    """:func:`check_flags` from counts: of ``size`` flags, ``missing`` missing and ``other``
+    neither 0 nor 1 (``example`` one of them)."""
+    if missing:
+        raise PipelineError(f"{missing} of {size} default flags are missing; every loan "
+                            "needs a flag of 0 or 1 to be validated.")
+    if other:
+        raise PipelineError(f"{other} of {size} default flags are not 0 or 1 "
+                            f"(e.g. {example:g}).")
 
 
 def check_pds(pd_pred: np.ndarray) -> np.ndarray:
     """The PDs as floats, or a PipelineError naming how many are missing or outside [0, 1]."""
     p = _as_float(pd_pred)
     missing = int(np.isnan(p).sum())
-    if missing:
-        raise PipelineError(f"{missing} of {p.size} PDs are missing (NaN); the model must "
-                            "score every loan.")
-    outside = (p < 0.0) | (p > 1.0)
-    if outside.any():
-        raise PipelineError(f"{int(outside.sum())} of {p.size} PDs lie outside [0, 1] "
-                            f"(min {p.min():.6g}, max {p.max():.6g}); a PD is a probability.")
+    outside = int(((p < 0.0) | (p > 1.0)).sum())
+    check_pd_counts(p.size, missing, outside, float(np.min(p)) if outside else 0.0,
+                    float(np.max(p)) if outside else 0.0)
     return p
+
+
+def check_pd_counts(size: int, missing: int, outside: int, low: float, high: float) -> None:
+    """:func:`check_pds` from counts: of ``size`` PDs, ``missing`` missing and ``outside``
+    outside [0, 1], the smallest ``low`` and the largest ``high``."""
+    if missing:
+        raise PipelineError(f"{missing} of {size} PDs are missing (NaN); the model must "
+                            "score every loan.")
+    if outside:
+        raise PipelineError(f"{outside} of {size} PDs lie outside [0, 1] "
+                            f"(min {low:.6g}, max {high:.6g}); a PD is a probability.")
 
 
 def _arrays(y_true: np.ndarray, pd_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,6 +206,69 @@ def roc_auc_interval(
     return float(max(auc - z * se, 0.0)), float(min(auc + z * se, 1.0))
 
 
+# The AUC from a score histogram (issue 32: monitoring on Spark returns aggregates, not rows).
+# A PD falls into bin floor(sqrt(PD) * SCORE_BINS), the last bin closed at 1: sqrt and the
+# product by a power of two are exact IEEE operations (correctly rounded) in numpy and in Java,
+# so pandas and Spark put every PD into the same bin. The square root spreads the low PDs where
+# portfolios crowd: a bin is about 2 * sqrt(PD) / SCORE_BINS wide (5e-7 near the 0.03% floor,
+# 7e-6 at PD 0.05).
+SCORE_BINS = 2 ** 16
+
+
+def score_bins(pd_pred: np.ndarray, n_bins: int = SCORE_BINS) -> np.ndarray:
+    """The histogram bin of each PD in [0, 1]: floor(sqrt(PD) * ``n_bins``), at most
+    ``n_bins`` - 1."""
+    return np.minimum(np.floor(np.sqrt(np.asarray(pd_pred, dtype=float)) * n_bins),
+                      n_bins - 1).astype(np.int64)
+
+
+def score_histogram(y_true: np.ndarray, pd_pred: np.ndarray, n_bins: int = SCORE_BINS
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Defaulters and non-defaulters per score bin (:func:`score_bins`), as two arrays."""
+    y, p = _arrays(y_true, pd_pred)
+    bins = score_bins(p, n_bins)
+    return (np.bincount(bins[y == 1], minlength=n_bins).astype(float),
+            np.bincount(bins[y == 0], minlength=n_bins).astype(float))
+
+
+def histogram_discrimination(bad: np.ndarray, good: np.ndarray, level: float = AUC_CI_LEVEL
+                             ) -> dict[str, float]:
+    """The keys of :func:`discrimination_metrics` from defaulters ``bad`` and non-defaulters
+    ``good`` per ordered score bin, the PDs of one bin taken as tied: the AUC (ties 1/2), its
+    DeLong standard error and interval, Gini, KS and its direction, all exact for that binned
+    score. Against the unbinned PDs the AUC is off by at most ``roc_auc_error_bound`` = half
+    the share of (defaulter, non-defaulter) pairs within one bin, sum_b B_b G_b / (2 m n), and
+    the KS by at most ``ks_error_bound`` = max_b max(B_b / m, G_b / n). NaN without both
+    classes."""
+    bad, good = np.asarray(bad, dtype=float), np.asarray(good, dtype=float)
+    m, n = bad.sum(), good.sum()
+    names = ("roc_auc", "roc_auc_se", "roc_auc_ci_lower", "roc_auc_ci_upper", "gini",
+             "gini_ci_lower", "gini_ci_upper", "ks", "ks_direction", "roc_auc_error_bound",
+             "ks_error_bound")
+    if m == 0 or n == 0:
+        return dict.fromkeys(names, float("nan"))
+    good_below = np.cumsum(good) - good
+    bad_above = m - np.cumsum(bad)
+    v_bad = (good_below + 0.5 * good) / n     # DeLong's component of a defaulter in each bin
+    v_good = (bad_above + 0.5 * bad) / m      # ... and of a non-defaulter
+    auc = float(np.sum(bad * v_bad) / m)
+    se = float("nan")
+    if m > 1 and n > 1:
+        var_bad = np.sum(bad * (v_bad - auc) ** 2) / (m - 1)
+        var_good = np.sum(good * (v_good - auc) ** 2) / (n - 1)
+        se = float(np.sqrt(var_bad / m + var_good / n))
+    z = stats.norm.ppf(0.5 + level / 2.0)
+    low, high = float(max(auc - z * se, 0.0)), float(min(auc + z * se, 1.0))
+    # TPR - FPR at every threshold from the top bin down, and at "nothing above" (0, 0)
+    gaps = np.append(np.cumsum(bad[::-1]) / m - np.cumsum(good[::-1]) / n, 0.0)
+    return {"roc_auc": auc, "roc_auc_se": se, "roc_auc_ci_lower": low, "roc_auc_ci_upper": high,
+            "gini": 2.0 * auc - 1.0, "gini_ci_lower": 2.0 * low - 1.0,
+            "gini_ci_upper": 2.0 * high - 1.0, "ks": float(np.max(np.abs(gaps))),
+            "ks_direction": 1.0 if gaps.max() >= -gaps.min() else -1.0,
+            "roc_auc_error_bound": float(np.sum(bad * good) / (2.0 * m * n)),
+            "ks_error_bound": float(max(np.max(bad) / m, np.max(good) / n))}
+
+
 # --- decisions at a threshold --------------------------------------------------------------
 
 
@@ -237,7 +315,11 @@ def calibration_in_the_large(y_true: np.ndarray, pd_pred: np.ndarray) -> dict[st
     """Mean PD against the observed default rate: both, their gap, and the gap relative to
     the observed rate (positive = PDs too high, conservative; negative = too low)."""
     y, p = _arrays(y_true, pd_pred)
-    mean_pd, observed = float(p.mean()), float(y.mean())
+    return calibration_in_the_large_from_means(float(p.mean()), float(y.mean()))
+
+
+def calibration_in_the_large_from_means(mean_pd: float, observed: float) -> dict[str, float]:
+    """:func:`calibration_in_the_large` from the mean PD and the observed default rate."""
     return {
         "mean_pd": mean_pd,
         "observed_default_rate": observed,
@@ -460,13 +542,33 @@ def check_stability_sides(reference: np.ndarray, actual: np.ndarray, what: str =
                                 "no distribution to compare.")
 
 
+def check_count_sides(reference: np.ndarray, actual: np.ndarray, what: str) -> None:
+    """:func:`check_stability_sides` on counts per bin whose last bin counts missing values."""
+    for side, counts in (("reference", reference), ("actual", actual)):
+        if counts.sum() == 0:
+            raise PipelineError(f"{what}: the {side} sample is empty; compare samples with rows.")
+        if counts[:-1].sum() == 0:
+            raise PipelineError(f"{what}: every value of the {side} sample is missing; there is "
+                                "no distribution to compare.")
+
+
+def category_labels(values: pd.Series) -> pd.Series:
+    """The category CSI counts for each value: its text, missing values '<missing>'."""
+    return values.astype("object").fillna(MISSING_CATEGORY).astype(str)
+
+
+def aligned_category_counts(reference: dict[str, float], actual: dict[str, float]
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Counts per category of either (sorted), from category -> count of each side."""
+    categories = sorted(set(reference) | set(actual))
+    return (np.array([reference.get(c, 0) for c in categories], dtype=float),
+            np.array([actual.get(c, 0) for c in categories], dtype=float))
+
+
 def category_counts(reference: pd.Series, actual: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Reference and actual counts per category of either (missing values a category)."""
-    ref = reference.astype("object").fillna("<missing>").astype(str)
-    act = actual.astype("object").fillna("<missing>").astype(str)
-    categories = sorted(set(ref.unique()) | set(act.unique()))
-    return (ref.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float),
-            act.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float))
+    return aligned_category_counts(category_labels(reference).value_counts().to_dict(),
+                                   category_labels(actual).value_counts().to_dict())
 
 
 def categorical_stability_index(reference: pd.Series, actual: pd.Series) -> float:
@@ -480,7 +582,7 @@ def feature_counts(reference: pd.Series, actual: pd.Series, n_bins: int = DEFAUL
     quantiles with a bin for missing values, anything else by category. An empty side, or
     a numeric side with every value missing, is refused naming the characteristic."""
     what = f"CSI of {reference.name}"
-    if not _is_numeric(reference):
+    if not is_numeric(reference):
         if reference.empty or actual.empty:
             raise PipelineError(f"{what}: a sample is empty; compare samples with rows.")
         return category_counts(reference, actual)
@@ -491,7 +593,9 @@ def feature_counts(reference: pd.Series, actual: pd.Series, n_bins: int = DEFAUL
     return binned_counts(ref, edges), binned_counts(actual.to_numpy(dtype=float), edges)
 
 
-def _is_numeric(series: pd.Series) -> bool:
+def is_numeric(series: pd.Series) -> bool:
+    """Whether CSI cuts ``series`` into quantile bins (numbers, not booleans) rather than
+    counting its categories."""
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
         series.dtype
     )

@@ -355,3 +355,49 @@ def test_derived_metrics():
                                        "oot_roc_auc": 0.75})
     assert derived == pytest.approx({"train_holdout_roc_auc_gap": 0.15, "oot_roc_auc_drop": 0.05})
     assert metrics.derived_metrics({"roc_auc": 0.8}) == {}
+
+
+# --- the AUC from a score histogram (issue 32) -------------------------------------------------
+
+
+def _discrete_sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flags and PDs taking 40 distinct values, each in a score bin of its own."""
+    rng = np.random.default_rng(seed)
+    p = rng.choice(np.linspace(0.001, 0.6, 40), size=n)
+    return (rng.uniform(size=n) < p).astype(int), p
+
+
+def test_histogram_discrimination_is_exact_when_every_bin_holds_one_pd_value():
+    y, p = _discrete_sample(3000, 3)
+    assert np.unique(metrics.score_bins(p)).size == 40
+    exact = metrics.discrimination_metrics(y, p)
+    binned = metrics.histogram_discrimination(*metrics.score_histogram(y, p))
+    for name, value in exact.items():
+        assert binned[name] == pytest.approx(value, rel=1e-12, abs=1e-14), name
+
+
+def test_histogram_auc_and_ks_stay_within_their_stated_bounds():
+    rng = np.random.default_rng(4)
+    z = rng.normal(-2.5, 1.2, 20_000)
+    p = metrics.floor_pds(1.0 / (1.0 + np.exp(-z)))
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    exact = metrics.discrimination_metrics(y, p)
+    for n_bins in (metrics.SCORE_BINS, 64, 4):  # fine, coarse, and nearly no ranking left
+        binned = metrics.histogram_discrimination(*metrics.score_histogram(y, p, n_bins))
+        assert abs(binned["roc_auc"] - exact["roc_auc"]) <= binned["roc_auc_error_bound"]
+        assert abs(binned["ks"] - exact["ks"]) <= binned["ks_error_bound"] + 1e-15
+    fine = metrics.histogram_discrimination(*metrics.score_histogram(y, p))
+    assert fine["roc_auc_error_bound"] < 2e-5  # what docs/validation.md states
+    assert fine["roc_auc_se"] == pytest.approx(exact["roc_auc_se"], rel=1e-3)
+    coarse = metrics.histogram_discrimination(*metrics.score_histogram(y, p, 4))
+    assert abs(coarse["roc_auc"] - exact["roc_auc"]) > 0.01  # a bound that can bite
+
+
+def test_histogram_discrimination_without_both_classes_is_not_defined():
+    bad, good = metrics.score_histogram(np.zeros(10, dtype=int), np.full(10, 0.1))
+    assert all(np.isnan(v) for v in metrics.histogram_discrimination(bad, good).values())
+
+
+def test_score_bins_are_exact_at_powers_of_two_and_close_at_one():
+    bins = metrics.score_bins(np.array([0.0, 0.25, 1.0, np.nextafter(0.25, 0.0)]), 4)
+    assert bins.tolist() == [0, 2, 3, 1]

@@ -156,3 +156,35 @@ def test_fail_on_levels(status, fail_on, fails):
     from pd_lib.mlflow_layer.monitoring import fails as reaches
 
     assert reaches(status, fail_on) is fails
+
+
+def test_monitor_from_counts_equals_the_statistics_on_rows():
+    """Counts first (issue 32): the period's counts give the numbers the row functions give."""
+    rng = np.random.default_rng(5)
+    n_ref, n = 800, 1200
+    reference = pd.DataFrame({"x": rng.normal(size=n_ref), "c": rng.choice(["a", "b"], n_ref),
+                              "pd": rng.uniform(0.001, 0.4, n_ref),
+                              "default": rng.integers(0, 2, n_ref)})
+    x = rng.normal(0.3, 1.0, n)
+    x[:50] = np.nan
+    period = pd.DataFrame({
+        "x": x, "c": pd.Series(rng.choice(["a", "b", "z"], n)).where(lambda s: s != "z"),
+        "pd": rng.uniform(0.0, 0.5, n), "default": rng.integers(0, 2, n),
+        "origination_date": pd.to_datetime("2025-01-15") + pd.to_timedelta(
+            rng.integers(0, 90, n), unit="D")})
+    result = monitoring.monitor(reference, reference, period, ["x", "c"])
+    ref_pd, p, y = reference["pd"].to_numpy(), period["pd"].to_numpy(), period["default"]
+    expected = {**monitoring.pd_psi(ref_pd, p), **monitoring.grade_psi(ref_pd, p)}
+    floored = metrics.floor_pds(p)
+    expected.update(metrics.calibration_in_the_large(y, floored))
+    expected["jeffreys_pvalue_portfolio"] = stats.beta.cdf(floored.mean(), y.sum() + 0.5,
+                                                           n - y.sum() + 0.5)
+    expected["binomial_pvalue_portfolio"] = binomial_pvalue(int(y.sum()), n, floored.mean())
+    for name, value in expected.items():
+        assert result.metrics[name] == pytest.approx(value, rel=1e-12), name
+    assert abs(result.metrics["roc_auc"] - metrics.roc_auc(y, floored)) <= result.metrics[
+        "roc_auc_error_bound"]
+    rows = monitoring.stability_table(reference, period, ["x", "c"])
+    pd.testing.assert_frame_equal(result.stability, rows)
+    pd.testing.assert_frame_equal(result.vintages, monitoring.vintage_table(period, ref_pd))
+    assert result.stability.set_index("characteristic").loc["c", "bins"] == 3  # <missing>
