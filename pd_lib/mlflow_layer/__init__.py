@@ -26,6 +26,7 @@ __all__ = [
     "scoring",
     "scoring_model",
     "spark",
+    "spark_monitoring",
     "step_modes",
     "team_server",
     "tracking",
