@@ -53,11 +53,11 @@ def main() -> None:
     _, hgb_pd_s = _timed(lambda: hgb.predict(rows))
     _, hgb_reasons_s = _timed(lambda: reason_frame(hgb, rows, 4))
     result = {
-        "fit_rows": len(X), "scorecard_fit_s": round(fit_s, 2),
+        "fit_rows": len(X), "scorecard_fit_s": round(fit_s, 4),
         "characteristics": len(card.estimator_.characteristics_),
         "score_rows": len(big), "scorecard_rows_per_s": round(len(big) / score_s),
-        "reason_rows": len(rows), "scorecard_reasons_s": round(card_reasons_s, 2),
-        "hgb_reasons_s": round(hgb_reasons_s, 2), "hgb_pd_only_s": round(hgb_pd_s, 2),
+        "reason_rows": len(rows), "scorecard_reasons_s": round(card_reasons_s, 4),
+        "hgb_reasons_s": round(hgb_reasons_s, 4), "hgb_pd_only_s": round(hgb_pd_s, 4),
         "hgb_reasons_over_pd": round(hgb_reasons_s / max(hgb_pd_s, 1e-9), 1),
         "hgb_trees": int(np.size(hgb.estimator_._predictors)),
     }
