@@ -175,15 +175,16 @@ class PromoteLock:
     # --- taking ---
 
     def try_create(self) -> bool:
-        owner = LockOwner.me(lock_lease_seconds())
+        # Our owner is known before the write: a Ctrl-C the moment it lands still releases.
+        self.owner = owner = LockOwner.me(lock_lease_seconds())
         try:
             self.writer.create_model(self.name, {OWNER_TAG: owner.to_tag()},
                                      f"promote lock held by {owner.holder}")
         except MlflowException as exc:
+            self.owner = None
             if _conflict(exc):
                 return False
             raise
-        self.owner = owner
         return True
 
     def try_take_over(self, name: str | None = None, depth: int = 0) -> bool:
@@ -209,9 +210,12 @@ class PromoteLock:
             current = self.read(name)
             if current is None or LockOwner.from_model(current).token != stale.token:
                 return False
+            if name == self.name:
+                self.owner = mine  # before the write, as in try_create
             try:
                 self.writer.set_model_tag(name, OWNER_TAG, mine.to_tag())
             except MlflowException as exc:
+                self.owner = None
                 if "PERMISSION_DENIED" not in str(exc.error_code):
                     raise
                 raise PipelineError(
@@ -223,8 +227,6 @@ class PromoteLock:
             with contextlib.suppress(MlflowException):
                 self.writer.delete_model(marker)
         log.warning("took over the abandoned lock %s from %s", name, stale.describe())
-        if name == self.name:
-            self.owner = mine
         return True
 
     def acquire(self, wait_seconds: float) -> None:
@@ -267,7 +269,8 @@ class PromoteLock:
             return
         owner = LockOwner(**{**asdict(self.owner), "expires": 0.0})
         with contextlib.suppress(Exception):
-            self.writer.set_model_tag(self.name, OWNER_TAG, owner.to_tag())
+            if self.holds():
+                self.writer.set_model_tag(self.name, OWNER_TAG, owner.to_tag())
 
     def release(self) -> None:
         """Delete the lock if it is still ours."""
@@ -283,18 +286,25 @@ def promote_lock(model_name: str, wait_seconds: float | None = None) -> Iterator
     the block leaves a pending promotion intent on it (then its lease is ended instead, so
     the next promote finishes or rolls back that promotion)."""
     lock = PromoteLock(model_name)
-    lock.acquire(lock_wait_seconds() if wait_seconds is None else wait_seconds)
     try:
+        # acquire inside: a Ctrl-C right after the lock's write still lets it go
+        lock.acquire(lock_wait_seconds() if wait_seconds is None else wait_seconds)
         yield lock
     finally:
-        try:
-            pending = lock.tag(INTENT_TAG) is not None
-        except Exception:  # cannot tell: let the next promote look
-            pending = True
-        if not pending:
-            lock.release()
-        else:
-            lock.abandon()
+        if lock.owner is not None:  # it took the lock (or was stopped as it did)
+            _let_go(lock)
+
+
+def _let_go(lock: PromoteLock) -> None:
+    """Release ``lock``, or end its lease when it carries a pending promotion intent."""
+    try:
+        pending = lock.tag(INTENT_TAG) is not None
+    except Exception:  # cannot tell: let the next promote look
+        pending = True
+    if not pending:
+        lock.release()
+    else:
+        lock.abandon()
 
 
 INTENT_TAG = "promotion.intent"
