@@ -12,6 +12,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 USER_ERROR_EXIT_CODE = 2
 TERMINATED_EXIT_CODE = 128 + 15  # what a shell reports for a process that SIGTERM ended
+INTERRUPTED_EXIT_CODE = 128 + 2  # ... and for one that Ctrl-C (SIGINT) ended
 
 
 def first_line(exc: BaseException) -> str:
@@ -50,6 +51,11 @@ class Terminated(BaseException):
     :func:`pd_lib.process.stop_cleanly_on_sigterm`. A BaseException, as KeyboardInterrupt is,
     so no ``except Exception`` and none of click's handlers stop it on its way out: every run
     context it passes closes its run as FAILED, and main stops the step running beside it."""
+
+
+class Interrupted(Terminated):
+    """Ctrl-C (SIGINT, KeyboardInterrupt) arrived while a step worked: unwound as a SIGTERM
+    is (runs closed as FAILED, locks released), then one ``error:`` line and exit 130."""
 
 
 def exit_on_user_error(func: F) -> F:

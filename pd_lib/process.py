@@ -16,13 +16,23 @@
   :class:`pd_lib.errors.Terminated` instead, it unwinds like Ctrl-C: runs closed as FAILED,
   tune stopped and marked KILLED, one ``error:`` line, exit 143. A second SIGTERM ends the
   process at once, as before.
+- **Ctrl-C is one line too.** KeyboardInterrupt unwinds the same way (the step's command
+  turns it into :class:`pd_lib.errors.Interrupted`: exit 130). SQLAlchemy logs a full
+  traceback when a cursor it was reading is closed under the interrupt; that logger is quieted
+  once Ctrl-C has arrived, never before. Python cannot stop inside a clean-up callback (a
+  thread pool's weak reference, run while MLflow closes the run): there a KeyboardInterrupt
+  printed a traceback, was dropped and the step went on. Now one line says so, and the next
+  Ctrl-C stops the step. A Ctrl-C after the step's work and its last line (while the
+  interpreter shuts down) is ignored: it changes nothing.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import logging
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -49,6 +59,48 @@ def stop_cleanly_on_sigterm() -> None:
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def stop_cleanly_on_sigint() -> None:
+    """Make Ctrl-C quiet SQLAlchemy's cursor-close errors, then raise KeyboardInterrupt as
+    Python's own handler does, and say in one line when a clean-up callback dropped it;
+    nothing outside the main thread or under a handler of its own. For a step's process."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+        sys.unraisablehook = _say_dropped_interrupts(sys.unraisablehook)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    raise KeyboardInterrupt
+
+
+DROPPED_INTERRUPT = ("warning: Ctrl-C arrived inside a clean-up callback, where Python cannot "
+                     "stop; the step goes on. Press Ctrl-C again to stop it.")
+
+
+def _say_dropped_interrupts(default_hook):
+    """An unraisable hook: a KeyboardInterrupt a callback dropped is one line, not a traceback,
+    and the next Ctrl-C is handled as the first was; anything else goes to ``default_hook``."""
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            default_hook(unraisable)
+            return
+        print(DROPPED_INTERRUPT, file=sys.stderr, flush=True)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+
+    return hook
+
+
+def ignore_late_interrupts() -> None:
+    """The work is done and said: a Ctrl-C from now on changes nothing, so it is ignored."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:

@@ -10,14 +10,21 @@ import click
 
 from pd_lib import params
 from pd_lib.errors import (
+    INTERRUPTED_EXIT_CODE,
     TERMINATED_EXIT_CODE,
     USER_ERROR_EXIT_CODE,
+    Interrupted,
     PipelineError,
     Terminated,
     mask_secrets,
 )
 from pd_lib.params import Param, check_values
-from pd_lib.process import import_scipy_special_first, stop_cleanly_on_sigterm
+from pd_lib.process import (
+    ignore_late_interrupts,
+    import_scipy_special_first,
+    stop_cleanly_on_sigint,
+    stop_cleanly_on_sigterm,
+)
 
 
 class OneLineUsageError(click.ClickException):
@@ -36,16 +43,28 @@ class StepCommand(click.Command):
     which a SIGTERM stops cleanly (pd_lib.process.stop_cleanly_on_sigterm)."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
-        """As click's, plus: stopped by SIGTERM, one ``error:`` line and exit 143. Called by
-        main for an in-process step (not standalone), Terminated goes on up to main's own."""
+        """As click's, plus: stopped by SIGTERM or Ctrl-C, one ``error:`` line and exit 143
+        or 130. Called by main for an in-process step (not standalone), Terminated goes on up
+        to main's own. Run as a program (no args given: not CliRunner, not main), its Ctrl-C
+        handling is installed (pd_lib.process.stop_cleanly_on_sigint), and a Ctrl-C once the
+        work is done is ignored."""
+        as_program = standalone_mode and not args and kwargs.get("args") is None
+        if as_program:
+            stop_cleanly_on_sigint()
         try:
             return super().main(*args, standalone_mode=standalone_mode, **kwargs)
-        except Terminated:
+        except Terminated as stop:
             if not standalone_mode:
                 raise
-            click.echo("error: stopped by SIGTERM; its unfinished runs are marked FAILED. Run "
+            how, code = (("by Ctrl-C (SIGINT)", INTERRUPTED_EXIT_CODE)
+                         if isinstance(stop, Interrupted) else ("by SIGTERM",
+                                                                TERMINATED_EXIT_CODE))
+            click.echo(f"error: stopped {how}; its unfinished runs are marked FAILED. Run "
                        "the command again (main reuses the steps that finished).", err=True)
-            sys.exit(TERMINATED_EXIT_CODE)
+            sys.exit(code)
+        finally:
+            if as_program:
+                ignore_late_interrupts()
 
     def make_context(self, info_name, args, parent=None, **extra):
         try:
@@ -69,7 +88,10 @@ class StepCommand(click.Command):
             raise OneLineUsageError(str(exc)) from None
         import_scipy_special_first()
         stop_cleanly_on_sigterm()
-        return super().invoke(ctx)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
 
 def _declared(command: click.Command) -> list[str]:

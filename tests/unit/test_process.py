@@ -121,3 +121,56 @@ def test_a_step_stopped_by_sigterm_unwinds_says_so_in_one_line_and_exits_143():
     assert done.stderr.startswith("error: stopped by SIGTERM;") and "Traceback" not in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert done.returncode == 143
+
+
+STEP_INTERRUPTED_IN_A_CALLBACK = """
+import os, signal, time, weakref, click
+from steps.options import StepCommand
+
+class Pool:
+    pass
+
+@click.command(cls=StepCommand)
+def step():
+    pool = Pool()
+    # as a thread pool's weak reference does while MLflow closes a run: Python cannot stop there
+    gone = weakref.ref(pool, lambda _: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.5)))
+    del pool
+    print("went on", flush=True)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        signal.pause()
+    finally:
+        print("closing runs", flush=True)
+
+step()
+"""
+
+
+def test_ctrl_c_dropped_by_a_callback_is_one_line_and_the_next_one_stops_the_step():
+    done = subprocess.run([sys.executable, "-c", STEP_INTERRUPTED_IN_A_CALLBACK],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout == "went on\nclosing runs\n"
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+    warning, error = done.stderr.splitlines()
+    assert warning.startswith("warning: Ctrl-C arrived inside a clean-up callback")
+    assert error.startswith("error: stopped by Ctrl-C (SIGINT);")
+    assert done.returncode == 130
+
+
+STEP_INTERRUPTED_IN_PROCESS = """
+import signal, click
+from steps.options import StepCommand
+
+@click.command(cls=StepCommand)
+def step():
+    print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+
+step([], standalone_mode=False)
+"""
+
+
+def test_a_step_called_in_process_leaves_ctrl_c_to_its_caller():
+    """CliRunner and main call steps with arguments: the SIGINT handler stays the caller's,
+    so no handler of a step leaks into a test run or its children."""
+    assert _run(STEP_INTERRUPTED_IN_PROCESS) == ["True"]
