@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pd_lib.config import NON_FEATURE_COLS, TARGET_COL
@@ -34,14 +35,47 @@ def check_generate_params(n_samples: int, default_rate: float, n_features: int =
 
 
 def integer_features_as_float(frame: pd.DataFrame) -> pd.DataFrame:
-    """Store integer features as float64, so a model's signature says ``double``.
+    """Store integer features as float64, so a model trains on one numeric type.
 
-    MLflow's schema check refuses NaN in a ``long`` column, and a file that has a blank in an
-    integer column at scoring time would then be refused; ``double`` holds both.
+    A model trained on int64 columns would get a ``long`` input, and MLflow's schema check
+    refuses NaN and floats there: next month's file with a blank in that column would be
+    refused. Scoring converts the file's whole numbers back (:func:`numbers_as_float`).
     """
     numeric_ints = [c for c in feature_columns(frame)
                     if pd.api.types.is_integer_dtype(frame[c].dtype)]
     return frame.astype({c: "float64" for c in numeric_ints}) if numeric_ints else frame
+
+
+# Integers a float64 holds exactly: a column of whole numbers up to this magnitude is the
+# same data as the float column the model was trained on.
+EXACT_FLOAT_INTEGERS = 2 ** 53
+
+
+def numbers_as_float(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with its ``columns`` (a model's numeric inputs) as the float64 that training
+    saw (:func:`integer_features_as_float`): whole numbers and flags converted, a column of
+    nothing but blanks made NaN. Refused, naming the column: text, and integers too large
+    for a float64 to hold exactly. The frame itself when nothing needs converting."""
+    converted = {}
+    for column in (c for c in columns if c in frame.columns):
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values.dtype):
+            continue
+        if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_integer_dtype(
+                values.dtype):
+            present = values.dropna()
+            if len(present) and np.abs(present.to_numpy(dtype=np.float64)).max() > \
+                    EXACT_FLOAT_INTEGERS:
+                raise PipelineError(
+                    f"column {column} holds integers too large for the model's numeric input "
+                    f"(|x| > 2**53, found {present.abs().max()}); check that it is the "
+                    "characteristic the model was trained on.")
+        elif values.notna().any():
+            raise PipelineError(
+                f"column {column} holds {values.dtype} values, and the model takes numbers "
+                "there; fix its type in the data (e.g. numbers stored as text).")
+        converted[column] = "float64"
+    return frame.astype(converted) if converted else frame
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -49,10 +49,12 @@ def log_model(sk_model: PDModel, name: str, **kwargs: Any) -> None:
 
 
 class ReasonedPDModel:
-    """The pyfunc implementation: a PDModel whose predict takes ``params={"reasons": k}``."""
+    """The pyfunc implementation: a PDModel whose predict takes ``params={"reasons": k}``,
+    and whose numeric inputs (``Any`` in its signature) take int or float columns."""
 
-    def __init__(self, model: PDModel):
+    def __init__(self, model: PDModel, numeric_columns: list[str] | None = None):
         self.model = model
+        self.numeric_columns = numeric_columns or []
 
     def get_raw_model(self) -> PDModel:
         return self.model
@@ -61,13 +63,19 @@ class ReasonedPDModel:
         """The PDs (and reasons) of ``data``. A bad ``reasons`` or rows the model cannot score
         raise MlflowException with one short line: ``mlflow models serve`` answers it as a
         4xx JSON body without a traceback (any other exception's body carries one)."""
+        from mlflow.exceptions import MlflowException
+
+        from pd_lib.data.schema import numbers_as_float
+        from pd_lib.errors import PipelineError, first_line
+
         reasons = _reasons(params)
+        try:
+            data = numbers_as_float(data, self.numeric_columns)
+        except PipelineError as exc:
+            raise MlflowException.invalid_parameter_value(str(exc)) from None
         try:
             return predict_with_reasons(self.model, data, reasons)
         except Exception as exc:
-            from mlflow.exceptions import MlflowException
-
-            from pd_lib.errors import first_line
 
             raise MlflowException.invalid_parameter_value(
                 f"the PD model cannot score these rows ({type(exc).__name__}: "
@@ -95,8 +103,12 @@ def _reasons(params: dict[str, Any] | None) -> int:
 
 def _load_pyfunc(path: str) -> ReasonedPDModel:
     """Called by mlflow.pyfunc.load_model with the skops file (or the model directory)."""
+    from pd_lib.mlflow_layer.scoring_model import numeric_inputs
+
     model_dir = Path(path).parent if Path(path).is_file() else Path(path)
-    return ReasonedPDModel(load_pd_model(model_dir))
+    signature = Model.load(str(model_dir / "MLmodel")).signature
+    numeric = numeric_inputs(signature) if signature and signature.inputs else []
+    return ReasonedPDModel(load_pd_model(model_dir), numeric)
 
 
 def load_pd_model(model_dir: Path) -> PDModel:

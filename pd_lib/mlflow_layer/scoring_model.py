@@ -14,8 +14,10 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from pd_lib.config import ID_COL, PD_COL
+from pd_lib.data.schema import numbers_as_float
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.mlflow_internals import model_name_and_version
 from pd_lib.modelling.reasons import reason_columns
@@ -35,6 +37,7 @@ SCORED_COLUMNS = (ID_COL, PD_COL, RATING_COL, MODEL_NAME_COL, MODEL_VERSION_COL)
 # MLflow signature types -> the kind of column that satisfies them.
 SIGNATURE_KINDS = {
     "double": "numeric", "float": "numeric", "long": "numeric", "integer": "numeric",
+    "Any": "numeric",  # our models' numeric inputs (numbers_accepted_as_any)
     "boolean": "bool", "string": "string", "datetime": "datetime", "binary": "binary",
 }
 
@@ -173,30 +176,28 @@ def model_inputs(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> pd.Da
     return frame[signature_columns(signature, frame.columns)]
 
 
-# Integers a float64 holds exactly: a column of whole numbers up to this magnitude is the
-# same data as the float column the model was trained on.
-EXACT_FLOAT_INTEGERS = 2 ** 53
+def numeric_inputs(signature: ModelSignature) -> list[str]:
+    """The signature's inputs that take numbers (``Any`` in the models this pipeline logs)."""
+    return [name for name, kind, _ in input_columns(signature) if kind == "numeric"]
+
+
+def numbers_accepted_as_any(signature: ModelSignature) -> ModelSignature:
+    """``signature`` with its numeric inputs typed ``Any``: MLflow's own check refuses an
+    int64 column for a ``double`` input ("Can not safely convert int64 to float64"), so a model
+    trained from a CSV could not ``pyfunc.predict`` that CSV. The model's pyfunc converts and
+    checks those columns itself (pd_lib.data.schema.numbers_as_float), naming the column."""
+    numeric = set(numeric_inputs(signature))
+    inputs = [ColSpec(AnyType(), spec.name, required=getattr(spec, "required", True))
+              if spec.name in numeric else spec for spec in signature.inputs.inputs]
+    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs,
+                          params=signature.params)
 
 
 def conform_to_signature(frame: pd.DataFrame, signature: ModelSignature) -> pd.DataFrame:
-    """``frame`` with its integer columns that the signature takes as double made float64:
-    ingest stores a file's integer characteristics as float64 for training
-    (pd_lib.data.schema.integer_features_as_float), so the same file, or next month's in its
-    format, scores as it trained. MLflow refuses int64 for a double column outright; a value
-    too large for a float64 to hold exactly is refused here, naming the column."""
-    doubles = {spec.name for spec in signature.inputs.inputs
-               if getattr(spec.type, "name", "") in ("double", "float")}
-    ints = [c for c in frame.columns if c in doubles
-            and pd.api.types.is_integer_dtype(frame[c].dtype)
-            and not pd.api.types.is_bool_dtype(frame[c].dtype)]
-    for column in ints:
-        values = frame[column].dropna()
-        if len(values) and np.abs(values.to_numpy(dtype=np.int64)).max() > EXACT_FLOAT_INTEGERS:
-            raise PipelineError(
-                f"column {column} holds integers too large for the model's double input "
-                f"(|x| > 2**53, found {values.abs().max()}); check that it is the "
-                "characteristic the model was trained on.")
-    return frame.astype({c: "float64" for c in ints}) if ints else frame
+    """``frame`` with the signature's numeric inputs as float64, as training saw them (ingest
+    stores a file's integer characteristics as float64), so the same file, or next month's in
+    its format, scores as it trained; what cannot be is refused naming the column."""
+    return numbers_as_float(frame, numeric_inputs(signature))
 
 
 def refusal_cause(exc: Exception) -> str:

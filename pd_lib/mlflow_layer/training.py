@@ -44,6 +44,7 @@ from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer import pd_flavor
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe, log_pngs, run_uri
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
+from pd_lib.mlflow_layer.scoring_model import numbers_accepted_as_any
 from pd_lib.modelling.blend import BLEND, Blend
 from pd_lib.modelling.fitting import fit, progress
 from pd_lib.modelling.kinds import (
@@ -69,15 +70,17 @@ log = logging.getLogger("pd_pipeline")
 def model_save_kwargs(model: PDModel, sample: pd.DataFrame) -> dict:
     """How every PD model is saved (log_model and the size benchmark use exactly this).
 
-    skops with our trusted types, signature (with the inference parameter ``reasons``) and a
-    5-row input example, pd_lib as code, and our pins (without the fit-only ones) instead of
-    MLflow inferring them by loading the model in a subprocess.
+    skops with our trusted types, signature (with the inference parameter ``reasons``; numeric
+    inputs typed ``Any``, so int and float columns both score) and a 5-row input example,
+    pd_lib as code, and our pins (without the fit-only ones) instead of MLflow inferring them
+    by loading the model in a subprocess.
     """
     X = sample[feature_columns(sample)].head(5)
     return {
         "serialization_format": "skops",
         "skops_trusted_types": trusted_types(),
-        "signature": infer_signature(X, model.predict(X), params={"reasons": 0}),
+        "signature": numbers_accepted_as_any(
+            infer_signature(X, model.predict(X), params={"reasons": 0})),
         "input_example": X,
         "code_paths": [str(PD_LIB_DIR)],
         "pip_requirements": serving_requirements(),

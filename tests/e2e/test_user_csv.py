@@ -1,6 +1,7 @@
 """A model trained from a user's CSV scores, monitors and serves that CSV and next month's in
-the same format: integer columns included (ingest trained them as float64, the signature
-says double). A truly incompatible column is refused naming the column and the types."""
+the same format: integer columns included (ingest trained them as float64; the signature
+types numeric inputs ``Any`` and the model converts them). A truly incompatible column is
+refused naming the column and the types."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import requests
 from click.testing import CliRunner
 
 from pd_lib.config import PD_COL
+from pd_lib.mlflow_layer import scoring
 from steps.generate import generate
 from steps.monitor import monitor
 from steps.promote import promote
@@ -89,6 +91,24 @@ def test_next_months_csv_is_monitored(champion):
                                       "--data-uri", path])
     assert result.exit_code == 0, result.output
     assert "status" in result.output.lower()
+
+
+def test_pyfunc_predicts_the_csv_as_read_and_equals_the_score_step(champion):
+    """``mlflow.pyfunc.load_model(...).predict(pd.read_csv(...))``, int64 columns as read:
+    MLflow refused it ("Can not safely convert int64 to float64") while the signature said
+    double; the same PDs as scoring the file, and text in a numeric column named."""
+    runner, workdir, _ = champion
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
+    as_read = pd.read_csv(workdir / "loans_2026_01.csv").head(200)
+    assert as_read["amount"].dtype == np.int64
+    served = model.predict(as_read.drop(columns=["loan_id", "default"]))[PD_COL].to_numpy()
+    as_floats = as_read.astype({c: "float64" for c in ("age", "months", "amount")})
+    trained_form = model.predict(as_floats.drop(columns=["loan_id", "default"]))[PD_COL]
+    np.testing.assert_array_equal(served, trained_form.to_numpy())
+    scored = scoring.score_loans(f"models:/{MODEL}@champion", as_read)
+    np.testing.assert_allclose(served, scored[PD_COL].to_numpy(), rtol=0, atol=1e-12)
+    with pytest.raises(mlflow.exceptions.MlflowException, match="column age holds"):
+        model.predict(as_read.assign(age="thirty").drop(columns=["loan_id", "default"]))
 
 
 def test_a_truly_incompatible_column_is_refused_naming_it(champion):

@@ -1,6 +1,7 @@
 """The model's input contract takes the training file's format: integer columns of a CSV
-score against a signature that says double (ingest trained them as float64); only what is
-really incompatible is refused, and a refusal names the column and the types."""
+score as the float64 ingest trained them as, against a signature that says double (older
+models) or ``Any`` (numbers_accepted_as_any); only what is really incompatible is refused,
+and a refusal names the column and the types."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from pd_lib.data.schema import numbers_as_float
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer.scoring_model import conform_to_signature, refusal_cause
+from pd_lib.mlflow_layer.scoring_model import (
+    conform_to_signature,
+    input_differences,
+    numbers_accepted_as_any,
+    numeric_inputs,
+    refusal_cause,
+)
 
 TRAINED = pd.DataFrame({"age": [30.0, 41.0], "income": [1.5, 2.5], "purpose": ["car", "tv"]})
 SIGNATURE = infer_signature(TRAINED)
@@ -41,3 +49,27 @@ def test_the_refusal_names_the_column_and_the_types_not_a_frame_dump():
         "Incompatible input types for column EDUCATION. Can not safely convert int64 to "
         "float64.")
     assert refusal_cause(MlflowException("something else\nmore")) == "something else"
+
+
+def test_numeric_inputs_become_any_and_keep_their_kind_strings_and_params():
+    signature = infer_signature(TRAINED.assign(flag=[True, False]), params={"reasons": 0})
+    relaxed = numbers_accepted_as_any(signature)
+    types = {spec.name: getattr(spec.type, "name", str(spec.type))
+             for spec in relaxed.inputs.inputs}
+    assert types == {"age": "Any", "income": "Any", "purpose": "string", "flag": "boolean"}
+    assert numeric_inputs(relaxed) == numeric_inputs(signature) == ["age", "income"]
+    assert relaxed.params == signature.params
+    assert input_differences(relaxed, signature) == []  # an older double champion: same book
+
+
+def test_numbers_as_float_converts_whole_numbers_flags_and_blanks_and_names_text():
+    frame = pd.DataFrame({"age": np.array([30, 41], dtype=np.int64), "flag": [True, False],
+                          "blank": [None, None], "purpose": ["car", "tv"]})
+    converted = numbers_as_float(frame, ["age", "flag", "blank"])
+    assert [str(converted[c].dtype) for c in ("age", "flag", "blank")] == ["float64"] * 3
+    assert converted["purpose"].tolist() == ["car", "tv"]
+    assert converted["age"].tolist() == [30.0, 41.0] and converted["flag"].tolist() == [1.0, 0.0]
+    assert converted["blank"].isna().all()
+    assert numbers_as_float(TRAINED, ["age", "income"]) is TRAINED
+    with pytest.raises(PipelineError, match="column purpose holds .* the model takes numbers"):
+        numbers_as_float(frame, ["purpose"])
