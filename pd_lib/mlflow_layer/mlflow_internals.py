@@ -37,6 +37,20 @@ from mlflow.utils.mlflow_tags import (  # noqa: F401  (re-exported)
     MLFLOW_USER,
 )
 
+
+def any_column(name: str, required: bool = True) -> Any:
+    """A signature input of type ``Any`` (mlflow.types.schema.AnyType, not exported by
+    mlflow.types). Why: a numeric input typed ``double`` refuses an int64 column, so a model
+    trained from a CSV could not ``pyfunc.predict`` that CSV; ``Any`` lets every column
+    through to our model, which converts and checks it (scoring_model.numbers_accepted_as_any).
+    Breaks: new models log ``double`` again (CSV integers refused by ``pyfunc.predict``), or
+    logging a model fails on the signature."""
+    from mlflow.types import ColSpec
+    from mlflow.types.schema import AnyType
+
+    return ColSpec(AnyType(), name, required=required)
+
+
 # The minimum admin password length of ``mlflow server --app-name basic-auth``
 # (mlflow.utils.validation._validate_password). Why: the team server checks it before it
 # starts, so a short password is one clear line instead of a server that dies on start.

@@ -14,12 +14,12 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types import Schema
 
 from pd_lib.config import ID_COL, PD_COL
 from pd_lib.data.schema import numbers_as_float
 from pd_lib.errors import PipelineError, first_line
-from pd_lib.mlflow_layer.mlflow_internals import model_name_and_version
+from pd_lib.mlflow_layer.mlflow_internals import any_column, model_name_and_version
 from pd_lib.modelling.reasons import reason_columns
 
 RATING_COL = "rating"
@@ -187,7 +187,7 @@ def numbers_accepted_as_any(signature: ModelSignature) -> ModelSignature:
     trained from a CSV could not ``pyfunc.predict`` that CSV. The model's pyfunc converts and
     checks those columns itself (pd_lib.data.schema.numbers_as_float), naming the column."""
     numeric = set(numeric_inputs(signature))
-    inputs = [ColSpec(AnyType(), spec.name, required=getattr(spec, "required", True))
+    inputs = [any_column(spec.name, getattr(spec, "required", True))
               if spec.name in numeric else spec for spec in signature.inputs.inputs]
     return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs,
                           params=signature.params)

@@ -10,6 +10,8 @@ with other columns under the default model name stops before registering, naming
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -49,10 +51,31 @@ def _runs(entry_point: str) -> list:
         order_by=["attributes.start_time DESC"])
 
 
+def _serves_the_pasted_example(block: str) -> None:
+    """The serving block as written (it starts the server in the background, downloads the
+    model's input example, posts it); then the server is stopped and the example removed."""
+    example = PROJECT_ROOT / "serving_input_example.json"
+    server = subprocess.Popen(["bash", "-c", block + "\nkill %1; wait"], cwd=PROJECT_ROOT,
+                              env=env_without_mlflow_run(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = server.communicate(timeout=300)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        example.unlink(missing_ok=True)
+    answers = [json.loads(line) for line in out.splitlines() if line.startswith('{"predictions"')]
+    assert len(answers) == 1, (out[-3000:], err[-3000:])
+    predictions = answers[0]["predictions"]
+    assert len(predictions) == 5  # the model's 5-row input example
+    assert all(0 < p["pd"] < 1 for p in predictions), predictions
+
+
 @pytest.mark.heavy
 def test_readme_blocks_run_and_a_rerun_or_another_portfolio_leaves_the_registry_alone(
         tracking_uri):
-    quick_start, test_block, german = shell_blocks("README.md")
+    quick_start, test_block, german, serving = shell_blocks("README.md")
     assert quick_start.startswith(QUICK_START_INSTALL) and test_block.startswith("pip install")
     assert TEST_COMMAND in test_block
     quick_start = quick_start.removeprefix(QUICK_START_INSTALL) + SMALL
@@ -92,6 +115,8 @@ def test_readme_blocks_run_and_a_rerun_or_another_portfolio_leaves_the_registry_
     assert refused.returncode != 0
     assert "-P model_name=" in refused.stdout + refused.stderr
     assert [str(v.version) for v in _versions(MODEL_NAME)] == ["1"]
+
+    _serves_the_pasted_example(serving)
 
     _ok(german)
     (german_version,) = _versions("pd_german")

@@ -145,3 +145,20 @@ def test_the_registration_notice_is_mlflows_own_and_only_it_is_dropped():
         logger.removeHandler(handler)
     assert [r.getMessage() for r in kept] == [
         "something else", "Run with id abc has no artifacts at artifact path 'model', after"]
+
+
+def test_an_any_column_lets_int_and_float_through_pyfuncs_schema_check(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema
+
+    column = internals.any_column("age", required=True)
+    assert column.name == "age" and column.required and str(column.type) == "Any"
+    schema = Schema([column])
+    assert ModelSignature.from_dict(ModelSignature(inputs=schema).to_dict()).inputs == schema
+    from mlflow.models.utils import _enforce_schema  # what pyfunc.predict runs first
+
+    for values in (np.array([30, 41], dtype=np.int64), np.array([30.5, np.nan])):
+        checked = _enforce_schema(pd.DataFrame({"age": values}), schema)
+        assert checked["age"].dtype == values.dtype
