@@ -101,17 +101,23 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 @contextlib.contextmanager
-def served_model(model_uri: str, workdir: Path, tracking_uri: str) -> Iterator[str]:
-    """``mlflow models serve`` of ``model_uri`` on a free loopback port, its log in
-    ``workdir``; yields its base URL once it answers, stops it on the way out."""
+def served_model(model_uri: str, workdir: Path, tracking_uri: str,
+                 command: list[str] | None = None) -> Iterator[str]:
+    """``mlflow models serve`` of ``model_uri`` (or ``command`` + ``--model-uri``, e.g.
+    ``python -m steps.serve``) on a free loopback port, its log in ``workdir``; yields its
+    base URL once it answers, stops it on the way out."""
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    log = workdir / "serve.log"
+    if command is None:
+        argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+                "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)]
+    else:
+        argv = [*command, "--model-uri", model_uri, "--host", LOOPBACK, "--port", str(port)]
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    log = workdir / f"serve-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
-             "--env-manager", "local", "-h", LOOPBACK, "-p", str(port)],
-            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+            argv, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=exit_with_parent())
     url = f"http://{LOOPBACK}:{port}"
     try:

@@ -25,6 +25,7 @@ __all__ = [
     "runs",
     "scoring",
     "scoring_model",
+    "serving",
     "spark",
     "spark_monitoring",
     "step_modes",

@@ -51,6 +51,17 @@ def any_column(name: str, required: bool = True) -> Any:
     return ColSpec(AnyType(), name, required=required)
 
 
+def scoring_app(model: Any) -> Any:
+    """MLflow's REST scoring app (FastAPI: /ping, /invocations, ...) for a loaded pyfunc
+    model, as ``mlflow models serve`` builds it (mlflow.pyfunc.scoring_server.init, not
+    documented API). Why: ``steps.serve`` loads the model itself, so a model that does not
+    load is one line, and puts a guard in front of the app (pd_lib.mlflow_layer.serving).
+    Breaks: ``python -m steps.serve`` fails to start; ``mlflow models serve`` still works."""
+    from mlflow.pyfunc import scoring_server
+
+    return scoring_server.init(model)
+
+
 # The minimum admin password length of ``mlflow server --app-name basic-auth``
 # (mlflow.utils.validation._validate_password). Why: the team server checks it before it
 # starts, so a short password is one clear line instead of a server that dies on start.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,22 +19,38 @@ from pd_lib.data.schema import feature_columns
 from pd_lib.mlflow_layer import scoring
 from pd_lib.modelling.reasons import reason_columns
 from tests.champion import make_champion, sqlite_tracking
-from tests.servers import served_model
+from tests.helpers import PROJECT_ROOT, env_without_mlflow_run
+from tests.servers import free_port, served_model
 
 CHAMPION = f"models:/{MODEL_NAME}@champion"
+STEPS_SERVE = [sys.executable, "-m", "steps.serve"]
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The champion of a fresh SQLite store, served on a free loopback port; its loans."""
+def champion_store(tmp_path_factory) -> Iterator[tuple[Path, str, pd.DataFrame]]:
+    """A fresh SQLite store with a champion: its folder, URI and the champion's loans."""
     workdir = tmp_path_factory.mktemp("serving")
     with sqlite_tracking(workdir) as uri:
         import mlflow
 
         data_uri = make_champion(CliRunner())
-        loans = pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
-        with served_model(CHAMPION, workdir, uri) as url:
-            yield url, loans
+        yield workdir, uri, pd.read_parquet(mlflow.artifacts.download_artifacts(data_uri))
+
+
+@pytest.fixture(scope="module")
+def served(champion_store) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The champion served by ``mlflow models serve`` on a free loopback port; its loans."""
+    workdir, uri, loans = champion_store
+    with served_model(CHAMPION, workdir, uri) as url:
+        yield url, loans
+
+
+@pytest.fixture(scope="module")
+def guarded(champion_store) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The champion served by ``python -m steps.serve`` (MLflow's app behind our guard)."""
+    workdir, uri, loans = champion_store
+    with served_model(CHAMPION, workdir, uri, command=STEPS_SERVE) as url:
+        yield url, loans
 
 
 def _post(url: str, rows: pd.DataFrame) -> requests.Response:
@@ -119,11 +138,61 @@ def test_malformed_request_is_a_short_400(served, body):
     _assert_short_json_refusal(_post_body(url, body))
 
 
-@pytest.mark.xfail(strict=True, reason="MLflow's scoring server parses the body with json.loads "
-                   "before our model sees it; its RecursionError is answered 500 'Internal "
-                   "Server Error' (short, no traceback): a 4xx needs a change in MLflow")
-def test_deeply_nested_json_is_a_4xx(served):
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_mlflow_models_serve_answers_deep_json_500_and_an_empty_csv_with_a_traceback(served):
+    """What steps.serve guards against; if MLflow fixes these, its guard can go."""
     url, _ = served
-    response = _post_body(url, b"[" * 100_000 + b"]" * 100_000)
-    assert "Traceback" not in response.text and len(response.text) < 200
-    assert 400 <= response.status_code < 500, response.text
+    assert _post_body(url, DEEP_JSON).status_code == 500
+    empty_csv = _post_body(url, b"", "text/csv")
+    assert empty_csv.status_code == 400 and "Traceback" in empty_csv.text
+
+
+def test_steps_serve_gives_the_same_pds_as_mlflow_models_serve(served, guarded):
+    (url, loans), (guarded_url, _) = served, guarded
+    rows = loans.head(100)[feature_columns(loans)]
+    ours, theirs = _post(guarded_url, rows), _post(url, rows)
+    assert ours.status_code == theirs.status_code == 200, ours.text
+    assert ours.json() == theirs.json()
+    csv = rows.head(5).to_csv(index=False).encode()
+    assert _post_body(guarded_url, csv, "text/csv").json() == _post_body(
+        url, csv, "text/csv").json()
+
+
+@pytest.mark.parametrize(("body", "content_type", "says"), [
+    (DEEP_JSON, "application/json", "nested too deeply"),
+    (b"", "text/csv", "the CSV body is empty"),
+    (b"  \n", "text/csv; charset=utf-8", "the CSV body is empty"),
+])
+def test_steps_serve_answers_deep_json_and_an_empty_csv_with_a_short_400(guarded, body,
+                                                                          content_type, says):
+    url, _ = guarded
+    answer = _assert_short_json_refusal(_post_body(url, body, content_type))
+    assert answer["error_code"] == "BAD_REQUEST" and says in answer["message"]
+
+
+@pytest.mark.parametrize("body", [b"", b"{not json", b"[1, 2]", b"[" * 950 + b"]" * 950])
+def test_steps_serve_passes_other_bad_json_to_mlflows_short_400(guarded, body):
+    url, _ = guarded
+    _assert_short_json_refusal(_post_body(url, body))
+
+
+def test_steps_serve_of_a_model_that_does_not_load_is_one_line(champion_store, tmp_path):
+    """A damaged model file: one error line naming it, exit 2, no port opened (``mlflow
+    models serve`` printed two tracebacks)."""
+    _, uri, _ = champion_store
+    import mlflow
+
+    copy = Path(mlflow.artifacts.download_artifacts(CHAMPION, dst_path=str(tmp_path / "m")))
+    damaged = next(copy.rglob("*.skops"))
+    damaged.write_bytes(damaged.read_bytes()[:200])
+    with mlflow.start_run() as run:  # the champion's files, its model file damaged
+        mlflow.log_artifacts(str(copy), "model")
+    env = {**env_without_mlflow_run(), "MLFLOW_TRACKING_URI": uri}
+    done = subprocess.run([*STEPS_SERVE, "--model-uri", f"runs:/{run.info.run_id}/model",
+                           "--port", str(free_port())], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2, done.stderr
+    assert len(errors) == 1 and "does not load" in errors[0] and "Traceback" not in done.stderr

@@ -162,3 +162,15 @@ def test_an_any_column_lets_int_and_float_through_pyfuncs_schema_check(tmp_path)
     for values in (np.array([30, 41], dtype=np.int64), np.array([30.5, np.nan])):
         checked = _enforce_schema(pd.DataFrame({"age": values}), schema)
         assert checked["age"].dtype == values.dtype
+
+
+class _Half(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return [0.5] * len(model_input)
+
+
+def test_the_scoring_app_of_a_loaded_model_has_mlflows_routes(tmp_path):
+    mlflow.pyfunc.save_model(tmp_path / "half", python_model=_Half())
+    app = internals.scoring_app(mlflow.pyfunc.load_model(str(tmp_path / "half")))
+    paths = {getattr(route, "path", None) for route in app.routes}
+    assert {"/ping", "/invocations"} <= paths
