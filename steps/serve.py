@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import click
 
+from pd_lib.config import MODEL_NAME
 from pd_lib.errors import exit_on_user_error
 
 
 @click.command(help=__doc__)
-@click.option("--model-uri", default="models:/pd_model_v1@champion", show_default=True,
+@click.option("--model-uri", default=f"models:/{MODEL_NAME}@champion", show_default=True,
               help="models:/name@alias, models:/name/Production, models:/name/3 or "
                    "runs:/id/model.")
 @click.option("--host", default="127.0.0.1", show_default=True,
