@@ -36,7 +36,8 @@ from pd_lib.mlflow_layer.runs import full_params, get_or_run, reusable_run
 from pd_lib.mlflow_layer.step_modes import parallel_steps
 from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from pd_lib.params import pick
-from pd_lib.validation.lights import blocking_lights, light_counts, traffic_lights
+from pd_lib.validation.gate_rules import candidate_choice
+from pd_lib.validation.lights import light_counts, traffic_lights
 
 log = logging.getLogger("pd_pipeline")
 
@@ -172,30 +173,27 @@ def _entry_point(run: Run) -> str:
 
 
 def choose_candidate(candidates: tuple[Run, ...]) -> Run:
-    """The candidate to register: among those with no red or grey (not computable) light in a
-    blocking category (the gate's own rule), the lowest holdout log loss (model=auto's
-    criterion). None passing: PipelineError before anything is registered, one line per
-    blocking light."""
-    red = {run.info.run_id: blocking_lights(traffic_lights(run.data.metrics))
-           for run in candidates}
-    passing = [run for run in candidates if not red[run.info.run_id]]
-    for run in candidates:
+    """The candidate to register (pd_lib.validation.gate_rules.candidate_choice: no blocking
+    light, then the lowest holdout log loss). None passing: PipelineError before anything is
+    registered, one line per blocking light."""
+    by_id = {run.info.run_id: run for run in candidates}
+    chosen, blocking = candidate_choice({i: run.data.metrics for i, run in by_id.items()})
+    for run_id, run in by_id.items():
         log.info("candidate %s run %s: holdout log loss %.4f, ROC AUC %.4f, %s",
-                 _entry_point(run), run.info.run_id,
-                 run.data.metrics.get("log_loss", float("nan")),
+                 _entry_point(run), run_id, run.data.metrics.get("log_loss", float("nan")),
                  run.data.metrics.get("roc_auc", float("nan")),
-                 "red: " + ", ".join(li.metric for li in red[run.info.run_id])
-                 if red[run.info.run_id] else "no blocking red light")
-    if not passing:
-        lines = [f"{_entry_point(run)} run {run.info.run_id}: {li.colour} {li.category} light, "
+                 "red: " + ", ".join(li.metric for li in blocking[run_id])
+                 if blocking[run_id] else "no blocking red light")
+    if chosen is None:
+        lines = [f"{_entry_point(run)} run {run_id}: {li.colour} {li.category} light, "
                  f"{li.check} = {li.value:.4g} ({li.thresholds})"
-                 for run in candidates for li in red[run.info.run_id]]
+                 for run_id, run in by_id.items() for li in blocking[run_id]]
         raise PipelineError("\n".join(
             ["no candidate passes the promotion gate's blocking lights, so nothing was "
              "registered:", *lines,
              "try -P model=logistic_regression, -P calibration=isotonic, or more data; each "
              f"run's {REPORT_ARTIFACT} says why."]))
-    return min(passing, key=lambda run: run.data.metrics.get("log_loss", float("inf")))
+    return by_id[chosen]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import them by name, e.g. ``from pd_lib.validation import auc_comparison``.
 __all__ = [
     "auc_comparison",
     "evaluation",
+    "gate_rules",
     "importance",
     "lights",
     "master_scale",
