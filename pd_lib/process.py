@@ -1,4 +1,5 @@
-"""A step process's own start and exit costs, which every step pays before and after its work.
+"""A step process's own start and exit costs, which every step pays before and after its work,
+its signals, and whether another process is still alive.
 
 - **scipy.special first.** skops, on import, names the module of every numpy and scipy ufunc
   (they have no ``__module__``) by scanning ``sys.modules`` in import order until it finds it.
@@ -24,6 +25,9 @@
   printed a traceback, was dropped and the step went on. Now one line says so, and the next
   Ctrl-C stops the step. A Ctrl-C after the step's work and its last line (while the
   interpreter shuts down) is ignored: it changes nothing.
+- **Is that process still alive?** A pid and its start time name one process even after the
+  pid is reused: the promote lock (an abandoned lock's holder) and tracking (a step run whose
+  process is gone) ask the same question here.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -106,3 +111,24 @@ def ignore_late_interrupts() -> None:
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
     raise Terminated()
+
+
+def process_start(pid: int) -> str:
+    """The start time of a process in clock ticks since boot ("" if unknown): with the pid it
+    names one process, even after the pid is reused."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 (one read)
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_alive(pid: int, started: str) -> bool:
+    """Whether the process ``pid`` that started at ``started`` ("" if unknown) still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not started or process_start(pid) in ("", started)

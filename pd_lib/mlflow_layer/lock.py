@@ -34,6 +34,7 @@ from mlflow.tracking import MlflowClient
 from pd_lib.config import LOCK_SUFFIX, TAKEOVER_INFIX
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.writes import RegistryWriter
+from pd_lib.process import process_alive, process_start
 
 log = logging.getLogger("pd_pipeline")
 
@@ -68,27 +69,6 @@ def lock_wait_seconds() -> float:
 
 def lock_lease_seconds() -> float:
     return _seconds_from_env(LEASE_ENV, LOCK_LEASE_SECONDS)
-
-
-def process_start(pid: int) -> str:
-    """The start time of a process in clock ticks since boot ("" if unknown): with the pid it
-    names one process, even after the pid is reused."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 (one read)
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def process_alive(pid: int, started: str) -> bool:
-    """Whether the process ``pid`` that started at ``started`` ("" if unknown) still runs."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not started or process_start(pid) in ("", started)
 
 
 @dataclass(frozen=True)

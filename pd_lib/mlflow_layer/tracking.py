@@ -28,7 +28,6 @@ from pd_lib.config import (
 )
 from pd_lib.cores import take_step_share
 from pd_lib.errors import PipelineError, first_line, mask_secrets
-from pd_lib.mlflow_layer.lock import process_alive, process_start
 from pd_lib.mlflow_layer.mlflow_internals import (
     MLFLOW_PROJECT_ENTRY_POINT,
     MLFLOW_RUN_NAME,
@@ -36,6 +35,7 @@ from pd_lib.mlflow_layer.mlflow_internals import (
     migrate_store,
     quote_param,
 )
+from pd_lib.process import process_alive, process_start
 
 log = logging.getLogger("pd_pipeline")
 
