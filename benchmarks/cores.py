@@ -99,8 +99,8 @@ PHASES = {"train: model=auto's 4 kinds": ("train", 4), "tune: screening 6 candid
 def plan_table(n_training_loans: int) -> list[str]:
     """The core plan's arithmetic for the default main (no machine needed): each step's
     share and the threads of each parallel fit in its phases, per core count."""
-    from pd_lib.mlflow_layer.pipeline import core_plan
-    from pd_lib.mlflow_layer.runs import entry_point_defaults
+    from pd_lib.mlflow_layer.runner.pipeline import core_plan
+    from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
 
     defaults = entry_point_defaults("main")
     train = {"model": defaults["model"]}

@@ -34,8 +34,8 @@ def main() -> None:
         from click.testing import CliRunner
 
         from pd_lib.config import EXPERIMENT_NAME, LOANS_ARTIFACT
-        from pd_lib.mlflow_layer.monitoring import monitor_and_log
-        from pd_lib.mlflow_layer.scoring import score_and_log
+        from pd_lib.mlflow_layer.scoring.batch import score_and_log
+        from pd_lib.mlflow_layer.scoring.monitoring import monitor_and_log
         from steps.generate import generate
         from steps.promote import promote
         from steps.register import register

@@ -30,7 +30,7 @@ from benchmarks.common import (
     result_line,
     run_measured,
 )
-from pd_lib.mlflow_layer.step_modes import PARALLEL_ENV
+from pd_lib.mlflow_layer.runner.step_modes import PARALLEL_ENV
 
 SIZES = {
     False: {"baseline": 100_000, "repeat": 2, "scaling": [10_000, 100_000, 1_000_000],

@@ -259,7 +259,7 @@ SPLITS = ("random", "time")
 SCENARIOS = ("development", "baseline", "downturn", "shift")
 # The most reason codes a score or a served request may ask for.
 MAX_REASONS = 20
-# The registry names the promote lock takes for itself (pd_lib.mlflow_layer.lock): a model
-# may not be named like them (pd_lib.checks.check_model_name).
+# The registry names the promote lock takes for itself (pd_lib.mlflow_layer.governance.lock):
+# a model may not be named like them (pd_lib.checks.check_model_name).
 LOCK_SUFFIX = ".promote-lock"
 TAKEOVER_INFIX = ".takeover-"

@@ -18,13 +18,15 @@ from steps.options import StepCommand, entry_point_options
 
 log = logging.getLogger("pd_pipeline")
 
-# What tune needs, imported by the step server while main starts (pd_lib.mlflow_layer.background).
+# What tune needs, imported by the step server while main starts
+# (pd_lib.mlflow_layer.runner.background).
 # scipy.special right after steps (which turns numpy's huge-page advice off): see
 # pd_lib.process. The SQLite store's modules (SQLAlchemy, alembic) took 1.4 s of tune's first
 # request.
-BACKGROUND_PRELOAD = ("steps", "scipy.special", "steps.tune", "pd_lib.mlflow_layer.training",
-                      "pd_lib.mlflow_layer.tuning", "pd_lib.modelling.search", "mlflow.sklearn",
-                      "skops.io",
+BACKGROUND_PRELOAD = ("steps", "scipy.special", "steps.tune",
+                      "pd_lib.mlflow_layer.building.training",
+                      "pd_lib.mlflow_layer.building.tuning", "pd_lib.modelling.search",
+                      "mlflow.sklearn", "skops.io",
                       "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.db.utils")
 
 
@@ -44,18 +46,18 @@ def check_source_params(values: dict) -> None:
 @exit_on_user_error
 def main(env_manager: str, **values) -> None:
     from pd_lib.cores import available_cores, hand_down
-    from pd_lib.mlflow_layer.step_modes import parallel_steps
+    from pd_lib.mlflow_layer.runner.step_modes import parallel_steps
     from pd_lib.params import check_values
 
     check_values({"env_manager": env_manager})  # before a step server or a run starts
     cores, how = available_cores()  # measured before main's own work starts, then handed down
     hand_down(cores)
     if parallel_steps(env_manager, cores=cores):  # first: it imports tune's modules while
-        from pd_lib.mlflow_layer.background import start_step_server, stop_step_server
+        from pd_lib.mlflow_layer.runner.background import start_step_server, stop_step_server
 
         start_step_server(BACKGROUND_PRELOAD)  # main imports its own
         atexit.register(stop_step_server)
-    from pd_lib.mlflow_layer.pipeline import run_main, summary_lines
+    from pd_lib.mlflow_layer.runner.pipeline import run_main, summary_lines
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
     from pd_lib.params import check_model_values
     from steps import step_command

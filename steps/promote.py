@@ -16,8 +16,8 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("promote")
 @exit_on_user_error
 def promote(model_name: str, version: str, stage: str, force: bool, reason: str) -> None:
-    from pd_lib.mlflow_layer.monitoring import champion_monitoring_line
-    from pd_lib.mlflow_layer.promotion import promote as promote_version
+    from pd_lib.mlflow_layer.governance.promotion import promote as promote_version
+    from pd_lib.mlflow_layer.scoring.monitoring import champion_monitoring_line
     from pd_lib.mlflow_layer.tracking import (
         log_params_once,
         rename_run,

@@ -16,7 +16,7 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("register")
 @exit_on_user_error
 def register(run_id: str, model_name: str) -> None:
-    from pd_lib.mlflow_layer import registry
+    from pd_lib.mlflow_layer.governance import registry
     from pd_lib.mlflow_layer.tracking import (
         log_params_once,
         rename_run,

@@ -24,7 +24,7 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("reproduce")
 @exit_on_user_error
 def reproduce(model_name: str, version: str) -> None:
-    from pd_lib.mlflow_layer.reproduce import reproduce_version
+    from pd_lib.mlflow_layer.building.reproduce import reproduce_version
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
 
     setup_logging()

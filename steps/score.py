@@ -21,14 +21,14 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
           output_path: str, reasons: int) -> None:
-    from pd_lib.mlflow_layer import scoring
+    from pd_lib.mlflow_layer.scoring import batch
     from pd_lib.mlflow_layer.tracking import setup_logging
 
     setup_logging()
     if not data_uri:
         raise PipelineError("no data_uri given; pass -P data_uri=runs:/<generate run id>/"
                             "data/loans.parquet or a Parquet/CSV path.")
-    result = scoring.score_and_log(model_uri, data_uri, engine, spark_master, output_path,
+    result = batch.score_and_log(model_uri, data_uri, engine, spark_master, output_path,
                                    reasons)
     click.echo(f"scored {result.rows} loans with {result.model.name} version "
                f"{result.model.version or '-'} ({engine}); mean PD {result.mean_pd:.4f}; run "

@@ -20,7 +20,7 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def train(**values) -> None:
     from pd_lib import params
-    from pd_lib.mlflow_layer import training
+    from pd_lib.mlflow_layer.building import training
     from pd_lib.mlflow_layer.tracking import (
         log_params_once,
         rename_run,

@@ -17,9 +17,9 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("tune")
 @exit_on_user_error
 def tune(**values) -> None:
-    from pd_lib.mlflow_layer import training
+    from pd_lib.mlflow_layer.building import training
+    from pd_lib.mlflow_layer.building.tuning import log_search, refuse_invalid_parameters
     from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
-    from pd_lib.mlflow_layer.tuning import log_search, refuse_invalid_parameters
     from pd_lib.modelling.search import run_search
     from pd_lib.params import check_model_values
 

@@ -1,37 +1,31 @@
-"""The MLflow layer, the only one that imports MLflow: runs and their reuse, artifacts, the
-training and tuning runs, the registry, gate, lock and promotion, scoring (pandas, Spark),
-monitoring, reproduce, the in-process and background runners, the team server, and
-mlflow_internals (every non-public MLflow name).
+"""The MLflow layer, the only one that imports MLflow. Four concept packages on a shared base:
 
-Its modules are listed in ``__all__`` (tests/unit/test_layers.py keeps the list current);
-import them by name, e.g. ``from pd_lib.mlflow_layer import artifacts``.
+- ``runner``: main's chain of steps, run reuse, the in-process and background runners.
+- ``building``: the runs that build a model version: training, tuning, reproduce.
+- ``governance``: the registry, the champion gate and its report, the promote lock,
+  promotion as a recoverable transaction, and the check that a version's model loads.
+- ``scoring``: using a version: batch scoring (pandas, Spark), the REST server, monitoring.
+
+The base, used by all four: ``artifacts``, ``tracking`` (step runs, logging, the store),
+``scoring_model`` (a version pinned, its input contract), ``pd_flavor`` (how a model is saved
+and loaded; its path is written in every logged model), ``team_server`` and
+``mlflow_internals`` (every non-public MLflow name). Packages import the base and sideways
+only one way: runner -> governance, building -> runner and governance,
+scoring -> governance (tests/unit/test_layers.py).
+
+Its modules and packages are listed in ``__all__`` (tests/unit/test_layers.py keeps the lists
+current); import them by name, e.g. ``from pd_lib.mlflow_layer.governance import registry``.
 """
 
 __all__ = [
     "artifacts",
-    "background",
-    "gate",
-    "gate_report",
-    "inprocess",
-    "lock",
+    "building",
+    "governance",
     "mlflow_internals",
-    "model_check",
-    "monitoring",
     "pd_flavor",
-    "pipeline",
-    "promotion",
-    "registry",
-    "reproduce",
-    "runs",
+    "runner",
     "scoring",
     "scoring_model",
-    "serving",
-    "spark",
-    "spark_monitoring",
-    "step_modes",
     "team_server",
     "tracking",
-    "training",
-    "tuning",
-    "writes",
 ]

@@ -55,7 +55,7 @@ def scoring_app(model: Any) -> Any:
     """MLflow's REST scoring app (FastAPI: /ping, /invocations, ...) for a loaded pyfunc
     model, as ``mlflow models serve`` builds it (mlflow.pyfunc.scoring_server.init, not
     documented API). Why: ``steps.serve`` loads the model itself, so a model that does not
-    load is one line, and puts a guard in front of the app (pd_lib.mlflow_layer.serving).
+    load is one line, and puts a guard in front of the app (pd_lib.mlflow_layer.scoring.serving).
     Breaks: ``python -m steps.serve`` fails to start; ``mlflow models serve`` still works."""
     from mlflow.pyfunc import scoring_server
 

@@ -191,8 +191,8 @@ def step_run(entry_point: str, run_name: str = "") -> Iterator[mlflow.ActiveRun]
         if not (os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")):
             mlflow.set_experiment(EXPERIMENT_NAME)
     threads = take_step_share()
-    # Nested when main runs this step in its own process (pd_lib.mlflow_layer.inprocess): main's
-    # run is active there, and MLFLOW_RUN_ID names the step's run that main created for it.
+    # Nested when main runs this step in its own process (pd_lib.mlflow_layer.runner.inprocess):
+    # main's run is active there, and MLFLOW_RUN_ID names the step's run that main created for it.
     nested = mlflow.active_run() is not None
     run_name = run_name or entry_point
     with mlflow.start_run(nested=nested) as run:

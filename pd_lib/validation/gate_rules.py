@@ -1,6 +1,7 @@
 """The champion gate's and main's candidate decisions, pure: metrics, lights and PDs in,
-failure lines, tags and a choice out. pd_lib.mlflow_layer.gate and pipeline read the store
-and call these; tests/unit/test_gate_rules.py judges them without one."""
+failure lines, tags and a choice out. pd_lib.mlflow_layer.governance.gate and
+runner.pipeline read the store and call these; tests/unit/test_gate_rules.py judges them
+without one."""
 
 from __future__ import annotations
 

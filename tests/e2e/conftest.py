@@ -9,8 +9,8 @@ import mlflow
 import pytest
 from click.testing import CliRunner
 
-from pd_lib.mlflow_layer.background import start_step_server
 from pd_lib.mlflow_layer.mlflow_internals import create_sqlite_store, forget_active_experiment
+from pd_lib.mlflow_layer.runner.background import start_step_server
 from tests.helpers import MLFLOW_ENV_VARS
 
 

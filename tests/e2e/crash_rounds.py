@@ -21,7 +21,7 @@ import time
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer.lock import LOCK_SUFFIX
+from pd_lib.mlflow_layer.governance.lock import LOCK_SUFFIX
 from pd_lib.mlflow_layer.mlflow_internals import model_name_and_version
 from tests.e2e.kill_at_write import install, writes_so_far
 
@@ -40,7 +40,7 @@ def _child(model: str, version: str, env: dict[str, str], position: int, signal_
     os.environ.update(env)
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     logging.disable(logging.WARNING)
-    from pd_lib.mlflow_layer.promotion import promote
+    from pd_lib.mlflow_layer.governance.promotion import promote
 
     promote(model, version, "Production")
 
@@ -49,9 +49,9 @@ def _child(model: str, version: str, env: dict[str, str], position: int, signal_
 # without skops, the stores and pyfunc preloaded, a forked child spent 4 of its 5.3 s
 # importing them (measured on SQLite: 5.3 s -> 1.3 s per child).
 FORKSERVER_PRELOAD = [
-    "pd_lib.mlflow_layer.promotion",
+    "pd_lib.mlflow_layer.governance.promotion",
     "pd_lib.modelling.kinds",
-    "pd_lib.mlflow_layer.model_check",
+    "pd_lib.mlflow_layer.governance.model_check",
     "mlflow.pyfunc",
     "mlflow.sklearn",
     "skops.io",
@@ -85,7 +85,7 @@ def _resolves(client: MlflowClient, model: str, suffix: str) -> str:
 def writes_per_promote(model: str, versions: tuple[str, str]) -> int:
     """Registry writes one whole promote to Production makes when there is a champion
     (in-process: the first version, then the second, counted)."""
-    from pd_lib.mlflow_layer.promotion import promote
+    from pd_lib.mlflow_layer.governance.promotion import promote
 
     promote(model, versions[0], "Production")
     install()
@@ -98,7 +98,7 @@ def kill_rounds(model: str, versions: tuple[str, str], staging_version: str,
                 rounds: int) -> dict:
     """Run the rounds; returns counts and the list of inconsistent rounds (empty if none).
     ``versions`` alternate as champion; ``staging_version`` is the next promote's target."""
-    from pd_lib.mlflow_layer.promotion import promote, recover_abandoned_promotion
+    from pd_lib.mlflow_layer.governance.promotion import promote, recover_abandoned_promotion
 
     client = MlflowClient()
     writes = writes_per_promote(model, versions)

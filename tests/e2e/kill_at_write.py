@@ -15,7 +15,7 @@ import signal
 import sys
 from typing import Any
 
-from pd_lib.mlflow_layer.writes import RegistryWriter
+from pd_lib.mlflow_layer.governance.writes import RegistryWriter
 
 _counted = {"writes": 0}
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer.background import TAG_BACKGROUND, start_in_background
-from pd_lib.mlflow_layer.inprocess import run_in_process
-from pd_lib.mlflow_layer.runs import full_params
+from pd_lib.mlflow_layer.runner.background import TAG_BACKGROUND, start_in_background
+from pd_lib.mlflow_layer.runner.inprocess import run_in_process
+from pd_lib.mlflow_layer.runner.runs import full_params
 from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from steps import step_command
 
@@ -64,9 +64,9 @@ def test_a_cancelled_background_step_is_stopped_and_its_run_killed(store):
 MAIN_LIKE = """
 import sys, time
 import mlflow
-from pd_lib.mlflow_layer.background import start_in_background, start_step_server
-from pd_lib.mlflow_layer.inprocess import run_in_process
-from pd_lib.mlflow_layer.runs import full_params
+from pd_lib.mlflow_layer.runner.background import start_in_background, start_step_server
+from pd_lib.mlflow_layer.runner.inprocess import run_in_process
+from pd_lib.mlflow_layer.runner.runs import full_params
 from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from steps import step_command
 from steps.main import BACKGROUND_PRELOAD

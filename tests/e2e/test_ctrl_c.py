@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOANS_ARTIFACT
 from pd_lib.errors import INTERRUPTED_EXIT_CODE
-from pd_lib.mlflow_layer.lock import LOCK_SUFFIX
+from pd_lib.mlflow_layer.governance.lock import LOCK_SUFFIX
 from steps.generate import generate
 from steps.register import register
 from steps.train import train

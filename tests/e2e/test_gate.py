@@ -11,8 +11,8 @@ from mlflow.tracking import MlflowClient
 from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT, TARGET_COL
 from pd_lib.data.sources import make_classification_loans
 from pd_lib.data.splits import split_data
-from pd_lib.mlflow_layer import training
-from pd_lib.mlflow_layer.registry import register as register_run
+from pd_lib.mlflow_layer.building import training
+from pd_lib.mlflow_layer.governance.registry import register as register_run
 from pd_lib.modelling.fitting import fit
 from pd_lib.modelling.kinds import build_model
 from pd_lib.validation import metrics

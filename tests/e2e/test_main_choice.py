@@ -9,11 +9,11 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.cores import usable_cores
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer.background import TAG_BACKGROUND
-from pd_lib.mlflow_layer.inprocess import TAG_IN_PROCESS
-from pd_lib.mlflow_layer.pipeline import MainResult, run_main, run_seconds
-from pd_lib.mlflow_layer.runs import entry_point_defaults
-from pd_lib.mlflow_layer.step_modes import parallel_steps
+from pd_lib.mlflow_layer.runner.background import TAG_BACKGROUND
+from pd_lib.mlflow_layer.runner.inprocess import TAG_IN_PROCESS
+from pd_lib.mlflow_layer.runner.pipeline import MainResult, run_main, run_seconds
+from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
+from pd_lib.mlflow_layer.runner.step_modes import parallel_steps
 from steps import step_command
 
 # Ten fully grown trees give votes in tenths, not rates: without a calibration stage their

@@ -46,7 +46,7 @@ def test_main_reruns_a_step_whose_parameters_changed(tracking_uri):
     args = [str(PROJECT_ROOT), "--env-manager", "local", "--experiment-name", EXPERIMENT_NAME,
             "-e", "generate", "-P", "n_samples=300"]
     _mlflow_run(args, PROJECT_ROOT)
-    from pd_lib.mlflow_layer.runs import find_finished_run, full_params
+    from pd_lib.mlflow_layer.runner.runs import find_finished_run, full_params
 
     experiment_id = MlflowClient().get_experiment_by_name(EXPERIMENT_NAME).experiment_id
     assert find_finished_run(experiment_id, "generate",

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOANS_ARTIFACT
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer.lock import (
+from pd_lib.mlflow_layer.governance.lock import (
     INTENT_TAG,
     LOCK_SUFFIX,
     OWNER_TAG,
@@ -24,7 +24,7 @@ from pd_lib.mlflow_layer.lock import (
     PromoteLock,
     promote_lock,
 )
-from pd_lib.mlflow_layer.promotion import promote as promote_version
+from pd_lib.mlflow_layer.governance.promotion import promote as promote_version
 from steps.generate import generate
 from steps.promote import promote
 from steps.train import train

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOANS_ARTIFACT
-from pd_lib.mlflow_layer import registry
+from pd_lib.mlflow_layer.governance import registry
 from steps.generate import generate
 from steps.register import register
 from steps.train import train

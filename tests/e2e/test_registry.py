@@ -8,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, PD_COL
-from pd_lib.mlflow_layer.lock import promote_lock
+from pd_lib.mlflow_layer.governance.lock import promote_lock
 from steps.generate import generate
 from steps.promote import promote
 from steps.register import register
@@ -199,7 +199,7 @@ def test_promote_unknown_version(two_versions, runner):
 
 def test_load_unknown_model_is_a_clear_error(tracking_uri):
     from pd_lib.errors import PipelineError
-    from pd_lib.mlflow_layer.registry import load_pd_model
+    from pd_lib.mlflow_layer.governance.registry import load_pd_model
 
     with pytest.raises(PipelineError, match="cannot load model 'models:/nope@champion'"):
         load_pd_model("models:/nope@champion")

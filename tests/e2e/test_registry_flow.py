@@ -8,7 +8,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT
-from pd_lib.mlflow_layer.gate_report import COMPARISON_ARTIFACT
+from pd_lib.mlflow_layer.governance.gate_report import COMPARISON_ARTIFACT
 from steps.generate import generate
 from steps.promote import promote
 from steps.register import register

@@ -25,7 +25,7 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import EXPERIMENT_NAME, LOANS_ARTIFACT, MODEL_NAME
 from pd_lib.data.sources import make_classification_loans
-from pd_lib.mlflow_layer.reproduce import REPORT_JSON, TAG_REPRODUCED
+from pd_lib.mlflow_layer.building.reproduce import REPORT_JSON, TAG_REPRODUCED
 from pd_lib.validation.reproduction import PD_TOLERANCE
 from tests.e2e.test_mlflow_run import git_daemon_serving
 from tests.helpers import env_without_mlflow_run

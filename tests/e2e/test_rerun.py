@@ -6,9 +6,9 @@ from __future__ import annotations
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer import registry
-from pd_lib.mlflow_layer.pipeline import run_main
-from pd_lib.mlflow_layer.runs import entry_point_defaults
+from pd_lib.mlflow_layer.governance import registry
+from pd_lib.mlflow_layer.runner.pipeline import run_main
+from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
 from steps import step_command
 
 STEPS = ("generate", "train", "tune", "register", "promote")

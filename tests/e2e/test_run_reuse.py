@@ -5,8 +5,8 @@ from __future__ import annotations
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer.pipeline import inherited_env_manager
-from pd_lib.mlflow_layer.runs import find_finished_run, full_params
+from pd_lib.mlflow_layer.runner.pipeline import inherited_env_manager
+from pd_lib.mlflow_layer.runner.runs import find_finished_run, full_params
 from pd_lib.mlflow_layer.tracking import as_mlflow_param, code_fingerprint
 
 
@@ -36,7 +36,7 @@ def test_main_passes_its_own_env_manager_on(tracking_uri):
 
 
 def test_an_edited_user_file_is_not_served_from_the_old_generate_run(tracking_uri, tmp_path):
-    from pd_lib.mlflow_layer.pipeline import _source_tags
+    from pd_lib.mlflow_layer.runner.pipeline import _source_tags
 
     loans = tmp_path / "loans.csv"
     loans.write_text("x,default\n1,0\n2,1\n")

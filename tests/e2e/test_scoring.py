@@ -10,7 +10,8 @@ from mlflow.tracking import MlflowClient
 from pd_lib.config import EXPERIMENT_NAME, ID_COL, MASTER_SCALE, MODEL_NAME, PD_COL, SCORED_ARTIFACT
 from pd_lib.data.schema import feature_columns
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer import scoring, scoring_model
+from pd_lib.mlflow_layer import scoring_model
+from pd_lib.mlflow_layer.scoring import batch
 from steps.score import score
 from tests.champion import champion_sklearn_pd, make_champion
 from tests.e2e.test_steps import _only_run
@@ -51,7 +52,7 @@ def test_score_logs_the_champions_pd_per_loan(champion, runner):
 
 def test_rating_is_the_master_scale_grade_of_the_pd(champion):
     scale = MASTER_SCALE
-    scored = scoring.score_loans(f"models:/{MODEL_NAME}@champion", champion)
+    scored = batch.score_loans(f"models:/{MODEL_NAME}@champion", champion)
     bounds = dict(scale)
     lower = dict(zip([g for g, _ in scale], [0.0] + [b for _, b in scale[:-1]], strict=True))
     for pd_value, grade in zip(scored[PD_COL], scored["rating"], strict=True):
@@ -60,7 +61,7 @@ def test_rating_is_the_master_scale_grade_of_the_pd(champion):
 
 
 def test_score_frame_pins_the_alias_to_a_version(champion):
-    scored = scoring.score_loans(f"models:/{MODEL_NAME}/Production", champion.head(5))
+    scored = batch.score_loans(f"models:/{MODEL_NAME}/Production", champion.head(5))
     assert scored["model_version"].tolist() == ["1"] * 5
 
 
@@ -85,15 +86,15 @@ def test_mistyped_column_names_the_column_and_its_type(champion, runner):
 
 def test_csv_input_scores_like_parquet(champion):
     champion.to_csv("loans.csv", index=False)
-    from_csv = scoring.score_loans(f"models:/{MODEL_NAME}@champion",
-                                   scoring.read_loans("loans.csv"))
-    from_parquet = scoring.score_loans(f"models:/{MODEL_NAME}@champion", champion)
+    from_csv = batch.score_loans(f"models:/{MODEL_NAME}@champion",
+                                   batch.read_loans("loans.csv"))
+    from_parquet = batch.score_loans(f"models:/{MODEL_NAME}@champion", champion)
     pd.testing.assert_frame_equal(from_csv, from_parquet, check_exact=False, atol=1e-12, rtol=0)
 
 
 def test_no_champion_yet_is_a_clear_error(tracking_uri, small_loans):
     with pytest.raises(PipelineError, match="cannot find model 'models:/pd_model_v1@champion'"):
-        scoring.score_loans(f"models:/{MODEL_NAME}@champion", small_loans)
+        batch.score_loans(f"models:/{MODEL_NAME}@champion", small_loans)
 
 
 def test_unknown_engine_is_refused(champion, runner):
@@ -154,10 +155,10 @@ def test_mlflow_run_score_entry_point(tracking_uri, runner, tmp_path):
 def test_spark_on_a_cluster_needs_shared_paths_before_anything_starts():
     cluster = "spark://spark-master.internal:7077"
     with pytest.raises(PipelineError, match="data_uri the executors can read"):
-        scoring.score_and_log("models:/m@champion", "runs:/abc/data/loans.parquet", "spark",
+        batch.score_and_log("models:/m@champion", "runs:/abc/data/loans.parquet", "spark",
                               cluster)
     with pytest.raises(PipelineError, match="needs -P output_path"):
-        scoring.score_and_log("models:/m@champion", "s3a://book/loans.parquet", "spark", cluster)
+        batch.score_and_log("models:/m@champion", "s3a://book/loans.parquet", "spark", cluster)
     with pytest.raises(PipelineError, match="output_path is for engine=spark"):
-        scoring.score_and_log("models:/m@champion", "loans.parquet", "pandas", "local[2]",
+        batch.score_and_log("models:/m@champion", "loans.parquet", "pandas", "local[2]",
                               "s3a://out/")

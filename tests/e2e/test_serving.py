@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from pd_lib.config import MODEL_NAME, PD_COL
 from pd_lib.data.schema import feature_columns
-from pd_lib.mlflow_layer import scoring
+from pd_lib.mlflow_layer.scoring import batch
 from pd_lib.modelling.reasons import reason_columns
 from tests.champion import make_champion, sqlite_tracking
 from tests.helpers import PROJECT_ROOT, env_without_mlflow_run
@@ -66,8 +66,8 @@ def test_served_pds_equal_batch_scoring(served):
     predictions = response.json()["predictions"]
     assert all(set(p) == {PD_COL} for p in predictions)  # one named column: the PD
     served_pd = np.array([p[PD_COL] for p in predictions])
-    batch = scoring.score_loans(CHAMPION, rows)
-    np.testing.assert_allclose(served_pd, batch[PD_COL].to_numpy(), rtol=0, atol=1e-12)
+    scored = batch.score_loans(CHAMPION, rows)
+    np.testing.assert_allclose(served_pd, scored[PD_COL].to_numpy(), rtol=0, atol=1e-12)
     assert ((served_pd >= 0) & (served_pd <= 1)).all()
 
 
@@ -76,8 +76,8 @@ def test_one_row_is_served(served):
     row = loans[feature_columns(loans)].iloc[[7]]
     response = _post(url, row)
     assert response.status_code == 200
-    batch = scoring.score_loans(CHAMPION, loans.iloc[[7]])
-    assert abs(response.json()["predictions"][0][PD_COL] - batch[PD_COL].iloc[0]) <= 1e-12
+    scored = batch.score_loans(CHAMPION, loans.iloc[[7]])
+    assert abs(response.json()["predictions"][0][PD_COL] - scored[PD_COL].iloc[0]) <= 1e-12
 
 
 def test_row_without_a_feature_is_refused(served):
@@ -98,10 +98,10 @@ def test_served_reasons_equal_batch_scoring(served):
     response = requests.post(f"{url}/invocations", json=payload, timeout=60)
     assert response.status_code == 200, response.text
     served_rows = pd.DataFrame(response.json()["predictions"])
-    batch = scoring.score_loans(CHAMPION, rows, reasons=3)
+    scored = batch.score_loans(CHAMPION, rows, reasons=3)
     for column in reason_columns(3):
-        assert served_rows[column].fillna("").tolist() == batch[column].fillna("").tolist()
-    np.testing.assert_allclose(served_rows[PD_COL], batch[PD_COL], rtol=0, atol=1e-12)
+        assert served_rows[column].fillna("").tolist() == scored[column].fillna("").tolist()
+    np.testing.assert_allclose(served_rows[PD_COL], scored[PD_COL], rtol=0, atol=1e-12)
 
 
 def _post_body(url: str, body: bytes, content_type: str = "application/json"

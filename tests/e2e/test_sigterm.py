@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.cores import THREADS_ENV, usable_cores
 from pd_lib.errors import TERMINATED_EXIT_CODE
-from pd_lib.mlflow_layer.step_modes import parallel_steps
+from pd_lib.mlflow_layer.runner.step_modes import parallel_steps
 from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.heavy

@@ -6,7 +6,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer.tuning import log_candidates
+from pd_lib.mlflow_layer.building.tuning import log_candidates
 from pd_lib.modelling.search import best_params
 from tests.unit.test_search import halving, loans, screen  # noqa: F401  (fixtures)
 

@@ -17,7 +17,7 @@ import requests
 from click.testing import CliRunner
 
 from pd_lib.config import PD_COL
-from pd_lib.mlflow_layer import scoring
+from pd_lib.mlflow_layer.scoring import batch
 from steps.generate import generate
 from steps.monitor import monitor
 from steps.promote import promote
@@ -105,7 +105,7 @@ def test_pyfunc_predicts_the_csv_as_read_and_equals_the_score_step(champion):
     as_floats = as_read.astype({c: "float64" for c in ("age", "months", "amount")})
     trained_form = model.predict(as_floats.drop(columns=["loan_id", "default"]))[PD_COL]
     np.testing.assert_array_equal(served, trained_form.to_numpy())
-    scored = scoring.score_loans(f"models:/{MODEL}@champion", as_read)
+    scored = batch.score_loans(f"models:/{MODEL}@champion", as_read)
     np.testing.assert_allclose(served, scored[PD_COL].to_numpy(), rtol=0, atol=1e-12)
     with pytest.raises(mlflow.exceptions.MlflowException, match="column age holds"):
         model.predict(as_read.assign(age="thirty").drop(columns=["loan_id", "default"]))

@@ -1,4 +1,4 @@
-"""The pipe between main and its background step (pd_lib.mlflow_layer.background): a
+"""The pipe between main and its background step (pd_lib.mlflow_layer.runner.background): a
 (GRANT, n) message gives the step n cores from its next fit on; main's end of
 the pipe closing (main gone) makes the step SIGTERM itself. In a subprocess, whose signal
 that is."""
@@ -13,7 +13,7 @@ from tests.helpers import PROJECT_ROOT
 PIPE = """
 import multiprocessing, signal, time
 import pd_lib.cores as cores
-from pd_lib.mlflow_layer.background import GRANT, _exit_with_main
+from pd_lib.mlflow_layer.runner.background import GRANT, _exit_with_main
 
 watch, lifeline = multiprocessing.Pipe(duplex=False)
 _exit_with_main(watch)

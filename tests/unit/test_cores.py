@@ -338,7 +338,7 @@ def test_pds_do_not_depend_on_the_share(model, restore_share):
 
 
 def test_main_gives_tune_the_larger_share_on_a_large_book():
-    from pd_lib.mlflow_layer.pipeline import core_plan
+    from pd_lib.mlflow_layer.runner.pipeline import core_plan
 
     train = {"model": "auto"}
     tune = {"model": "hist_gradient_boosting", "grid": "learning_rate=0.05,0.1,0.2;"

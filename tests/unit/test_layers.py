@@ -294,16 +294,43 @@ def test_private_sklearn_names_only_in_the_internals_module():
         + "\n".join(offenders))
 
 
-@pytest.mark.parametrize("layer", LAYERS)
-def test_every_layer_is_a_package_that_lists_its_modules(layer):
-    """Each layer has an ``__init__`` with a docstring (what the layer holds) and an
-    ``__all__`` naming exactly its modules: a module added without a word fails here."""
-    init = PD_LIB / layer / "__init__.py"
-    assert init.is_file(), f"pd_lib/{layer} has no __init__.py"
+PACKAGES = sorted({*LAYERS, *(str(d.relative_to(PD_LIB)) for layer in LAYERS
+                              for d in (PD_LIB / layer).iterdir()
+                              if d.is_dir() and any(d.glob("*.py")))})
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_layer_and_concept_package_lists_its_modules(package):
+    """Each layer, and each concept package inside one (mlflow_layer's runner, building,
+    governance, scoring), has an ``__init__`` with a docstring (what it holds) and an
+    ``__all__`` naming exactly its modules and packages: one added without a word fails."""
+    init = PD_LIB / package / "__init__.py"
+    assert init.is_file(), f"pd_lib/{package} has no __init__.py"
     tree = ast.parse(init.read_text())
-    assert ast.get_docstring(tree), f"pd_lib/{layer}/__init__.py has no docstring"
+    assert ast.get_docstring(tree), f"pd_lib/{package}/__init__.py has no docstring"
     listed = next(ast.literal_eval(node.value) for node in tree.body
                   if isinstance(node, ast.Assign)
                   and any(getattr(t, "id", "") == "__all__" for t in node.targets))
-    modules = sorted(p.stem for p in (PD_LIB / layer).glob("*.py") if p.stem != "__init__")
-    assert sorted(listed) == modules, f"pd_lib/{layer}/__init__.py's __all__ is not current"
+    folder = PD_LIB / package
+    modules = sorted([p.stem for p in folder.glob("*.py") if p.stem != "__init__"]
+                     + [d.name for d in folder.iterdir() if (d / "__init__.py").is_file()])
+    assert sorted(listed) == modules, f"pd_lib/{package}/__init__.py's __all__ is not current"
+
+
+def test_mlflow_layer_packages_import_the_base_and_each_other_one_way():
+    """runner -> governance, building -> runner and governance, scoring -> governance, all ->
+    the base: never back, so each package can be read knowing only the ones below it."""
+    allowed = {"runner": {"governance"}, "building": {"runner", "governance"},
+               "scoring": {"governance"},
+               "governance": set()}
+    wrong = []
+    for module in MODULES:
+        parts = module.split(".")
+        if len(parts) < 4 or parts[1] != "mlflow_layer":
+            continue
+        for name in _pd_lib_imports(module):
+            target = name.split(".")
+            if len(target) >= 4 and target[1] == "mlflow_layer" and target[2] != parts[2] \
+                    and target[2] not in allowed[parts[2]]:
+                wrong.append(f"{module} imports {name}")
+    assert not wrong, "\n".join(wrong)

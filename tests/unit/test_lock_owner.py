@@ -9,7 +9,7 @@ import sys
 import time
 
 from pd_lib.errors import mask_secrets
-from pd_lib.mlflow_layer.lock import LockOwner
+from pd_lib.mlflow_layer.governance.lock import LockOwner
 from pd_lib.process import process_alive, process_start
 
 

@@ -153,7 +153,7 @@ def test_a_period_without_defaults_is_not_silently_green():
     ("red", "red", True), ("amber", "red", False), ("amber", "amber", True),
     ("green", "amber", False), ("red", "never", False)])
 def test_fail_on_levels(status, fail_on, fails):
-    from pd_lib.mlflow_layer.monitoring import fails as reaches
+    from pd_lib.mlflow_layer.scoring.monitoring import fails as reaches
 
     assert reaches(status, fail_on) is fails
 

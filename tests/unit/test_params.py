@@ -8,7 +8,7 @@ import yaml
 
 from pd_lib import mlproject, params
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer.runs import entry_point_defaults
+from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
 from steps import step_command
 from tests.helpers import PROJECT_ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from pd_lib.mlflow_layer.runs import entry_point_defaults, full_params
+from pd_lib.mlflow_layer.runner.runs import entry_point_defaults, full_params
 from pd_lib.mlflow_layer.tracking import as_mlflow_param, code_fingerprint
 from tests.helpers import PROJECT_ROOT
 

@@ -1,4 +1,4 @@
-"""The serving guard's decision (pd_lib.mlflow_layer.serving.request_refusal): which
+"""The serving guard's decision (pd_lib.mlflow_layer.scoring.serving.request_refusal): which
 /invocations bodies MLflow's scoring app must not see, and which pass on untouched."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pd_lib.mlflow_layer.serving import DEEP_ENOUGH_TO_CHECK, request_refusal
+from pd_lib.mlflow_layer.scoring.serving import DEEP_ENOUGH_TO_CHECK, request_refusal
 
 SPLIT = json.dumps({"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}}).encode()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from pd_lib.mlflow_layer.background import _prefixed
-from pd_lib.mlflow_layer.step_modes import (
+from pd_lib.mlflow_layer.runner.background import _prefixed
+from pd_lib.mlflow_layer.runner.step_modes import (
     PARALLEL_ENV,
     SUBPROCESS_ENV,
     parallel_steps,

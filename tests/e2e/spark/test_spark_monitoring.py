@@ -38,7 +38,7 @@ def _plan(reference: pd.DataFrame) -> monitoring.CountPlan:
 
 
 def _spark_counts(spark, period: pd.DataFrame, plan, tmp_path) -> monitoring.PeriodCounts:
-    from pd_lib.mlflow_layer.spark_monitoring import period_counts_spark
+    from pd_lib.mlflow_layer.scoring.spark_monitoring import period_counts_spark
 
     path = tmp_path / "period.parquet"
     period.to_parquet(path, index=False)  # as a user's file: dates as TIMESTAMP(NANOS)
@@ -123,7 +123,7 @@ def test_only_aggregates_reach_the_driver(spark):
     values, so at most 1,000 score bins are non-empty."""
     from pyspark.sql import functions as F
 
-    from pd_lib.mlflow_layer.spark_monitoring import period_counts_spark
+    from pd_lib.mlflow_layer.scoring.spark_monitoring import period_counts_spark
 
     reference = _period(1000, 7)
     plan = _plan(reference)

@@ -11,8 +11,9 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import ID_COL, MASTER_SCALE, MODEL_NAME, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer import scoring, scoring_model
-from pd_lib.mlflow_layer.spark import grade_column, score_parquet_spark, score_spark
+from pd_lib.mlflow_layer import scoring_model
+from pd_lib.mlflow_layer.scoring import batch
+from pd_lib.mlflow_layer.scoring.spark import grade_column, score_parquet_spark, score_spark
 from pd_lib.modelling.reasons import reason_columns
 from steps.score import score
 from tests.helpers import invoke
@@ -25,7 +26,7 @@ def test_spark_pds_equal_pandas_pds(spark, champion_store, tmp_path):
     rows = score_parquet_spark(CHAMPION, str(path), str(tmp_path / "scored"), spark)
     assert rows == len(loans)
     on_spark = pd.read_parquet(tmp_path / "scored").sort_values(ID_COL, ignore_index=True)
-    on_pandas = scoring.score_loans(CHAMPION, loans).sort_values(ID_COL, ignore_index=True)
+    on_pandas = batch.score_loans(CHAMPION, loans).sort_values(ID_COL, ignore_index=True)
     assert list(on_spark.columns) == list(scoring_model.SCORED_COLUMNS)
     np.testing.assert_array_equal(on_spark[ID_COL].to_numpy(), on_pandas[ID_COL].to_numpy())
     np.testing.assert_allclose(on_spark[PD_COL].to_numpy(), on_pandas[PD_COL].to_numpy(),
@@ -45,7 +46,7 @@ def test_spark_grades_follow_the_master_scale(spark):
                      *[float(np.nextafter(b, 2.0)) for b in bounds[:-1]]})
     frame = spark.createDataFrame([(p,) for p in probes], ["pd"])
     graded = frame.select("pd", grade_column(F.col("pd")).alias("g")).toPandas()
-    assert graded["g"].tolist() == scoring.rating_grades(graded["pd"].to_numpy()).tolist()
+    assert graded["g"].tolist() == batch.rating_grades(graded["pd"].to_numpy()).tolist()
     by_pd = dict(zip(graded["pd"], graded["g"], strict=True))
     assert by_pd[0.1 + 0.2] == by_pd[0.35 - 0.05] == by_pd[0.3] == "8"  # the rounding rule
 
@@ -68,7 +69,7 @@ def test_score_step_with_spark_logs_scored_parquet(spark, champion_store):
     assert len(logged) == len(loans)
     assert run.data.metrics["rows_scored"] == len(loans)
     assert run.data.params["engine"] == "spark"
-    expected = scoring.score_loans(CHAMPION, loans).set_index(ID_COL)[PD_COL]
+    expected = batch.score_loans(CHAMPION, loans).set_index(ID_COL)[PD_COL]
     np.testing.assert_allclose(logged.set_index(ID_COL)[PD_COL].loc[expected.index], expected,
                                rtol=0, atol=1e-12)
 
@@ -106,7 +107,7 @@ def test_spark_reasons_equal_pandas_reasons(spark, champion_store):
     path, loans = champion_store
     frame = spark.read.parquet(str(path)).limit(200)
     on_spark = score_spark(CHAMPION, frame, spark, reasons=3).toPandas()
-    on_pandas = scoring.score_loans(CHAMPION, loans, reasons=3).set_index(ID_COL)
+    on_pandas = batch.score_loans(CHAMPION, loans, reasons=3).set_index(ID_COL)
     on_pandas = on_pandas.loc[on_spark[ID_COL]].reset_index()
     np.testing.assert_allclose(on_spark[PD_COL], on_pandas[PD_COL], rtol=0, atol=1e-12)
     for column in reason_columns(3):

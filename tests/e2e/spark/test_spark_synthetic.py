@@ -13,8 +13,8 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import EXPERIMENT_NAME, ID_COL, MODEL_NAME, PD_COL, TARGET_COL
 from pd_lib.data.sources import load_loans
-from pd_lib.mlflow_layer import scoring
-from pd_lib.mlflow_layer.spark import score_parquet_spark
+from pd_lib.mlflow_layer.scoring import batch
+from pd_lib.mlflow_layer.scoring.spark import score_parquet_spark
 from pd_lib.validation.metrics import floor_pds, roc_auc
 from steps.monitor import monitor
 from tests.helpers import invoke
@@ -28,7 +28,7 @@ def test_spark_equals_pandas_on_the_synthetic_book_with_strings_and_gaps(
     assert loans.isna().any().any() and (loans.dtypes == "str").any()  # what this test is for
     score_parquet_spark(CHAMPION, str(path), str(tmp_path / "scored"), spark)
     on_spark = pd.read_parquet(tmp_path / "scored").sort_values(ID_COL, ignore_index=True)
-    on_pandas = scoring.score_loans(CHAMPION, loans).sort_values(ID_COL, ignore_index=True)
+    on_pandas = batch.score_loans(CHAMPION, loans).sort_values(ID_COL, ignore_index=True)
     np.testing.assert_allclose(on_spark[PD_COL].to_numpy(), on_pandas[PD_COL].to_numpy(),
                                rtol=0, atol=1e-12)
 
@@ -78,7 +78,7 @@ def test_monitor_with_spark_equals_pandas(spark, synthetic_champion_store, tmp_p
     for name, value in on_pandas.items():
         assert on_lake[name] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), name
     # the histogram AUC against the rank AUC of the same PDs, within its stated bound
-    pds = floor_pds(scoring.score_loans(CHAMPION, loans)[PD_COL].to_numpy())
+    pds = floor_pds(batch.score_loans(CHAMPION, loans)[PD_COL].to_numpy())
     exact = roc_auc(loans[TARGET_COL].to_numpy(), pds)
     assert abs(on_spark["roc_auc"] - exact) <= on_spark["roc_auc_error_bound"] < 1e-4
 

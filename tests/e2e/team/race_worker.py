@@ -13,7 +13,7 @@ def promote_rounds(model: str, version: str, credentials: tuple[str, str], round
     pd_lib.registry, wait at ``done``; ``rounds`` times. Puts the list of errors (empty if
     none) on ``results``."""
     os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials
-    from pd_lib.mlflow_layer.promotion import promote
+    from pd_lib.mlflow_layer.governance.promotion import promote
 
     logging.disable(logging.INFO)
     errors = []

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
-from pd_lib.mlflow_layer.lock import LOCK_SUFFIX
+from pd_lib.mlflow_layer.governance.lock import LOCK_SUFFIX
 from pd_lib.mlflow_layer.mlflow_internals import get_app_client
 from tests.e2e.team.race_worker import promote_rounds
 from tests.e2e.test_promotion_crash import versions_of_one_model

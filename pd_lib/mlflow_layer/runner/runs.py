@@ -15,8 +15,8 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import TAG_CODE_FINGERPRINT
-from pd_lib.mlflow_layer.inprocess import CommandLoader, run_in_process
-from pd_lib.mlflow_layer.step_modes import runs_in_process
+from pd_lib.mlflow_layer.runner.inprocess import CommandLoader, run_in_process
+from pd_lib.mlflow_layer.runner.step_modes import runs_in_process
 from pd_lib.mlflow_layer.tracking import (
     ENTRY_POINT_TAG,
     PROJECT_ROOT,
@@ -113,7 +113,7 @@ def get_or_run(
     """Reuse a finished matching run, else run the entry point; returns (run, reused).
 
     With the local env manager the entry point runs in this process
-    (:mod:`pd_lib.mlflow_layer.inprocess`), else as an ``mlflow run`` subprocess in its own
+    (:mod:`pd_lib.mlflow_layer.runner.inprocess`), else as an ``mlflow run`` subprocess in its own
     environment.
     """
     if reuse and (found := reusable_run(entry_point, params, experiment_id, tags)) is not None:

@@ -1,6 +1,7 @@
 """How ``main`` runs its steps: in its own process, as ``mlflow run`` subprocesses, and whether
 tune runs beside train. Light on purpose (no mlflow import): ``main`` asks before it imports
-the rest of this layer, to start the step server early (:mod:`pd_lib.mlflow_layer.background`).
+the rest of this layer, to start the step server early
+(:mod:`pd_lib.mlflow_layer.runner.background`).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ when its holder ran on this host and that process is gone. An abandoned lock is 
 never deleted by a waiter: the waiter first creates ``<lock>.takeover-<token of the old
 owner>`` (atomic, so one waiter per old owner wins), checks that the lock still carries that
 token, writes itself in as owner and deletes the marker. A lock's other tags (the promotion
-intent, :mod:`pd_lib.mlflow_layer.promotion`) survive a takeover, so the new owner can finish
-what the old one left.
+intent, :mod:`pd_lib.mlflow_layer.governance.promotion`) survive a takeover, so the new
+owner can finish what the old one left.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from mlflow.tracking import MlflowClient
 
 from pd_lib.config import LOCK_SUFFIX, TAKEOVER_INFIX
 from pd_lib.errors import PipelineError
-from pd_lib.mlflow_layer.writes import RegistryWriter
+from pd_lib.mlflow_layer.governance.writes import RegistryWriter
 from pd_lib.process import process_alive, process_start
 
 log = logging.getLogger("pd_pipeline")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pd_lib.config import DATE_COL, MASTER_SCALE, PD_COL, PD_FLOOR, TARGET_COL
-from pd_lib.mlflow_layer.spark import grade_column
+from pd_lib.mlflow_layer.scoring.spark import grade_column
 from pd_lib.validation import metrics
 from pd_lib.validation.metrics import MISSING_CATEGORY, SCORE_BINS
 from pd_lib.validation.monitoring import CountPlan, PeriodCounts, pd_bin_columns

@@ -301,7 +301,7 @@ def resolve_data_uri(data_uri: str, experiment_id: str) -> tuple[str, str]:
     An empty ``data_uri`` means: the newest finished ``generate`` run with default parameters
     in this experiment, else data generated here with those defaults and logged in this run.
     """
-    from pd_lib.mlflow_layer.runs import describe, find_finished_run, full_params
+    from pd_lib.mlflow_layer.runner.runs import describe, find_finished_run, full_params
 
     if data_uri:
         return data_uri, "given"

@@ -1,6 +1,6 @@
 """Scoring on Spark: a registered PD model applied through ``mlflow.pyfunc.spark_udf``.
 
-The same columns as pandas scoring (:mod:`pd_lib.mlflow_layer.scoring`), computed on the
+The same columns as pandas scoring (:mod:`pd_lib.mlflow_layer.scoring.batch`), computed on the
 executors. pyspark is imported only when a Spark function runs.
 """
 
@@ -84,7 +84,7 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
                 spark: SparkSession, reasons: int = 0, keep: Sequence[str] = ()
                 ) -> SparkDataFrame:
     """Score a Spark DataFrame through ``mlflow.pyfunc.spark_udf``: the same columns as
-    :func:`pd_lib.mlflow_layer.scoring.score_loans` (with ``reasons`` > 0 the reason columns
+    :func:`pd_lib.mlflow_layer.scoring.batch.score_loans` (with ``reasons`` > 0 the reason columns
     too), computed on the executors; the columns ``keep`` of ``frame`` follow them (without
     reasons), so that monitoring aggregates each PD with its loan's characteristics."""
     from pyspark.sql import functions as F

@@ -1,7 +1,7 @@
 """The ``main`` entry point: generate -> train and tune -> register the better -> promote.
 
 Each step is its own ``mlflow run`` child run of main; tune runs beside train in a background
-process where it can (:mod:`pd_lib.mlflow_layer.background`), the two dividing main's cores
+process where it can (:mod:`pd_lib.mlflow_layer.runner.background`), the two dividing main's cores
 by their expected work (:mod:`pd_lib.cores`); finished generate, train
 and tune runs with the same parameters and code are reused; register and promote never are
 (issue 3: every main records its own registration and promotion decision).
@@ -28,12 +28,12 @@ from pd_lib.cores import grant, handed_down, plan_shares, share, take_share
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import run_uri
-from pd_lib.mlflow_layer.background import BackgroundStep, start_in_background
-from pd_lib.mlflow_layer.gate_report import COMPARISON_ARTIFACT
-from pd_lib.mlflow_layer.inprocess import CommandLoader
+from pd_lib.mlflow_layer.governance.gate_report import COMPARISON_ARTIFACT
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_PROJECT_ENV
-from pd_lib.mlflow_layer.runs import full_params, get_or_run, reusable_run
-from pd_lib.mlflow_layer.step_modes import parallel_steps
+from pd_lib.mlflow_layer.runner.background import BackgroundStep, start_in_background
+from pd_lib.mlflow_layer.runner.inprocess import CommandLoader
+from pd_lib.mlflow_layer.runner.runs import full_params, get_or_run, reusable_run
+from pd_lib.mlflow_layer.runner.step_modes import parallel_steps
 from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from pd_lib.params import pick
 from pd_lib.validation.gate_rules import candidate_choice

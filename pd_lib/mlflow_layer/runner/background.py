@@ -3,7 +3,7 @@
 Why: train and tune both read generate's loans and nothing of each other, and much of each is
 single-threaded Python (evaluation, figures, saving the model) or small OpenMP regions that do
 not fill two cores. So ``main`` starts tune in a process of its own and runs train in its own
-process meanwhile (:mod:`pd_lib.mlflow_layer.inprocess`), then waits for tune.
+process meanwhile (:mod:`pd_lib.mlflow_layer.runner.inprocess`), then waits for tune.
 
 A new Python process would spend 5-8 s importing mlflow, scikit-learn, pandas and matplotlib
 again (more than tune's head start is worth). So ``main`` starts a fork server when it starts
@@ -50,7 +50,7 @@ from pd_lib.cores import THREADS_ENV, grant
 from pd_lib.errors import TERMINATED_EXIT_CODE, Terminated
 
 if TYPE_CHECKING:  # the rest of this layer imports mlflow: not before the server starts
-    from pd_lib.mlflow_layer.inprocess import CommandLoader
+    from pd_lib.mlflow_layer.runner.inprocess import CommandLoader
 
 log = logging.getLogger("pd_pipeline")
 
@@ -134,7 +134,7 @@ def _exit_with_main(watch: Connection) -> None:
 def _run_step(load_command: CommandLoader, module_name: str, args: list[str],
               env: dict[str, str], work_dir: str, prefix: str, watch: Connection) -> None:
     """The background process: run the step's click command as ``mlflow run`` would."""
-    from pd_lib.mlflow_layer.inprocess import invoke_step
+    from pd_lib.mlflow_layer.runner.inprocess import invoke_step
 
     _exit_with_main(watch)
     sys.stdout, sys.stderr = _prefixed(sys.stdout, prefix), _prefixed(sys.stderr, prefix)
@@ -208,7 +208,7 @@ class BackgroundStep:
         left it open (``always``: whatever the step set)."""
         from mlflow.tracking import MlflowClient
 
-        from pd_lib.mlflow_layer.inprocess import close_if_open
+        from pd_lib.mlflow_layer.runner.inprocess import close_if_open
 
         self.lifeline.close()
         if always:
@@ -223,7 +223,7 @@ def start_in_background(project_dir: Path, entry_point: str, params: dict[str, s
     """Create ``entry_point``'s child run of the active run and start its command, on
     ``cores`` cores (None: the count this process hands down), in a process forked from the
     step server; returns at once."""
-    from pd_lib.mlflow_layer.inprocess import create_step_run
+    from pd_lib.mlflow_layer.runner.inprocess import create_step_run
 
     launch = create_step_run(project_dir, entry_point, params, experiment_id,
                              {TAG_BACKGROUND: "true"})

@@ -1,7 +1,7 @@
 """Promotion: move a version to a stage as one recoverable transaction under the lock.
 
 1. Check the version's model loads and scores as logged (never overridable), then take the
-   lock (:mod:`pd_lib.mlflow_layer.lock`) and finish any promotion a dead process left.
+   lock (:mod:`pd_lib.mlflow_layer.governance.lock`) and finish any promotion a dead process left.
 2. The champion gate, for Production.
 3. Write the intent (tag ``promotion.intent`` on the lock: the version, the stage, the stages
    and aliases before, the tags to record) before the first registry write.
@@ -29,11 +29,11 @@ from pd_lib.checks import check_force, check_stage
 from pd_lib.config import REPORT_ARTIFACT, STAGE_ALIASES
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import run_uri
-from pd_lib.mlflow_layer.gate import GateResult, champion_gate
-from pd_lib.mlflow_layer.gate_report import log_comparison_page, verdict_line
-from pd_lib.mlflow_layer.lock import INTENT_TAG, PromoteLock, promote_lock
-from pd_lib.mlflow_layer.model_check import check_version_loads
-from pd_lib.mlflow_layer.registry import (
+from pd_lib.mlflow_layer.governance.gate import GateResult, champion_gate
+from pd_lib.mlflow_layer.governance.gate_report import log_comparison_page, verdict_line
+from pd_lib.mlflow_layer.governance.lock import INTENT_TAG, PromoteLock, promote_lock
+from pd_lib.mlflow_layer.governance.model_check import check_version_loads
+from pd_lib.mlflow_layer.governance.registry import (
     alias_holder,
     apply_stage,
     get_version,

@@ -39,7 +39,7 @@ from pd_lib.data.schema import sha256_of_file
 from pd_lib.data.sources import is_file_source
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import log_json, read_parquet_artifact, run_uri
-from pd_lib.mlflow_layer.registry import get_version
+from pd_lib.mlflow_layer.governance.registry import get_version
 from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run, parse_run_id
 from pd_lib.validation.reproduction import (
     Reproduction,

@@ -36,8 +36,8 @@ from pd_lib.data.schema import feature_columns
 from pd_lib.data.splits import split_samples
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import local_copy, log_pngs
-from pd_lib.mlflow_layer.registry import alias_holder
-from pd_lib.mlflow_layer.scoring import (
+from pd_lib.mlflow_layer.governance.registry import alias_holder
+from pd_lib.mlflow_layer.scoring.batch import (
     check_engine,
     load_scoring_model,
     pyfunc_pd,
@@ -139,12 +139,17 @@ def period_counts_spark(model: ScoringModel, data_uri: str, development: Develop
                         reference_pd: np.ndarray, spark_master: str
                         ) -> tuple[PeriodCounts, CountPlan]:
     """The period's counts with engine=spark: Spark reads the Parquet period, scores it
-    (:func:`pd_lib.mlflow_layer.spark.score_spark`) and aggregates it
-    (:func:`pd_lib.mlflow_layer.spark_monitoring.period_counts_spark`); the driver receives
+    (:func:`pd_lib.mlflow_layer.scoring.spark.score_spark`) and aggregates it
+    (:func:`pd_lib.mlflow_layer.scoring.spark_monitoring.period_counts_spark`); the driver receives
     the aggregates, never the rows. A period that lacks a column the model needs is refused
     naming the file and the column before anything is scored."""
-    from pd_lib.mlflow_layer.spark import local_input_path, score_spark, spark_kind, spark_session
-    from pd_lib.mlflow_layer.spark_monitoring import period_counts_spark as count_on_spark
+    from pd_lib.mlflow_layer.scoring.spark import (
+        local_input_path,
+        score_spark,
+        spark_kind,
+        spark_session,
+    )
+    from pd_lib.mlflow_layer.scoring.spark_monitoring import period_counts_spark as count_on_spark
 
     if data_uri.lower().endswith(".csv"):
         raise PipelineError(f"engine=spark reads the period as Parquet; '{data_uri}' is a CSV "

@@ -24,7 +24,14 @@ from pd_lib.checks import check_reasons
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe
-from pd_lib.mlflow_layer.promotion import recover_abandoned_promotion
+from pd_lib.mlflow_layer.governance.promotion import recover_abandoned_promotion
+from pd_lib.mlflow_layer.scoring.spark import (
+    check_spark_paths,
+    local_input_path,
+    score_spark,
+    spark_session,
+    write_spark,
+)
 from pd_lib.mlflow_layer.scoring_model import (
     MODEL_NAME_COL,
     MODEL_VERSION_COL,
@@ -36,13 +43,6 @@ from pd_lib.mlflow_layer.scoring_model import (
     pandas_kind,
     pyfunc_output,
     resolve_model,
-)
-from pd_lib.mlflow_layer.spark import (
-    check_spark_paths,
-    local_input_path,
-    score_spark,
-    spark_session,
-    write_spark,
 )
 from pd_lib.mlflow_layer.tracking import log_params_once, step_run
 from pd_lib.validation.master_scale import assign_grades

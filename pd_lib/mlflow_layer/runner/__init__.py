@@ -1,0 +1,12 @@
+"""main's chain of steps (pipeline), finding finished runs to reuse (runs), and how a step runs:
+in this process (inprocess), beside main in a background process (background), or through
+``mlflow run`` (step_modes).
+"""
+
+__all__ = [
+    "background",
+    "inprocess",
+    "pipeline",
+    "runs",
+    "step_modes",
+]
