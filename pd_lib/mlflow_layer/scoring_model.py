@@ -176,9 +176,16 @@ def model_inputs(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> pd.Da
     return frame[signature_columns(signature, frame.columns)]
 
 
+# Signature types a float64 column satisfies: ``Any`` (the numeric inputs this pipeline logs)
+# and double or float (models logged before). A ``long`` input is left alone: MLflow refuses
+# float64 there.
+FLOAT_INPUT_TYPES = ("Any", "double", "float")
+
+
 def numeric_inputs(signature: ModelSignature) -> list[str]:
-    """The signature's inputs that take numbers (``Any`` in the models this pipeline logs)."""
-    return [name for name, kind, _ in input_columns(signature) if kind == "numeric"]
+    """The signature's numeric inputs that take float64, as training stored them."""
+    return [spec.name for spec in signature.inputs.inputs
+            if getattr(spec.type, "name", str(spec.type)) in FLOAT_INPUT_TYPES]
 
 
 def numbers_accepted_as_any(signature: ModelSignature) -> ModelSignature:

@@ -73,3 +73,12 @@ def test_numbers_as_float_converts_whole_numbers_flags_and_blanks_and_names_text
     assert numbers_as_float(TRAINED, ["age", "income"]) is TRAINED
     with pytest.raises(PipelineError, match="column purpose holds .* the model takes numbers"):
         numbers_as_float(frame, ["purpose"])
+
+
+def test_a_long_input_of_an_older_model_keeps_its_integers():
+    """MLflow refuses float64 for a ``long`` input: conforming leaves such a column as it is."""
+    signature = infer_signature(pd.DataFrame({"term": np.array([36, 60]), "income": [1.5, 2.5]}))
+    frame = pd.DataFrame({"term": np.array([36, 60]), "income": np.array([1, 2])})
+    conformed = conform_to_signature(frame, signature)
+    assert conformed["term"].dtype == np.int64 and conformed["income"].dtype == np.float64
+    assert numeric_inputs(signature) == ["income"]
