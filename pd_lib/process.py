@@ -23,8 +23,8 @@ its signals, and whether another process is still alive.
   once Ctrl-C has arrived, never before. Python cannot stop inside a clean-up callback (a
   thread pool's weak reference, run while MLflow closes the run): there a KeyboardInterrupt
   printed a traceback, was dropped and the step went on. Now one line says so, and the next
-  Ctrl-C stops the step. A Ctrl-C after the step's work and its last line (while the
-  interpreter shuts down) is ignored: it changes nothing.
+  Ctrl-C stops the step; a SIGTERM dropped there is delivered again. A Ctrl-C after the
+  step's work and its last line (while the interpreter shuts down) is ignored.
 - **Is that process still alive?** A pid and its start time name one process even after the
   pid is reused: the promote lock (an abandoned lock's holder) and tracking (a step run whose
   process is gone) ask the same question here.
@@ -64,6 +64,7 @@ def stop_cleanly_on_sigterm() -> None:
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _raise_terminated)
+        _hear_dropped_stops()
 
 
 def stop_cleanly_on_sigint() -> None:
@@ -74,7 +75,7 @@ def stop_cleanly_on_sigint() -> None:
         return
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
-        sys.unraisablehook = _say_dropped_interrupts(sys.unraisablehook)
+        _hear_dropped_stops()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -87,18 +88,32 @@ DROPPED_INTERRUPT = ("warning: Ctrl-C arrived inside a clean-up callback, where 
                      "stop; the step goes on. Press Ctrl-C again to stop it.")
 
 
-def _say_dropped_interrupts(default_hook):
-    """An unraisable hook: a KeyboardInterrupt a callback dropped is one line, not a traceback,
-    and the next Ctrl-C is handled as the first was; anything else goes to ``default_hook``."""
+def _hear_dropped_stops() -> None:
+    """Install :func:`_dropped_stops` as the unraisable hook, once."""
+    if not getattr(sys.unraisablehook, "hears_dropped_stops", False):
+        sys.unraisablehook = _dropped_stops(sys.unraisablehook)
+
+
+def _dropped_stops(default_hook):
+    """An unraisable hook for a stop that a clean-up callback dropped (Python cannot raise
+    there; it printed a traceback and the step went on). A KeyboardInterrupt: one warning line,
+    and the next Ctrl-C is handled as the first was. A SIGTERM's Terminated: delivered again
+    from a timer thread, so the step stops where it can (main's cancel of tune sends one
+    SIGTERM and waits; dropped, tune ran to the end and exited 0). Anything else goes to
+    ``default_hook``."""
 
     def hook(unraisable) -> None:
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            print(DROPPED_INTERRUPT, file=sys.stderr, flush=True)
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+        elif isinstance(unraisable.exc_value, Terminated):
+            signal.signal(signal.SIGTERM, _raise_terminated)
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        else:
             default_hook(unraisable)
-            return
-        print(DROPPED_INTERRUPT, file=sys.stderr, flush=True)
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
 
+    hook.hears_dropped_stops = True
     return hook
 
 

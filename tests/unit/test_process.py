@@ -174,3 +174,36 @@ def test_a_step_called_in_process_leaves_ctrl_c_to_its_caller():
     """CliRunner and main call steps with arguments: the SIGINT handler stays the caller's,
     so no handler of a step leaks into a test run or its children."""
     assert _run(STEP_INTERRUPTED_IN_PROCESS) == ["True"]
+
+
+STEP_TERMINATED_IN_A_CALLBACK = """
+import os, signal, time, weakref, click
+from steps.options import StepCommand
+
+class Pool:
+    pass
+
+@click.command(cls=StepCommand)
+def step():
+    try:
+        pool = Pool()
+        # main's cancel of tune landed here once: dropped, tune ran on and exited 0
+        gone = weakref.ref(pool, lambda _: (os.kill(os.getpid(), signal.SIGTERM),
+                                            time.sleep(0.5)))
+        del pool
+        time.sleep(5)
+        print("never", flush=True)
+    finally:
+        print("closing runs", flush=True)
+
+step([])
+"""
+
+
+def test_a_sigterm_dropped_by_a_callback_is_delivered_again_and_stops_the_step():
+    done = subprocess.run([sys.executable, "-c", STEP_TERMINATED_IN_A_CALLBACK],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout == "closing runs\n"
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: stopped by SIGTERM;")
+    assert done.returncode == 143
