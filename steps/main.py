@@ -27,7 +27,8 @@ BACKGROUND_PRELOAD = ("steps", "scipy.special", "steps.tune",
                       "pd_lib.mlflow_layer.building.training",
                       "pd_lib.mlflow_layer.building.tuning", "pd_lib.modelling.search",
                       "mlflow.sklearn", "skops.io",
-                      "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.db.utils")
+                      "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.db.utils",
+                      "pd_lib.mlflow_layer.runner.preload")
 
 
 def check_source_params(values: dict) -> None:

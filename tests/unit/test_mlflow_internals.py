@@ -174,3 +174,13 @@ def test_the_scoring_app_of_a_loaded_model_has_mlflows_routes(tmp_path):
     app = internals.scoring_app(mlflow.pyfunc.load_model(str(tmp_path / "half")))
     paths = {getattr(route, "path", None) for route in app.routes}
     assert {"/ping", "/invocations"} <= paths
+
+
+def test_the_installed_package_map_is_built_once_and_read_by_every_requirement_check():
+    from mlflow.utils import requirements_utils
+
+    internals.fill_installed_package_map()
+    filled = requirements_utils._MODULES_TO_PACKAGES
+    assert "sklearn" in filled and "scikit-learn" in filled["sklearn"]
+    requirements_utils.warn_dependency_requirement_mismatches(["scikit-learn", "pandas"])
+    assert requirements_utils._MODULES_TO_PACKAGES is filled  # read, not built again
