@@ -21,11 +21,13 @@ from pd_lib.cores import take_step_share
 DEFAULT_GRID = "learning_rate=0.05,0.1,0.2;max_depth=3,6,None;min_samples_leaf=20,100,400"
 
 
-def _fits(cv_results: dict, cv: int) -> int:
-    """Models fitted: one per candidate and split (``n_splits`` where a round used fewer than
-    ``cv``, as the screening round does), plus the refit of the best."""
-    splits = cv_results.get("n_splits", [cv] * len(cv_results["params"]))
-    return int(sum(splits)) + 1
+def _fits(searcher, cv: int) -> int:
+    """Models fitted, the refit of the best included: screen counts its own (``n_fits_``;
+    the winner's first fold is its race fit), scikit-learn's searches one per candidate and
+    split."""
+    if hasattr(searcher, "n_fits_"):
+        return searcher.n_fits_ + 1
+    return len(searcher.cv_results_["params"]) * cv + 1
 
 
 def main() -> None:
@@ -55,7 +57,7 @@ def main() -> None:
         holdout_pd = searcher.best_estimator_.predict_pd(holdout[feature_columns(holdout)])
         rows.append({
             "method": method, "seconds": seconds,
-            "fits": _fits(searcher.cv_results_, args.cv),
+            "fits": _fits(searcher, args.cv),
             "best_params": best_params(searcher, args.model),
             "best_cv_roc_auc": float(searcher.best_score_),
             "holdout_roc_auc": float(roc_auc_score(holdout[TARGET_COL], holdout_pd)),

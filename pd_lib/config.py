@@ -64,10 +64,10 @@ AUC_CI_LEVEL = 0.95
 # tune searches one kind: HistGradientBoosting, the kind with the most to tune.
 DEFAULT_MODEL = "auto"
 DEFAULT_TUNE_MODEL = "hist_gradient_boosting"
-# "screen": every candidate fitted once on a sample, the best 2 cross-validated on all
-# rows (pd_lib.modelling.screening; within 0.002 AUC of GridSearchCV at a fraction of its time,
-# benchmarks/RESULTS.md section 4). "halving" is scikit-learn's HalvingGridSearchCV; "grid"
-# is GridSearchCV, as the tutorial teaches it.
+# "screen": every candidate fitted once on a sample, the best 2 raced on a fold of all rows
+# and the better cross-validated (pd_lib.modelling.screening; within 0.002 AUC of
+# GridSearchCV at a fraction of its time, benchmarks/RESULTS.md section 4). "halving" is
+# scikit-learn's HalvingGridSearchCV; "grid" is GridSearchCV, as the tutorial teaches it.
 SEARCH_METHODS = ("screen", "halving", "grid")
 DEFAULT_SEARCH = "screen"
 # 6 candidates: tune is most of main's time, and main should not take longer than the

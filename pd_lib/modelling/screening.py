@@ -2,9 +2,18 @@
 
 Round 0 fits every candidate once on a stratified sample of the training rows
 (SCREEN_TRAIN_ROWS) and scores its ROC AUC on another, disjoint sample (SCREEN_VALID_ROWS).
-Round 1 cross-validates the best SCREEN_KEEP (2) of them on all rows (a stratified sample of
-CV_MAX_ROWS on larger books), and the best mean CV ROC AUC is refit on all rows, as
-GridSearchCV would.
+Round 1 fits the best SCREEN_KEEP (2) of them on the first of the cross-validation folds of
+all rows (a stratified sample of CV_MAX_ROWS on larger books); round 2 completes the folds of
+the better one only, whose mean CV ROC AUC is its score, and it is refit on all rows, as
+GridSearchCV would refit its best.
+
+Why round 2 is not the runner-up's folds as well: the fold-1 comparison already scores a
+third of the rows (26,667 of 80,000 training loans), more than twice the screening's, and the
+runner-up's other folds are two of round 1's six fits (on 100k loans and one core, main's
+tune took 24.0 s for round 1 with them, 13.1 s for both rounds without). Over 5 books of
+each source at 100k loans, fold 1 picked what all three folds pick in 8 of 10; in the other
+two the finalists' mean CV ROC AUCs differed by 0.0001, and the holdout ROC AUC by -0.0003
+and -0.0008 (``python -m benchmarks.screen_rounds``, benchmarks/RESULTS.md).
 
 Why not scikit-learn's HalvingGridSearchCV: it cross-validates every round, and its first
 round must be small to pay off (about n / 27 rows for 27 candidates, ~300 defaults at
@@ -14,7 +23,8 @@ kept a slow learner that the full data did not favour (holdout AUC 0.0021 below 
 choice) in 0.53x the grid's time, since fits of boosting models on few rows are not
 proportionally cheaper. One split per candidate (15,000 rows to fit, 10,000 to score) is
 both cheaper and a better judge: 0.22x the grid's time, holdout AUC 0.0003 below its
-choice (benchmarks/RESULTS.md, section 4; 20,000 rows to fit took 0.28x for +0.0002).
+choice (benchmarks/RESULTS.md, section 4; 20,000 rows to fit took 0.28x for +0.0002); with
+round 2 as below, 0.17x and 0.0005 below (RESULTS.md, "Screen search").
 """
 
 from __future__ import annotations
@@ -81,13 +91,15 @@ def params_key(params: dict[str, Any]) -> str:
 
 
 class ScreenSearch:
-    """Screen every candidate on one split, cross-validate the best few, refit the best.
+    """Screen every candidate on one split, race the best few on a fold, cross-validate and
+    refit the winner.
 
     Exposes what the tune step reads from scikit-learn's searches: ``cv_results_`` (with
     ``iter`` and ``n_resources`` as HalvingGridSearchCV has them), ``best_params_``,
-    ``best_score_`` (mean CV ROC AUC) and ``best_estimator_``; and the cross-validated
-    candidates' out-of-fold PDs (:meth:`out_of_fold_pd`), from which the best one's
-    calibration stage can be fitted without fitting its folds again.
+    ``best_score_`` (mean CV ROC AUC) and ``best_estimator_``; ``n_fits_`` (the fits of
+    its rounds, the refit not counted); and the best one's
+    out-of-fold PDs (:meth:`out_of_fold_pd`), from which its calibration stage can be fitted
+    without fitting its folds again.
     """
 
     def __init__(self, estimator: BaseEstimator, param_grid: dict[str, list[Any]], cv: Any,
@@ -96,29 +108,29 @@ class ScreenSearch:
         self.seed, self.keep, self.refit = seed, keep, refit
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ScreenSearch:
-        """Run both rounds on ``X``, ``y`` and (``refit``) refit the best on all of them."""
+        """Run the rounds on ``X``, ``y`` and (``refit``) refit the best on all of them."""
         candidates = list(ParameterGrid(self.param_grid))
         records: list[dict[str, Any]] = []
         started = time.perf_counter()
         if len(candidates) > self.keep:
             n_screened = len(candidates)
             candidates = self._screen(candidates, X, y, records)
-            log.info("screened %d candidates on one split in %.1f s; cross-validating "
-                     "the best %d", n_screened, time.perf_counter() - started,
-                     len(candidates))
+            log.info("screened %d candidates on one split in %.1f s; racing the best %d "
+                     "on a fold", n_screened, time.perf_counter() - started, len(candidates))
         started = time.perf_counter()
         rows = cross_validation_rows(y, self.seed)
         if rows is None:
-            self._cross_validate(candidates, X, y, records)
+            best = self._cross_validate(candidates, X, y, records)
         else:  # a large book: a stratified sample tells the few candidates apart
-            self._cross_validate(candidates, X.iloc[rows], y[rows], records)
+            best = self._cross_validate(candidates, X.iloc[rows], y[rows], records)
             self.out_of_fold_pd_ = {}  # not every row's: calibration cannot reuse them
         self.cv_results_ = {key: [r[key] for r in records] for key in records[0]}
-        final = [r for r in records if r["iter"] == 1]
-        best = max(final, key=lambda r: r["mean_test_score"])
+        # a race's winner's first fold is in its race record and in its last one
+        self.n_fits_ = sum(self.cv_results_["n_splits"]) - (len(candidates) > 1)
         self.best_params_, self.best_score_ = best["params"], best["mean_test_score"]
-        log.info("cross-validated %d candidates on %d rows in %.1f s", len(candidates),
-                 len(y) if rows is None else len(rows), time.perf_counter() - started)
+        log.info("raced %d candidates on a fold and cross-validated the better on %d rows in "
+                 "%.1f s", len(candidates), len(y) if rows is None else len(rows),
+                 time.perf_counter() - started)
         if self.refit:
             started = time.perf_counter()  # one fit: all of this process's cores
             self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(
@@ -141,24 +153,36 @@ class ScreenSearch:
         return [candidates[i] for i in order[:self.keep]]
 
     def _cross_validate(self, candidates: list[dict], X: pd.DataFrame, y: np.ndarray,
-                        records: list[dict]) -> None:
+                        records: list[dict]) -> dict[str, Any]:
+        """Round 1: every candidate on the first fold; round 2: the better one's other
+        folds. Returns the better one's record (its mean over every fold)."""
         folds = list(self.cv.split(X, y))
-        scored = side_by_side(_fit_and_score, [
-            (self.estimator, params, X.iloc[fit], y[fit], X.iloc[score], y[score])
-            for params in candidates for fit, score in folds])
-        self.out_of_fold_pd_: dict[str, np.ndarray] = {}
-        for i, params in enumerate(candidates):
-            mine = scored[i * len(folds):(i + 1) * len(folds)]
-            records.append(_record(params, [s for s, _, _ in mine], [t for _, t, _ in mine], 1,
-                                   len(y)))
-            out_of_fold = np.empty(len(y), dtype=float)
-            for (_, score_rows), (_, _, scores) in zip(folds, mine, strict=True):
-                out_of_fold[score_rows] = scores
-            self.out_of_fold_pd_[params_key(params)] = out_of_fold
+
+        def on_folds(params_and_folds: list[tuple[dict, tuple]]) -> list[tuple]:
+            return side_by_side(_fit_and_score, [
+                (self.estimator, params, X.iloc[fit], y[fit], X.iloc[score], y[score])
+                for params, (fit, score) in params_and_folds])
+
+        round_ = max((r["iter"] + 1 for r in records), default=0)
+        first = on_folds([(params, folds[0]) for params in candidates])
+        if len(candidates) > 1:
+            for params, (score, seconds, _) in zip(candidates, first, strict=True):
+                records.append(_record(params, [score], [seconds], round_, len(y)))
+            round_ += 1
+        better = max(range(len(candidates)), key=lambda i: first[i][0])  # a tie: the screen's
+        params = candidates[better]
+        mine = [first[better], *on_folds([(params, fold) for fold in folds[1:]])]
+        records.append(_record(params, [s for s, _, _ in mine], [t for _, t, _ in mine],
+                               round_, len(y)))
+        out_of_fold = np.empty(len(y), dtype=float)
+        for (_, score_rows), (_, _, scores) in zip(folds, mine, strict=True):
+            out_of_fold[score_rows] = scores
+        self.out_of_fold_pd_: dict[str, np.ndarray] = {params_key(params): out_of_fold}
+        return records[-1]
 
     def out_of_fold_pd(self, params: dict[str, Any]) -> np.ndarray | None:
-        """The cross-validated candidate ``params``' PDs of every row, each from the fold
-        model that did not see it (None for a candidate the screening dropped)."""
+        """The best candidate's PDs of every row, each from the fold model that did not see
+        it (None for any other candidate: they were not fitted on every fold)."""
         return getattr(self, "out_of_fold_pd_", {}).get(params_key(params))
 
 

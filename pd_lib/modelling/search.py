@@ -161,15 +161,14 @@ def halving_min_resources(
 
 def expected_rows_fitted(n_rows: int, n_candidates: int, cv: int, search: str) -> float:
     """Rows tune expects to fit on ``n_rows`` training loans (main's core plan weighs its
-    share by them): screen fits every candidate on a sample and cross-validates the best
-    SCREEN_KEEP; grid (and, at most, halving) cross-validates them all; then one refit."""
-    if search == "screen":
-        screened = n_candidates * screen_sizes(n_rows)[0] if n_candidates > SCREEN_KEEP else 0
-        validated = min(n_candidates, SCREEN_KEEP)
-    else:
-        screened, validated = 0, n_candidates
-    cross_validated = min(n_rows, CV_MAX_ROWS) if search == "screen" else n_rows
-    return screened + validated * (cv - 1) * cross_validated + n_rows
+    share by them): screen fits every candidate on a sample, the best SCREEN_KEEP on the
+    first fold and the better one on the others; grid (and, at most, halving) cross-validates
+    them all; then one refit."""
+    if search != "screen":
+        return n_candidates * (cv - 1) * n_rows + n_rows
+    screened = n_candidates * screen_sizes(n_rows)[0] if n_candidates > SCREEN_KEEP else 0
+    fold_rows = min(n_rows, CV_MAX_ROWS) * (cv - 1) / cv
+    return screened + (min(n_candidates, SCREEN_KEEP) + cv - 1) * fold_rows + n_rows
 
 
 def make_searcher(
@@ -264,7 +263,9 @@ def candidate_results(searcher: Searcher, model: str) -> list[dict[str, Any]]:
     """One record per candidate, best first, from its last round (halving) or only round.
 
     Keys: params (our names), cv_roc_auc, cv_roc_auc_std, fit_seconds, n_resources (rows
-    the score is based on), round (0-based; later rounds are better), rank (1 = best).
+    the score is based on), n_splits (the splits it is the mean of, where the search scores
+    candidates on different numbers of them, as screen does), round (0-based; later rounds
+    are better), rank (1 = best).
     """
     results = searcher.cv_results_
     n = len(results["params"])
@@ -276,7 +277,7 @@ def candidate_results(searcher: Searcher, model: str) -> list[dict[str, Any]]:
         if key not in last or rounds[i] >= rounds[last[key]]:
             last[key] = i
     order = sorted(last.values(), key=lambda i: (-rounds[i], -scores[i], i))
-    n_resources = results.get("n_resources")
+    n_resources, n_splits = results.get("n_resources"), results.get("n_splits")
     return [
         {
             "params": _our_names(results["params"][i], model),
@@ -284,6 +285,7 @@ def candidate_results(searcher: Searcher, model: str) -> list[dict[str, Any]]:
             "cv_roc_auc_std": float(results["std_test_score"][i]),
             "fit_seconds": float(results["mean_fit_time"][i]),
             "n_resources": int(n_resources[i]) if n_resources is not None else None,
+            "n_splits": int(n_splits[i]) if n_splits is not None else None,
             "round": int(rounds[i]),
             "rank": rank,
         }

@@ -59,11 +59,26 @@ def test_tuning_benchmark_runs_each_search_on_the_same_grid():
     rows = {r["method"]: r for r in found["rows"]}
     assert set(rows) == {"screen", "halving", "grid"}
     assert rows["grid"]["fits"] == 4 * 3 + 1  # every candidate on every fold, and the refit
-    # screening, the best SCREEN_KEEP on 3 folds, the refit
-    assert rows["screen"]["fits"] == 4 + SCREEN_KEEP * 3 + 1
+    # screening, the best SCREEN_KEEP on the first fold, the better one's other 2, the refit
+    assert rows["screen"]["fits"] == 4 + SCREEN_KEEP + 2 + 1
     for row in rows.values():
         assert 0.5 < row["holdout_roc_auc"] <= 1.0
         assert set(row["best_params"]) == {"learning_rate", "max_depth"}
+
+
+def test_screen_rounds_benchmark_compares_the_race_with_every_fold():
+    found = _benchmark("benchmarks.screen_rounds", "--n-samples", "3000", "--seeds", "1-2",
+                       "--sources", "make_classification")
+    books = found["books"]
+    assert [(b["source"], b["seed"]) for b in books] == [("make_classification", 1),
+                                                         ("make_classification", 2)]
+    for book in books:
+        assert (book["fits_race"], book["fits_all_folds"]) == (SCREEN_KEEP + 2, SCREEN_KEEP * 3)
+        assert book["same"] == (book["race_choice"] == book["all_folds_choice"])
+        # the all-folds choice is the finalist with the higher mean over every fold
+        race_wins = book["race_cv_roc_auc"] >= book["runner_up_cv_roc_auc"]
+        assert book["same"] == race_wins
+        assert ("holdout_roc_auc_race" in book) == (not book["same"])
 
 
 def test_model_kinds_benchmark_reports_each_kind():

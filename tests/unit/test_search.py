@@ -63,26 +63,42 @@ def _by_round(searcher, round_: int) -> dict[str, float]:
         if r == round_}
 
 
-def test_screen_cross_validates_the_best_of_the_screening_round(screen):
-    screened, final = _by_round(screen, 0), _by_round(screen, 1)
-    assert len(screened) == 9 and len(final) == SCREEN_KEEP < 9
-    assert set(final) == set(sorted(screened, key=screened.get, reverse=True)[:SCREEN_KEEP])
-    assert screen.best_score_ == max(final.values())
-    results = screen.cv_results_
-    assert {n for n, r in zip(results["n_splits"], results["iter"], strict=True)
-            if r == 1} == {3}
-
-
-def test_screen_cv_scores_equal_gridsearchcv_on_the_same_folds(screen, loans):
-    survivors = [p for p, r in zip(screen.cv_results_["params"], screen.cv_results_["iter"],
-                                   strict=True) if r == 1]
+def _fold_scores(loans, candidates) -> dict[str, list[float]]:
+    """Each candidate's ROC AUC on every fold, from GridSearchCV on the search's folds."""
     reference = GridSearchCV(
-        screen.estimator, [{k: [v] for k, v in p.items()} for p in survivors],
+        candidates[0][1], [{k: [v] for k, v in p.items()} for p, _ in candidates],
         scoring="roc_auc", cv=StratifiedKFold(3, shuffle=True, random_state=3)).fit(
         loans[feature_columns(loans)], loans[TARGET_COL].to_numpy())
-    expected = {repr(sorted(p.items())): s for p, s in zip(
-        reference.cv_results_["params"], reference.cv_results_["mean_test_score"], strict=True)}
-    assert _by_round(screen, 1) == pytest.approx(expected)
+    results = reference.cv_results_
+    return {repr(sorted(p.items())): [results[f"split{k}_test_score"][i] for k in range(3)]
+            for i, p in enumerate(results["params"])}
+
+
+def test_screen_races_the_best_of_the_screening_round_on_the_first_fold(screen, loans):
+    screened, raced, final = (_by_round(screen, r) for r in (0, 1, 2))
+    assert len(screened) == 9 and len(raced) == SCREEN_KEEP < 9
+    assert set(raced) == set(sorted(screened, key=screened.get, reverse=True)[:SCREEN_KEEP])
+    results = screen.cv_results_
+    assert [n for n, r in zip(results["n_splits"], results["iter"], strict=True) if r > 0] == [
+        1] * SCREEN_KEEP + [3]
+    # round 1 is GridSearchCV's first fold; round 2 completes the better one's folds
+    folds = _fold_scores(loans, [(p, screen.estimator) for p, r in zip(
+        results["params"], results["iter"], strict=True) if r == 1])
+    assert raced == pytest.approx({key: scores[0] for key, scores in folds.items()})
+    better = max(raced, key=raced.get)
+    assert list(final) == [better]
+    assert final[better] == screen.best_score_ == pytest.approx(sum(folds[better]) / 3)
+    assert repr(sorted(screen.best_params_.items())) == better
+    assert screen.n_fits_ == 9 + SCREEN_KEEP + 2  # the winner's first fold is its race fit
+
+
+def test_screen_keeps_the_out_of_fold_pds_of_the_best_only(screen, loans):
+    results = screen.cv_results_
+    runner_up = next(p for p, n in zip(results["params"], results["n_splits"], strict=True)
+                     if n == 1 and p != screen.best_params_)
+    assert screen.out_of_fold_pd(runner_up) is None
+    out_of_fold = screen.out_of_fold_pd(screen.best_params_)
+    assert out_of_fold.shape == (len(loans),) and ((out_of_fold > 0) & (out_of_fold < 1)).all()
 
 
 def test_screen_refits_the_best_on_all_rows_and_is_reproducible(screen, loans):
@@ -94,13 +110,15 @@ def test_screen_refits_the_best_on_all_rows_and_is_reproducible(screen, loans):
     assert again.cv_results_["mean_test_score"] == screen.cv_results_["mean_test_score"]
 
 
-def test_screen_with_few_candidates_only_cross_validates(loans):
+def test_screen_with_few_candidates_races_them_without_screening(loans):
     grid = "C=" + ",".join(str(0.1 * (i + 1)) for i in range(SCREEN_KEEP))
     searcher = run_search("logistic_regression", parse_grid(grid, "logistic_regression"),
                           loans, cv=3, search="screen", seed=3)
-    assert searcher.cv_results_["iter"] == [1] * SCREEN_KEEP
-    assert [r["round"] for r in candidate_results(searcher, "logistic_regression")] == [
-        1] * SCREEN_KEEP
+    assert searcher.cv_results_["iter"] == [0] * SCREEN_KEEP + [1]
+    records = candidate_results(searcher, "logistic_regression")
+    assert [r["round"] for r in records] == [1] + [0] * (SCREEN_KEEP - 1)
+    assert [r["n_splits"] for r in records] == [3] + [1] * (SCREEN_KEEP - 1)
+    assert records[0]["params"] == best_params(searcher, "logistic_regression")
 
 
 @pytest.mark.parametrize(
@@ -117,9 +135,12 @@ def test_first_round_rows(n_rows, n_candidates, minority, cv, expected):
 
 
 def test_expected_rows_fitted_weigh_the_search():
-    # screen: 6 candidates on 15,000 rows, the best 2 on 3 folds of 80,000, one refit
-    assert expected_rows_fitted(80_000, 6, 3, "screen") == 6 * 15_000 + 2 * 2 * 80_000 + 80_000
-    assert expected_rows_fitted(80_000, 2, 3, "screen") == 2 * 2 * 80_000 + 80_000
+    # screen: 6 candidates on 15,000 rows, the best 2 on a fold of 80,000 (53,333 rows to
+    # fit), the better one on the other 2 folds, one refit
+    fold = 80_000 * 2 / 3
+    assert expected_rows_fitted(80_000, 6, 3, "screen") == pytest.approx(
+        6 * 15_000 + (2 + 2) * fold + 80_000)
+    assert expected_rows_fitted(80_000, 2, 3, "screen") == pytest.approx(4 * fold + 80_000)
     assert expected_rows_fitted(80_000, 6, 3, "grid") == 6 * 2 * 80_000 + 80_000
 
 

@@ -46,8 +46,9 @@ def log_candidates(searcher: Searcher, model: str) -> None:
         metrics = {"cv_roc_auc": record["cv_roc_auc"], "cv_roc_auc_std": record["cv_roc_auc_std"],
                    "rank": record["rank"], "fit_seconds": record["fit_seconds"],
                    "round": record["round"]}
-        if record["n_resources"] is not None:
-            metrics["n_resources"] = record["n_resources"]
+        for key in ("n_resources", "n_splits"):
+            if record[key] is not None:
+                metrics[key] = record[key]
         params = {"model": model, **record["params"]}
         client.log_batch(
             child.info.run_id,
