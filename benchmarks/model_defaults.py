@@ -29,6 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from benchmarks.common import ROOT, markdown_table
 from pd_lib.cores import take_step_share
+from pd_lib.validation.metrics import pd_metrics
 
 ORDER = {"green": 0, "grey": 0, "amber": 1, "red": 2}
 WEAK_COLUMNS = ["loan_id", "age", "term", "home_ownership", "inquiries", "default"]
@@ -93,7 +94,6 @@ def score(model, sample: pd.DataFrame) -> dict:
     from pd_lib.data.schema import feature_columns
     from pd_lib.validation.lights import traffic_lights
     from pd_lib.validation.master_scale import grade_table, master_scale_metrics
-    from pd_lib.validation.metrics import pd_metrics
 
     p = model.predict_pd(sample[feature_columns(sample)])
     y = sample[TARGET_COL].to_numpy()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks.common import MIB, dir_size_mib
 from pd_lib.cores import take_step_share
+from pd_lib.validation.calibration import expected_calibration_error
 
 KINDS = {
     "hist_gradient_boosting": {},
@@ -54,7 +55,6 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
     from pd_lib.mlflow_layer import pd_flavor
     from pd_lib.mlflow_layer.building.training import model_save_kwargs
     from pd_lib.modelling.kinds import build_model
-    from pd_lib.validation.metrics import expected_calibration_error
 
     model_name = "random_forest" if kind.startswith("random_forest") else kind
     params = dict(params)

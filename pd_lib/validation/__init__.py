@@ -1,6 +1,8 @@
-"""The validation layer: PD metrics and their intervals, master scale, traffic lights, plots,
-the HTML reports, evaluation of a fitted model, monitoring statistics, the
-champion/challenger AUC comparison and the reproduction check. No MLflow.
+"""The validation layer: PD metrics (checked inputs, discrimination, decisions at a
+threshold, calibration, stability, the oracle; metrics gathers them) and their intervals,
+master scale, traffic lights, plots, the HTML reports, evaluation of a fitted model,
+monitoring statistics, the champion/challenger AUC comparison and the reproduction check.
+No MLflow.
 
 Its modules are listed in ``__all__`` (tests/unit/test_layers.py keeps the list current);
 import them by name, e.g. ``from pd_lib.validation import auc_comparison``.
@@ -8,15 +10,21 @@ import them by name, e.g. ``from pd_lib.validation import auc_comparison``.
 
 __all__ = [
     "auc_comparison",
+    "calibration",
+    "decisions",
+    "discrimination",
     "evaluation",
     "gate_rules",
     "importance",
+    "inputs",
     "lights",
     "master_scale",
     "metrics",
     "monitoring",
     "monitoring_report",
+    "oracle",
     "plots",
     "report",
     "reproduction",
+    "stability",
 ]

@@ -19,7 +19,8 @@ import numpy as np
 from scipy import stats
 
 from pd_lib.errors import PipelineError
-from pd_lib.validation.metrics import both_classes, check_flags, check_pds, delong_components
+from pd_lib.validation.discrimination import delong_components
+from pd_lib.validation.inputs import both_classes, check_flags, check_pds
 
 PASS, REFUSE, UNDECIDED = "pass", "refuse", "not enough evidence"
 # One-sided confidence with which a holdout too small for the power goal still decides.

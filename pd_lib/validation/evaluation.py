@@ -27,8 +27,10 @@ from pd_lib.data.schema import feature_columns
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.selection import stratified_sample
 from pd_lib.validation import master_scale, metrics, plots
+from pd_lib.validation.decisions import threshold_metrics
 from pd_lib.validation.importance import permutation_importance_table
 from pd_lib.validation.lights import Light, traffic_lights
+from pd_lib.validation.stability import stability_metrics
 
 log = logging.getLogger("pd_pipeline")
 
@@ -72,7 +74,7 @@ def rate_threshold_metrics(y_true: np.ndarray, pd_pred: np.ndarray, rate: float
     """Decisions at a cut that means something for PDs: call a loan a default when its PD is
     at least the training sample's default rate (0.5, the tutorial's cut, calls almost no
     loan a default when defaults are rare)."""
-    values = metrics.threshold_metrics(y_true, pd_pred, rate)
+    values = threshold_metrics(y_true, pd_pred, rate)
     return {"decision_threshold_rate": rate,
             **{f"{k}_at_rate": float(values[k]) for k in ("accuracy", "precision", "recall",
                                                           "f1")}}
@@ -88,7 +90,7 @@ def stability(pd_reference: pd.DataFrame, feature_reference: pd.DataFrame,
               actual: pd.DataFrame, prefix: str = "") -> dict:
     """PSI of the PD from ``pd_reference`` and CSI per feature from ``feature_reference``
     to ``actual``."""
-    values = metrics.stability_metrics(pd_reference[PD_COL].to_numpy(),
+    values = stability_metrics(pd_reference[PD_COL].to_numpy(),
                                        actual[PD_COL].to_numpy(), feature_reference, actual,
                                        feature_columns(feature_reference))
     return {f"{prefix}{k}": v for k, v in values.items()}

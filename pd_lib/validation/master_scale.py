@@ -34,7 +34,7 @@ from pd_lib.config import (
     MASTER_SCALE_DECIMALS,
     PD_FLOOR,
 )
-from pd_lib.validation.metrics import check_flags, check_pds, floor_pds
+from pd_lib.validation.inputs import check_flags, check_pds, floor_pds
 
 GRADE_COLUMNS = ("grade", "pd_lower", "pd_upper", "count", "share", "defaults", "mean_pd",
                  "observed_default_rate", "jeffreys_pvalue", "jeffreys_pvalue_holm",

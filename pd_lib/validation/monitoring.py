@@ -38,9 +38,27 @@ from pd_lib.config import (
 )
 from pd_lib.errors import PipelineError
 from pd_lib.validation import lights as lights_module
-from pd_lib.validation import master_scale, metrics
+from pd_lib.validation import master_scale
+from pd_lib.validation.calibration import calibration_in_the_large_from_means
+from pd_lib.validation.discrimination import (
+    SCORE_BINS,
+    histogram_discrimination,
+    roc_auc,
+    roc_auc_standard_error,
+    score_histogram,
+)
+from pd_lib.validation.inputs import check_flags, check_pds, floor_pds
 from pd_lib.validation.lights import AMBER, GREEN, GREY, RED, Light
-from pd_lib.validation.metrics import psi_from_counts
+from pd_lib.validation.stability import (
+    aligned_category_counts,
+    binned_counts,
+    category_labels,
+    check_count_sides,
+    feature_counts,
+    is_numeric,
+    psi_from_counts,
+    quantile_bin_edges,
+)
 
 STATUS_ORDER = (GREEN, AMBER, RED)
 
@@ -66,7 +84,7 @@ def psi_pvalue(psi: float, n_reference: int, n_actual: int, bins: int) -> float:
 
 def stability_row(name: str, reference: pd.Series, actual: pd.Series) -> dict[str, object]:
     """One row of the stability table: PSI, bins used, critical values and p-value."""
-    return stability_row_from_counts(name, *metrics.feature_counts(reference, actual))
+    return stability_row_from_counts(name, *feature_counts(reference, actual))
 
 
 def stability_row_from_counts(name: str, ref_counts: np.ndarray, act_counts: np.ndarray
@@ -111,7 +129,7 @@ def shifted_characteristics(table: pd.DataFrame) -> list[str]:
 def grade_counts(pd_values: np.ndarray, scale: Sequence[tuple[str, float]] = MASTER_SCALE
                  ) -> pd.Series:
     """Loans per grade of ``scale`` (empty grades 0), PDs floored as validation floors them."""
-    grades = master_scale.assign_grades(metrics.floor_pds(pd_values), scale)
+    grades = master_scale.assign_grades(floor_pds(pd_values), scale)
     names = [g for g, _ in scale]
     return pd.Series(grades).value_counts().reindex(names, fill_value=0)
 
@@ -154,10 +172,10 @@ def auc_drop_test(y_reference: np.ndarray, pd_reference: np.ndarray, y_actual: n
     """AUC of development and period, the drop (development - period), its standard error
     from the two independent samples' DeLong variances, and the one-sided p-value of
     H0 "no drop" (small = the model ranks worse now). NaN where an AUC is not defined."""
-    return auc_drop(metrics.roc_auc(y_reference, pd_reference),
-                    metrics.roc_auc_standard_error(y_reference, pd_reference),
-                    metrics.roc_auc(y_actual, pd_actual),
-                    metrics.roc_auc_standard_error(y_actual, pd_actual))
+    return auc_drop(roc_auc(y_reference, pd_reference),
+                    roc_auc_standard_error(y_reference, pd_reference),
+                    roc_auc(y_actual, pd_actual),
+                    roc_auc_standard_error(y_actual, pd_actual))
 
 
 def auc_drop(auc_ref: float, se_ref: float, auc: float, se: float) -> dict[str, float]:
@@ -204,8 +222,8 @@ def heterogeneity_table(grades: pd.DataFrame, alpha: float = MONITOR_HETEROGENEI
 def calibration_metrics(y: np.ndarray, p: np.ndarray) -> tuple[dict[str, float], pd.DataFrame]:
     """The period's master-scale metrics (Jeffreys per grade and portfolio, Herfindahl),
     portfolio binomial p-value and calibration in the large; with the grade table."""
-    floored = metrics.floor_pds(metrics.check_pds(p))
-    return calibration_from_counts(master_scale.grade_sums(metrics.check_flags(y), floored))
+    floored = floor_pds(check_pds(p))
+    return calibration_from_counts(master_scale.grade_sums(check_flags(y), floored))
 
 
 def calibration_from_counts(sums: pd.DataFrame) -> tuple[dict[str, float], pd.DataFrame]:
@@ -215,7 +233,7 @@ def calibration_from_counts(sums: pd.DataFrame) -> tuple[dict[str, float], pd.Da
     n, d = int(sums["count"].sum()), int(sums["defaults"].sum())
     mean_pd = float(sums["pd_sum"].sum()) / n
     result = {**master_scale.master_scale_metrics_from_counts(table, d, n, mean_pd),
-              **metrics.calibration_in_the_large_from_means(mean_pd, d / n),
+              **calibration_in_the_large_from_means(mean_pd, d / n),
               "binomial_pvalue_portfolio": master_scale.binomial_pvalue(d, n, mean_pd)}
     return result, table
 
@@ -228,9 +246,9 @@ VINTAGE_COLUMNS = ["month", "loans", "mean_pd", "observed_default_rate", "psi"]
 def vintage_table(period: pd.DataFrame, reference_pd: np.ndarray) -> pd.DataFrame:
     """Per origination month: loans, mean PD, observed default rate (NaN without outcomes)
     and the PSI of its PDs from development. Empty without an origination date."""
-    edges = metrics.quantile_bin_edges(reference_pd)
+    edges = quantile_bin_edges(reference_pd)
     return vintage_table_from_counts(vintage_sums(period, edges),
-                                     metrics.binned_counts(reference_pd, edges))
+                                     binned_counts(reference_pd, edges))
 
 
 def pd_bin_columns(edges: np.ndarray) -> list[str]:
@@ -250,7 +268,7 @@ def vintage_sums(period: pd.DataFrame, edges: np.ndarray) -> pd.DataFrame | None
         rows.append({"month": month, "loans": len(pds), "pd_sum": float(pds.sum()),
                      "defaults": float(rows_of_month[TARGET_COL].sum())
                      if TARGET_COL in rows_of_month.columns else float("nan"),
-                     **dict(zip(pd_bin_columns(edges), metrics.binned_counts(pds, edges),
+                     **dict(zip(pd_bin_columns(edges), binned_counts(pds, edges),
                                 strict=True))})
     return pd.DataFrame(rows, columns=["month", "loans", "pd_sum", "defaults",
                                        *pd_bin_columns(edges)])
@@ -286,11 +304,11 @@ class CountPlan:
 
 def count_plan(reference_pd: np.ndarray, reference_features: pd.DataFrame,
                features: Sequence[str]) -> CountPlan:
-    """The bins of :func:`pd_lib.validation.metrics.feature_counts` for every characteristic
+    """The bins of :func:`pd_lib.validation.feature_counts` for every characteristic
     and the PD, taken from development."""
-    numeric = {f: metrics.quantile_bin_edges(reference_features[f].to_numpy(dtype=float))
-               for f in features if metrics.is_numeric(reference_features[f])}
-    return CountPlan(metrics.quantile_bin_edges(reference_pd), numeric,
+    numeric = {f: quantile_bin_edges(reference_features[f].to_numpy(dtype=float))
+               for f in features if is_numeric(reference_features[f])}
+    return CountPlan(quantile_bin_edges(reference_pd), numeric,
                      tuple(f for f in features if f not in numeric))
 
 
@@ -321,7 +339,7 @@ def sparse_histogram(bad: np.ndarray, good: np.ndarray) -> pd.DataFrame:
 
 def dense_histogram(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Defaulters and non-defaulters per score bin (every bin) from :func:`sparse_histogram`."""
-    bad, good = np.zeros(metrics.SCORE_BINS), np.zeros(metrics.SCORE_BINS)
+    bad, good = np.zeros(SCORE_BINS), np.zeros(SCORE_BINS)
     bins = scores["score_bin"].to_numpy(dtype=np.int64)
     bad[bins], good[bins] = scores["bad"].to_numpy(float), scores["good"].to_numpy(float)
     return bad, good
@@ -330,20 +348,20 @@ def dense_histogram(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def period_counts(period: pd.DataFrame, plan: CountPlan) -> PeriodCounts:
     """The counts of ``period`` (rows in pandas: ``pd``, the characteristics, optionally
     ``default`` and ``origination_date``); the Spark path computes the same on Spark."""
-    p = metrics.check_pds(period[PD_COL].to_numpy())
-    floored = metrics.floor_pds(p)
+    p = check_pds(period[PD_COL].to_numpy())
+    floored = floor_pds(p)
     has_outcomes = TARGET_COL in period.columns
-    y = metrics.check_flags(period[TARGET_COL].to_numpy()) if has_outcomes else np.zeros(
+    y = check_flags(period[TARGET_COL].to_numpy()) if has_outcomes else np.zeros(
         p.size, dtype=int)
-    scores = sparse_histogram(*metrics.score_histogram(y, floored)) if has_outcomes else None
+    scores = sparse_histogram(*score_histogram(y, floored)) if has_outcomes else None
     return PeriodCounts(
         n_loans=int(p.size), pd_sum=float(p.sum()), floored_pd_sum=float(floored.sum()),
-        pd_bins=metrics.binned_counts(p, plan.pd_edges),
+        pd_bins=binned_counts(p, plan.pd_edges),
         grades=master_scale.grade_sums(y, floored),
-        numeric={f: metrics.binned_counts(period[f].to_numpy(dtype=float), edges)
+        numeric={f: binned_counts(period[f].to_numpy(dtype=float), edges)
                  for f, edges in plan.numeric.items()},
         categorical={f: {str(k): float(v) for k, v in
-                         metrics.category_labels(period[f]).value_counts().items()}
+                         category_labels(period[f]).value_counts().items()}
                      for f in plan.categorical},
         vintages=vintage_sums(period.assign(**{PD_COL: p}), plan.pd_edges),
         has_outcomes=has_outcomes, n_defaults=int(y.sum()), scores=scores)
@@ -355,14 +373,14 @@ def characteristic_rows(reference_features: pd.DataFrame, counts: PeriodCounts,
     counts given; an empty side or one with every value missing is refused by name."""
     rows = []
     for name, edges in plan.numeric.items():
-        ref = metrics.binned_counts(reference_features[name].to_numpy(dtype=float), edges)
-        metrics.check_count_sides(ref, counts.numeric[name], f"CSI of {name}")
+        ref = binned_counts(reference_features[name].to_numpy(dtype=float), edges)
+        check_count_sides(ref, counts.numeric[name], f"CSI of {name}")
         rows.append(stability_row_from_counts(name, ref, counts.numeric[name]))
     for name in plan.categorical:
-        ref = metrics.category_labels(reference_features[name]).value_counts().to_dict()
+        ref = category_labels(reference_features[name]).value_counts().to_dict()
         if not ref or not counts.categorical[name]:
             raise PipelineError(f"CSI of {name}: a sample is empty; compare samples with rows.")
-        rows.append(stability_row_from_counts(name, *metrics.aligned_category_counts(
+        rows.append(stability_row_from_counts(name, *aligned_category_counts(
             ref, counts.categorical[name])))
     return rows
 
@@ -403,7 +421,7 @@ def monitor(reference: pd.DataFrame, reference_features: pd.DataFrame, period: p
     ``reference_features`` the sample the characteristics are compared with. Without a
     ``default`` column only stability is judged. The period is counted first
     (:func:`period_counts`), then judged from its counts (:func:`monitor_counts`)."""
-    plan = count_plan(metrics.check_pds(reference[PD_COL].to_numpy()), reference_features,
+    plan = count_plan(check_pds(reference[PD_COL].to_numpy()), reference_features,
                       features)
     return monitor_counts(reference, reference_features, period_counts(period, plan), plan,
                           thresholds)
@@ -414,9 +432,9 @@ def monitor_counts(reference: pd.DataFrame, reference_features: pd.DataFrame,
                    thresholds: Mapping[str, Mapping] = MONITOR_LIGHT_THRESHOLDS) -> Monitoring:
     """:func:`monitor` from the period's counts (pandas or Spark counted them); development
     is counted here the same way. The AUCs (development and period) come from the score
-    histogram (:func:`pd_lib.validation.metrics.histogram_discrimination`)."""
-    ref_pd = metrics.check_pds(reference[PD_COL].to_numpy())
-    ref_pd_bins = metrics.binned_counts(ref_pd, plan.pd_edges)
+    histogram (:func:`pd_lib.validation.histogram_discrimination`)."""
+    ref_pd = check_pds(reference[PD_COL].to_numpy())
+    ref_pd_bins = binned_counts(ref_pd, plan.pd_edges)
     stability = stability_table_from_rows(characteristic_rows(reference_features, counts, plan))
     results: dict[str, float] = {
         "n_loans": float(counts.n_loans), "n_development": float(len(reference)),
@@ -429,10 +447,10 @@ def monitor_counts(reference: pd.DataFrame, reference_features: pd.DataFrame,
     grades = heterogeneity = None
     if counts.has_outcomes:
         results["n_defaults"] = float(counts.n_defaults)
-        period_auc = metrics.histogram_discrimination(*dense_histogram(counts.scores))
+        period_auc = histogram_discrimination(*dense_histogram(counts.scores))
         results.update(period_auc)
-        development = metrics.histogram_discrimination(*metrics.score_histogram(
-            reference[TARGET_COL].to_numpy(), metrics.floor_pds(ref_pd)))
+        development = histogram_discrimination(*score_histogram(
+            reference[TARGET_COL].to_numpy(), floor_pds(ref_pd)))
         results.update(auc_drop(development["roc_auc"], development["roc_auc_se"],
                                 period_auc["roc_auc"], period_auc["roc_auc_se"]))
         calibration, grades = calibration_from_counts(counts.grades)

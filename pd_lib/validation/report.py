@@ -23,16 +23,14 @@ from pd_lib.config import (
     HL_SUBSAMPLES,
 )
 from pd_lib.modelling.blend import BLEND
-from pd_lib.validation.lights import Light, blocking_lights, light_counts, not_applied
-from pd_lib.validation.metrics import (
+from pd_lib.validation.calibration import (
     brier_score,
     calibration_slope_intercept,
     expected_calibration_error,
-    gini,
     logarithmic_loss,
-    roc_auc,
-    roc_auc_interval,
 )
+from pd_lib.validation.discrimination import gini, roc_auc, roc_auc_interval
+from pd_lib.validation.lights import Light, blocking_lights, light_counts, not_applied
 
 # (metric suffix, label, how to read it) per section; rows whose metric is absent are left out.
 METRIC_SECTIONS: dict[str, list[tuple[str, str, str]]] = {

@@ -9,9 +9,17 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
-from pd_lib.validation import metrics, monitoring
+from pd_lib.validation import monitoring
+from pd_lib.validation.calibration import calibration_in_the_large
+from pd_lib.validation.discrimination import roc_auc
+from pd_lib.validation.inputs import floor_pds
 from pd_lib.validation.lights import Light
 from pd_lib.validation.master_scale import binomial_pvalue, grade_table
+from pd_lib.validation.stability import (
+    characteristic_stability,
+    population_stability_index,
+    quantile_bin_edges,
+)
 
 
 def test_psi_critical_value_is_exceeded_about_five_percent_of_the_time_under_no_change():
@@ -19,8 +27,8 @@ def test_psi_critical_value_is_exceeded_about_five_percent_of_the_time_under_no_
     m, n, exceed = 2_000, 5_000, []
     for _ in range(400):
         ref, act = rng.normal(size=m), rng.normal(size=n)
-        psi = metrics.population_stability_index(ref, act)
-        bins = metrics.quantile_bin_edges(ref).size + 1
+        psi = population_stability_index(ref, act)
+        bins = quantile_bin_edges(ref).size + 1
         exceed.append(psi > monitoring.psi_critical_value(m, n, bins, 0.95))
     assert 0.02 <= np.mean(exceed) <= 0.09
 
@@ -44,7 +52,7 @@ def test_csi_table_matches_the_validation_csi_and_counts_categories():
     ref = pd.DataFrame({"x": np.arange(100.0), "c": ["a"] * 50 + ["b"] * 50})
     act = pd.DataFrame({"x": np.arange(100.0) + 30, "c": ["a"] * 20 + ["b"] * 60 + ["n"] * 20})
     table = monitoring.stability_table(ref, act, ["x", "c"]).set_index("characteristic")
-    expected = metrics.characteristic_stability(ref, act, ["x", "c"])
+    expected = characteristic_stability(ref, act, ["x", "c"])
     assert table.loc["x", "psi"] == pytest.approx(expected["x"])
     assert table.loc["c", "psi"] == pytest.approx(expected["c"])
     assert table.loc["c", "bins"] == 3
@@ -91,10 +99,10 @@ def test_auc_drop_standard_error_matches_a_bootstrap():
     for _ in range(400):  # defaulters and non-defaulters resampled separately, per sample
         a = [np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
              for y in (y_ref, y_new)]
-        drops.append(metrics.roc_auc(y_ref[a[0]], p_ref[a[0]])
-                     - metrics.roc_auc(y_new[a[1]], p_new[a[1]]))
+        drops.append(roc_auc(y_ref[a[0]], p_ref[a[0]])
+                     - roc_auc(y_new[a[1]], p_new[a[1]]))
     assert test["roc_auc_drop"] == pytest.approx(
-        metrics.roc_auc(y_ref, p_ref) - metrics.roc_auc(y_new, p_new))
+        roc_auc(y_ref, p_ref) - roc_auc(y_new, p_new))
     assert test["roc_auc_drop_se"] == pytest.approx(np.std(drops, ddof=1), rel=0.1)
     assert test["roc_auc_drop_pvalue"] == pytest.approx(
         stats.norm.sf(test["roc_auc_drop"] / test["roc_auc_drop_se"]))
@@ -111,7 +119,7 @@ def test_vintage_table_by_hand():
     assert table["observed_default_rate"].tolist() == pytest.approx([1 / 3, 1.0])
     ref = np.linspace(0.05, 0.6, 200)
     assert table["psi"].iloc[1] == pytest.approx(
-        metrics.population_stability_index(ref, np.array([0.4, 0.5])))
+        population_stability_index(ref, np.array([0.4, 0.5])))
 
 
 def _light(colour: str) -> Light:
@@ -175,14 +183,14 @@ def test_monitor_from_counts_equals_the_statistics_on_rows():
     result = monitoring.monitor(reference, reference, period, ["x", "c"])
     ref_pd, p, y = reference["pd"].to_numpy(), period["pd"].to_numpy(), period["default"]
     expected = {**monitoring.pd_psi(ref_pd, p), **monitoring.grade_psi(ref_pd, p)}
-    floored = metrics.floor_pds(p)
-    expected.update(metrics.calibration_in_the_large(y, floored))
+    floored = floor_pds(p)
+    expected.update(calibration_in_the_large(y, floored))
     expected["jeffreys_pvalue_portfolio"] = stats.beta.cdf(floored.mean(), y.sum() + 0.5,
                                                            n - y.sum() + 0.5)
     expected["binomial_pvalue_portfolio"] = binomial_pvalue(int(y.sum()), n, floored.mean())
     for name, value in expected.items():
         assert result.metrics[name] == pytest.approx(value, rel=1e-12), name
-    assert abs(result.metrics["roc_auc"] - metrics.roc_auc(y, floored)) <= result.metrics[
+    assert abs(result.metrics["roc_auc"] - roc_auc(y, floored)) <= result.metrics[
         "roc_auc_error_bound"]
     rows = monitoring.stability_table(reference, period, ["x", "c"])
     pd.testing.assert_frame_equal(result.stability, rows)

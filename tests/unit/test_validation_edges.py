@@ -12,6 +12,23 @@ from pd_lib.config import LIGHT_THRESHOLDS, PD_FLOOR
 from pd_lib.errors import PipelineError
 from pd_lib.validation import lights, metrics
 from pd_lib.validation.auc_comparison import PASS, REFUSE, compare_aucs, delong_difference
+from pd_lib.validation.calibration import (
+    hl_subsample_size,
+    hosmer_lemeshow,
+    hosmer_lemeshow_subsample_reject_share,
+    hosmer_lemeshow_test,
+    merge_groups,
+    value_groups,
+)
+from pd_lib.validation.discrimination import (
+    ks_direction,
+    ks_statistic,
+    roc_auc,
+    roc_auc_interval,
+    roc_auc_standard_error,
+)
+from pd_lib.validation.inputs import floor_pds
+from pd_lib.validation.stability import feature_counts, population_stability_index, psi_from_counts
 from tests.unit.test_metrics import _calibrated_sample
 
 COLOUR_STEP = {"green": 0, "amber": 1, "red": 2}
@@ -46,7 +63,7 @@ def test_every_statistic_is_invariant_to_shuffling_tied_pds():
 
 def test_tied_pds_always_share_a_hosmer_lemeshow_group():
     _, pd_pred = _tied_book(3000)
-    groups = metrics.value_groups(pd_pred)
+    groups = value_groups(pd_pred)
     for value in np.unique(pd_pred):
         assert np.unique(groups[pd_pred == value]).size == 1
 
@@ -66,16 +83,16 @@ def test_every_statistic_is_invariant_to_row_order_above_the_subsample_size():
 
 
 def test_merged_groups_expect_five_defaults_and_non_defaults_each():
-    assert list(metrics.merge_groups(np.array([1.0, 2.0, 3.0, 6.0, 1.0]),
+    assert list(merge_groups(np.array([1.0, 2.0, 3.0, 6.0, 1.0]),
                                      np.full(5, 100.0))) == [0, 0, 0, 1, 1]
     y, pd_pred = _calibrated_sample(2000, seed=4)
-    group = metrics.merge_groups(
-        *(np.bincount(metrics.value_groups(pd_pred), weights=w) for w in (pd_pred, None)))
-    first = metrics.value_groups(pd_pred)
+    group = merge_groups(
+        *(np.bincount(value_groups(pd_pred), weights=w) for w in (pd_pred, None)))
+    first = value_groups(pd_pred)
     merged = group[first]
     expected = np.bincount(merged, weights=pd_pred)
     assert np.all(expected >= 5) and np.all(np.bincount(merged) - expected >= 5)
-    assert metrics.hosmer_lemeshow_test(y, pd_pred)[2] == merged.max() + 1
+    assert hosmer_lemeshow_test(y, pd_pred)[2] == merged.max() + 1
 
 
 def test_pds_of_exactly_zero_no_longer_blow_up_hosmer_lemeshow():
@@ -88,8 +105,8 @@ def test_pds_of_exactly_zero_no_longer_blow_up_hosmer_lemeshow():
     without = metrics.pd_metrics(y, pd_pred, 0.5)
     assert with_zeros["hosmer_lemeshow_stat"] < 2 * without["hosmer_lemeshow_stat"]
     assert with_zeros["hosmer_lemeshow_pvalue"] > 0.05
-    assert metrics.hosmer_lemeshow(y2, pd2)[0] == pytest.approx(
-        metrics.hosmer_lemeshow(y2, np.maximum(pd2, 1e-9))[0], rel=0.01)
+    assert hosmer_lemeshow(y2, pd2)[0] == pytest.approx(
+        hosmer_lemeshow(y2, np.maximum(pd2, 1e-9))[0], rel=0.01)
 
 
 def test_hl_false_red_rate_on_calibrated_low_default_books_is_at_most_half_a_percent():
@@ -97,9 +114,9 @@ def test_hl_false_red_rate_on_calibrated_low_default_books_is_at_most_half_a_per
     10-group test was red 1.9% of the time (nominal 0.1%). Measured now: 0.2% red, 3.9%
     below 0.05. About 0.6 s."""
     rng = np.random.default_rng(17)
-    pds = metrics.floor_pds(rng.beta(0.5, 89.0, (1000, 2000)))
+    pds = floor_pds(rng.beta(0.5, 89.0, (1000, 2000)))
     flags = (rng.random(pds.shape) < pds).astype(int)
-    pvalues = np.array([metrics.hosmer_lemeshow(y, p)[1] for y, p in zip(flags, pds,
+    pvalues = np.array([hosmer_lemeshow(y, p)[1] for y, p in zip(flags, pds,
                                                                           strict=True)])
     assert 0.004 < pds.mean() < 0.007
     assert np.mean(pvalues < 0.001) <= 0.005
@@ -107,11 +124,11 @@ def test_hl_false_red_rate_on_calibrated_low_default_books_is_at_most_half_a_per
 
 
 def _hl_colour(y: np.ndarray, pd_pred: np.ndarray) -> str:
-    values = {"n_loans": float(y.size), "hosmer_lemeshow_pvalue": metrics.hosmer_lemeshow(
+    values = {"n_loans": float(y.size), "hosmer_lemeshow_pvalue": hosmer_lemeshow(
         y, pd_pred)[1]}
     if y.size > HL_SUBSAMPLE_SIZE_RULE:
         values["hosmer_lemeshow_subsample_reject_share"] = (
-            metrics.hosmer_lemeshow_subsample_reject_share(y, pd_pred))
+            hosmer_lemeshow_subsample_reject_share(y, pd_pred))
     (light,) = lights.traffic_lights(values, HL_RULES)
     return light.colour
 
@@ -132,9 +149,9 @@ def test_hl_light_moves_at_most_one_colour_across_the_subsample_boundary(factor,
 
 
 def test_subsamples_just_above_the_boundary_are_half_the_sample():
-    assert metrics.hl_subsample_size(5001) == 2500
-    assert metrics.hl_subsample_size(10_000) == 5000
-    assert metrics.hl_subsample_size(200_000) == 5000
+    assert hl_subsample_size(5001) == 2500
+    assert hl_subsample_size(10_000) == 5000
+    assert hl_subsample_size(200_000) == 5000
 
 
 # --- DeLong --------------------------------------------------------------------------------
@@ -169,9 +186,9 @@ def test_delong_standard_error_of_two_correlated_aucs_matches_a_bootstrap():
     _, _, difference, se = delong_difference(y, worse, better)
     boot = _bootstrap_auc_differences(y, worse, better, 1000, seed=7)
     assert se == pytest.approx(boot.std(ddof=1), rel=0.10)
-    assert difference == pytest.approx(metrics.roc_auc(y, worse) - metrics.roc_auc(y, better))
-    single_se = metrics.roc_auc_standard_error(y, better)
-    low, high = metrics.roc_auc_interval(y, better)
+    assert difference == pytest.approx(roc_auc(y, worse) - roc_auc(y, better))
+    single_se = roc_auc_standard_error(y, better)
+    low, high = roc_auc_interval(y, better)
     assert high - low == pytest.approx(2 * stats.norm.ppf(0.975) * single_se)
 
 
@@ -237,7 +254,7 @@ def test_pds_are_floored_for_every_statistic():
     y = np.array([0, 0, 1, 0])
     floored = metrics.pd_metrics(y, np.array([0.0, 0.0001, 0.5, 0.2]), 0.5)
     assert floored["mean_pd"] == pytest.approx((2 * PD_FLOOR + 0.7) / 4)
-    assert metrics.floor_pds(np.array([0.0, 0.01]), 0.001).tolist() == [0.001, 0.01]
+    assert floor_pds(np.array([0.0, 0.01]), 0.001).tolist() == [0.001, 0.01]
 
 
 def test_evaluating_on_a_holdout_without_defaults_gives_grey_lights_and_reasons(small_loans):
@@ -267,8 +284,8 @@ def test_ks_and_its_direction_in_the_bundle_match_the_single_functions():
     y, pd_pred = _calibrated_sample(800, seed=12)
     for p in (pd_pred, 1 - pd_pred):
         bundle = metrics.discrimination_metrics(y, p)
-        assert bundle["ks"] == metrics.ks_statistic(y, p)
-        assert bundle["ks_direction"] == metrics.ks_direction(y, p)
+        assert bundle["ks"] == ks_statistic(y, p)
+        assert bundle["ks_direction"] == ks_direction(y, p)
         assert bundle["ks"] == pytest.approx(stats.ks_2samp(p[y == 1], p[y == 0]).statistic)
 
 
@@ -278,7 +295,7 @@ def test_master_scale_and_psi_are_invariant_to_row_order():
     y, pd_pred = _tied_book(2000, seed=5)
     table = master_scale.grade_table(y, pd_pred)
     reference = master_scale.master_scale_metrics(table, y, pd_pred)
-    psi = metrics.population_stability_index(pd_pred[:1000], pd_pred[1000:])
+    psi = population_stability_index(pd_pred[:1000], pd_pred[1000:])
     rng = np.random.default_rng(6)
     for _ in range(5):
         order = rng.permutation(y.size)
@@ -287,7 +304,7 @@ def test_master_scale_and_psi_are_invariant_to_row_order():
                      reference)
         reference_pds = pd_pred[:1000][rng.permutation(1000)]
         actual_pds = pd_pred[1000:][rng.permutation(1000)]
-        assert metrics.population_stability_index(reference_pds, actual_pds) == psi
+        assert population_stability_index(reference_pds, actual_pds) == psi
 
 
 # --- issue 28: statistics refuse what they cannot compute ----------------------------------
@@ -311,14 +328,12 @@ def test_one_defaulter_makes_the_auc_comparison_not_computable_never_a_pass():
     (np.arange(100.0), np.full(50, np.nan), "every value of the actual sample is missing"),
 ])
 def test_psi_refuses_an_empty_or_all_missing_side(reference, actual, message):
-    from pd_lib.validation.metrics import population_stability_index
 
     with pytest.raises(PipelineError, match=message):
         population_stability_index(reference, actual)
 
 
 def test_csi_refusals_name_the_characteristic():
-    from pd_lib.validation.metrics import feature_counts
 
     with pytest.raises(PipelineError, match="CSI of income: every value of the actual"):
         feature_counts(pd.Series(np.arange(50.0), name="income"),
@@ -333,7 +348,6 @@ def test_one_empty_bin_adds_what_the_haldane_anscombe_correction_gives():
     whatever the sample size, and a new 5% bin 0.310. Now 0.5 is added to every used bin's
     count in both samples (Haldane 1956, Anscombe 1956), so shares still sum to one and what
     an empty bin adds grows with the evidence (the sample size), finitely."""
-    from pd_lib.validation.metrics import psi_from_counts
 
     reference = np.full(10, 200.0)  # 2,000 loans, 10% per bin
     actual = np.full(10, 200.0)
@@ -350,7 +364,6 @@ def test_one_empty_bin_adds_what_the_haldane_anscombe_correction_gives():
 
 
 def test_a_bin_empty_in_both_samples_adds_nothing():
-    from pd_lib.validation.metrics import psi_from_counts
 
     used = psi_from_counts(np.array([30.0, 70.0]), np.array([60.0, 40.0]))
     assert psi_from_counts(np.array([30.0, 0.0, 70.0]), np.array([60.0, 0.0, 40.0])) == used

@@ -17,7 +17,7 @@ from pd_lib.mlflow_layer.scoring_model import model_inputs
 from pd_lib.mlflow_layer.tracking import get_run
 from pd_lib.validation.auc_comparison import UNDECIDED, AucComparison
 from pd_lib.validation.gate_rules import auc_judgement, auc_rule, light_failures
-from pd_lib.validation.metrics import floor_pds
+from pd_lib.validation.inputs import floor_pds
 
 
 @dataclass

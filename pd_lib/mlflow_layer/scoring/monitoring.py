@@ -52,8 +52,8 @@ from pd_lib.mlflow_layer.scoring_model import (
     resolve_model,
 )
 from pd_lib.mlflow_layer.tracking import get_run, log_params_once, step_run
+from pd_lib.validation.inputs import check_pds
 from pd_lib.validation.lights import lights_csv
-from pd_lib.validation.metrics import check_pds, metric_key
 from pd_lib.validation.monitoring import (
     CountPlan,
     Monitoring,
@@ -65,6 +65,7 @@ from pd_lib.validation.monitoring import (
 from pd_lib.validation.monitoring_report import build_monitoring_report, cover_rows
 from pd_lib.validation.plots import grade_table_figure, vintage_figure
 from pd_lib.validation.report import render_figures
+from pd_lib.validation.stability import metric_key
 
 log = logging.getLogger("pd_pipeline")
 

@@ -15,7 +15,8 @@ from pd_lib.config import EXPERIMENT_NAME, ID_COL, MODEL_NAME, PD_COL, TARGET_CO
 from pd_lib.data.sources import load_loans
 from pd_lib.mlflow_layer.scoring import batch
 from pd_lib.mlflow_layer.scoring.spark import score_parquet_spark
-from pd_lib.validation.metrics import floor_pds, roc_auc
+from pd_lib.validation.discrimination import roc_auc
+from pd_lib.validation.inputs import floor_pds
 from steps.monitor import monitor
 from tests.helpers import invoke
 
