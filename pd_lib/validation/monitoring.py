@@ -304,7 +304,7 @@ class CountPlan:
 
 def count_plan(reference_pd: np.ndarray, reference_features: pd.DataFrame,
                features: Sequence[str]) -> CountPlan:
-    """The bins of :func:`pd_lib.validation.feature_counts` for every characteristic
+    """The bins of :func:`pd_lib.validation.stability.feature_counts` for every characteristic
     and the PD, taken from development."""
     numeric = {f: quantile_bin_edges(reference_features[f].to_numpy(dtype=float))
                for f in features if is_numeric(reference_features[f])}
@@ -432,7 +432,7 @@ def monitor_counts(reference: pd.DataFrame, reference_features: pd.DataFrame,
                    thresholds: Mapping[str, Mapping] = MONITOR_LIGHT_THRESHOLDS) -> Monitoring:
     """:func:`monitor` from the period's counts (pandas or Spark counted them); development
     is counted here the same way. The AUCs (development and period) come from the score
-    histogram (:func:`pd_lib.validation.histogram_discrimination`)."""
+    histogram (:func:`pd_lib.validation.discrimination.histogram_discrimination`)."""
     ref_pd = check_pds(reference[PD_COL].to_numpy())
     ref_pd_bins = binned_counts(ref_pd, plan.pd_edges)
     stability = stability_table_from_rows(characteristic_rows(reference_features, counts, plan))

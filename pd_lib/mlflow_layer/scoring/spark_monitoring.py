@@ -32,7 +32,7 @@ MICROS_PER_DAY = 86_400_000_000
 
 
 def bin_column(column: Column, edges: np.ndarray) -> Column:
-    """The bin of :func:`pd_lib.validation.binned_counts`: the number of ``edges``
+    """The bin of :func:`pd_lib.validation.stability.binned_counts`: the number of ``edges``
     below the value (bins closed on the right), missing values (null, NaN) in the last bin."""
     from pyspark.sql import functions as F
 
@@ -44,7 +44,7 @@ def bin_column(column: Column, edges: np.ndarray) -> Column:
 
 
 def category_column(column: Column, data_type) -> Column:
-    """The category text pandas counts (:func:`pd_lib.validation.category_labels`):
+    """The category text pandas counts (:func:`pd_lib.validation.stability.category_labels`):
     str() of the value (True/False for booleans), missing values '<missing>'."""
     from pyspark.sql import functions as F
 
@@ -112,11 +112,11 @@ def period_counts_spark(scored: SparkDataFrame, plan: CountPlan) -> PeriodCounts
         totals = _totals(frame, plan)
         n = int(totals["n"])
         check_pd_counts(n, int(totals["pd_missing"]), int(totals["pd_outside"]),
-                                _number(totals["pd_min"]), _number(totals["pd_max"]))
+                        _number(totals["pd_min"]), _number(totals["pd_max"]))
         if has_outcomes:
             example = frame.where(~F.col("y").isin(0.0, 1.0)).select("y").limit(1).collect()
             check_flag_counts(n, int(totals["y_missing"]), int(totals["y_other"]),
-                                      float(example[0]["y"]) if example else float("nan"))
+                              float(example[0]["y"]) if example else float("nan"))
         return PeriodCounts(
             n_loans=n, pd_sum=_number(totals["pd_sum"]),
             floored_pd_sum=_number(totals["floored_sum"]),
