@@ -91,9 +91,10 @@ def report(result: dict) -> list[str]:
 
 PLAN_CORES = (2, 4, 8, 16, 64, 96)
 # Parallel fits of the default main's phases: model=auto's kinds on one split (above 20,000
-# loans), tune's screening of the default grid's 6 candidates and its 2 x 3 CV fits.
+# loans), tune's screening of the default grid's 6 candidates, and its cross-validation:
+# the 2 finalists race on fold 1, then the winner's 2 other folds (2 fits at a time).
 PHASES = {"train: model=auto's 4 kinds": ("train", 4), "tune: screening 6 candidates":
-          ("tune", 6), "tune: 2 candidates x 3 folds": ("tune", 6)}
+          ("tune", 6), "tune: 2 finalists on fold 1, then 2 folds": ("tune", 2)}
 
 
 def plan_table(n_training_loans: int) -> list[str]:
