@@ -100,8 +100,9 @@ PHASES = {"train: model=auto's 4 kinds": ("train", 4), "tune: screening 6 candid
 def plan_table(n_training_loans: int) -> list[str]:
     """The core plan's arithmetic for the default main (no machine needed): each step's
     share and the threads of each parallel fit in its phases, per core count."""
-    from pd_lib.mlflow_layer.runner.pipeline import core_plan
+    from pd_lib.mlflow_layer.runner.pipeline import core_plan, grid_size
     from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
+    from pd_lib.modelling.search import parse_grid
 
     defaults = entry_point_defaults("main")
     train = {"model": defaults["model"]}
@@ -109,7 +110,8 @@ def plan_table(n_training_loans: int) -> list[str]:
             "search": defaults["search"]}
     rows = []
     for cores in PLAN_CORES:
-        shares = core_plan(cores, n_training_loans, train, tune)
+        shares = core_plan(cores, n_training_loans, train, tune,
+                           grid_size(parse_grid(tune["grid"], tune["model"])))
         rows.append([cores, shares["train"], shares["tune"], *[
             "+".join(str(t) for t in split_share(shares[step], width))
             for step, width in PHASES.values()]])

@@ -65,11 +65,12 @@ def main(env_manager: str, **values) -> None:
 
     setup_logging()
     log.info("cores for main and its steps: %d (%s)", cores, how)
-    check_model_values(values)  # every step's, the grid on its estimator, before any runs
+    # every step's, the grid on its estimator, before any runs; the parsed grid sizes the plan
+    grid = check_model_values(values)["grid"]
     check_source_params(values)
     with step_run("main"):
         log_params_once({**values, "env_manager": env_manager})
-        result = run_main(values, env_manager, step_command, cores)
+        result = run_main(values, env_manager, step_command, cores, grid)
         click.echo("\n".join(summary_lines(result, values["stage"])))
 
 

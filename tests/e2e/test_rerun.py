@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 from pd_lib.mlflow_layer.governance import registry
 from pd_lib.mlflow_layer.runner.pipeline import run_main
 from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
+from pd_lib.params import check_model_values
 from steps import step_command
 
 STEPS = ("generate", "train", "tune", "register", "promote")
@@ -19,7 +20,7 @@ def _main(experiment_id: str) -> dict:
     params.update({"source": "make_classification", "n_samples": "400", "n_features": "4",
                    "n_estimators": "10", "grid": "learning_rate=0.1,0.3", "cv": "2"})
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        run_main(params, "local", step_command)
+        run_main(params, "local", step_command, None, check_model_values(params)["grid"])
     return MlflowClient().get_run(run.info.run_id).data.tags
 
 

@@ -349,7 +349,7 @@ def test_main_gives_tune_the_larger_share_on_a_large_book():
             "tune": search.expected_rows_fitted(800_000, 6, 3, "screen")}
     assert work["tune"] > work["train"]
     for n_cores in CORE_COUNTS[1:]:
-        shares = core_plan(n_cores, 800_000, train, tune)
+        shares = core_plan(n_cores, 800_000, train, tune, candidates=6)
         assert sum(shares.values()) == n_cores and shares["tune"] >= shares["train"]
         # each share within one core of its part of the cores left after one each
         for name, share_ in shares.items():

@@ -128,28 +128,32 @@ def _finish_step(pending: PendingStep, context: MainContext) -> Run:
     return _record(step.entry_point, run, False, pending.started, context, run_seconds(run))
 
 
-def core_plan(cores: int, n_rows: int, train: dict[str, Any], tune: dict[str, Any]
-              ) -> dict[str, int]:
+def core_plan(cores: int, n_rows: int, train: dict[str, Any], tune: dict[str, Any],
+              candidates: int) -> dict[str, int]:
     """main's cores divided between train and tune, running side by side, by the rows each
-    expects to fit on ``n_rows`` training loans (pd_lib.cores.plan_shares)."""
+    expects to fit on ``n_rows`` training loans (pd_lib.cores.plan_shares); ``candidates``
+    is the size of tune's grid, as main parsed it when it checked the grid."""
     from pd_lib.modelling import search, selection
 
-    candidates = math.prod(len(v) for v in search.parse_grid(tune["grid"], tune["model"])
-                           .values())
     return plan_shares(cores, {
         "train": selection.expected_rows_fitted(n_rows, train["model"]),
         "tune": search.expected_rows_fitted(n_rows, candidates, int(tune["cv"]),
                                             tune["search"])})
 
 
+def grid_size(grid: dict[str, list[Any]]) -> int:
+    """The candidates of a parsed grid: the product of its value counts."""
+    return math.prod(len(v) for v in grid.values())
+
+
 def _train_and_tune(train: dict[str, Any], tune: dict[str, Any], n_rows: int,
-                    context: MainContext) -> tuple[Run, Run]:
+                    candidates: int, context: MainContext) -> tuple[Run, Run]:
     """train in this process and tune beside it in a background process where
     :func:`parallel_steps` allows (tune is stopped if train fails), each on its share of
     main's cores, else one after the other on all of them."""
     if not parallel_steps(context.env_manager, cores=context.cores):
         return _step("train", train, context), _step("tune", tune, context)
-    shares = core_plan(context.cores, n_rows, train, tune)
+    shares = core_plan(context.cores, n_rows, train, tune, candidates)
     plan = (f"{context.cores} cores: train {shares['train']}, tune {shares['tune']} "
             f"(by expected rows fitted on {n_rows} loans; the first to end hands its cores "
             "to the other)")
@@ -234,9 +238,10 @@ class MainResult:
 
 
 def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoader,
-             cores: int | None = None) -> MainResult:
+             cores: int | None, grid: dict[str, list[Any]]) -> MainResult:
     """Chain the steps inside the active main run, on ``cores`` cores (None: this process's
-    share, pd_lib.cores); returns what ran and the version."""
+    share, pd_lib.cores), ``grid`` the tune grid main checked; returns what ran and the
+    version."""
     parent = MlflowClient().get_run(mlflow.active_run().info.run_id)
     context = MainContext(parent.info.experiment_id,
                           env_manager or inherited_env_manager(parent), load_command,
@@ -250,7 +255,7 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
         {"data_uri": data_uri, **pick(values, params.MODEL), **split},
         {"data_uri": data_uri, "model": values["tune_model"],
          **pick(values, (*params.TUNE, params.CALIBRATION, params.MONOTONE)), **split},
-        n_rows, context)
+        n_rows, grid_size(grid), context)
 
     best = choose_candidate((train, tune))
     register = _step("register", {"run_id": best.info.run_id,
