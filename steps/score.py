@@ -5,7 +5,9 @@ reasons=n also reason_1..reason_n (and for a scorecard its points, score). The d
 checked against the model's signature first: a missing or mistyped column stops the step
 before anything is scored or logged. engine=spark scores through mlflow.pyfunc.spark_udf
 (pip install -r requirements-spark.txt) and logs data/scored.parquet as a Parquet directory,
-or writes the scores to output_path (a path the cluster shares) instead.
+or writes the scores to output_path (a path the cluster shares) instead; it also reads a
+Parquet data set (a directory partitioned by month, say) and writes its scores partitioned
+by the same columns.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
@@ -28,6 +27,7 @@ from pd_lib.mlflow_layer.governance.promotion import recover_abandoned_promotion
 from pd_lib.mlflow_layer.scoring.spark import (
     check_spark_paths,
     local_input_path,
+    partition_columns,
     score_spark,
     spark_session,
     write_spark,
@@ -47,18 +47,9 @@ from pd_lib.mlflow_layer.scoring_model import (
 from pd_lib.mlflow_layer.tracking import log_params_once, step_run
 from pd_lib.validation.master_scale import assign_grades
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger("pd_pipeline")
 
 ENGINES = ("pandas", "spark")
-
-
-# --- the model ---------------------------------------------------------------------------
-
-
-# --- checking the input ------------------------------------------------------------------
 
 
 # --- pandas ------------------------------------------------------------------------------
@@ -121,9 +112,6 @@ def scored_frame(resolved: ScoringModel, ids: pd.Series, pd_values: np.ndarray) 
     })
 
 
-# --- Spark -------------------------------------------------------------------------------
-
-
 # --- the score step ----------------------------------------------------------------------
 
 
@@ -159,7 +147,10 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
                   spark_master: str = "local[2]", output_path: str = "", reasons: int = 0
                   ) -> ScoreResult:
     """Score ``data_uri`` with ``model_uri`` in the step's run: logs data/scored.parquet, or
-    with Spark and an ``output_path`` writes the scores there (a data-lake path) instead.
+    with Spark and an ``output_path`` writes the scores there (a data-lake path) instead. On
+    Spark ``data_uri`` may be a Parquet data set (a directory, partitioned as a lake holds a
+    book, ``month=2024-01/...``): its scores are written partitioned by the same columns,
+    which they keep (tag ``pd.partitioned_by``).
 
     Everything that can fail on the user's input (model, data, signature, paths) is checked
     before the run logs anything.
@@ -178,28 +169,33 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
         return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
                            lambda: log_dataframe(scored, SCORED_ARTIFACT), tuple(scored.columns))
     spark = spark_session(spark_master)
-    scored_spark = score_spark(resolved, spark.read.parquet(local_input_path(data_uri)), spark,
-                               reasons)
+    loans = spark.read.parquet(local_input_path(data_uri))
+    partitions = partition_columns(loans)
+    scored_spark = score_spark(resolved, loans, spark, reasons, keep=partitions,
+                               what=f"the data '{data_uri}'")
     params.update({"spark_master": spark_master, "output_path": output_path})
+    tags = {"pd.partitioned_by": ",".join(partitions)} if partitions else {}
     columns = tuple(scored_spark.columns)
     if output_path:
-        rows, mean_pd = write_spark(scored_spark, output_path, spark)
-        return _log_scored(params, resolved, rows, mean_pd, lambda: None, columns, output_path)
+        rows, mean_pd = write_spark(scored_spark, output_path, spark, partitions)
+        return _log_scored(params, resolved, rows, mean_pd, lambda: None, columns, output_path,
+                           tags)
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / Path(SCORED_ARTIFACT).name)
-        rows, mean_pd = write_spark(scored_spark, out, spark)
+        rows, mean_pd = write_spark(scored_spark, out, spark, partitions)
         return _log_scored(params, resolved, rows, mean_pd,
                            lambda: mlflow.log_artifacts(out, artifact_path=SCORED_ARTIFACT),
-                           columns)
+                           columns, tags=tags)
 
 
 def _log_scored(params: dict[str, str], resolved: ScoringModel, rows: int, mean_pd: float,
-                log_output, columns: tuple[str, ...], output_path: str = "") -> ScoreResult:
+                log_output, columns: tuple[str, ...], output_path: str = "",
+                tags: dict[str, str] | None = None) -> ScoreResult:
     with step_run("score", f"score-{resolved.name}-v{resolved.version or '-'}") as run:
         log_params_once(params)
         mlflow.set_tags({"pd.scored_model_uri": resolved.uri,
                          "pd.scored_model_name": resolved.name,
-                         "pd.scored_model_version": resolved.version})
+                         "pd.scored_model_version": resolved.version, **(tags or {})})
         mlflow.log_metrics({"rows_scored": rows, "mean_pd": mean_pd})
         log_output()
         log.info("scored %d loans with %s; mean PD %.4f", rows, resolved.uri, mean_pd)

@@ -7,10 +7,12 @@ executors. pyspark is imported only when a Spark function runs.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 import mlflow
 import pandas as pd
@@ -81,17 +83,18 @@ def grade_column(pd_column):
 
 
 def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
-                spark: SparkSession, reasons: int = 0, keep: Sequence[str] = ()
-                ) -> SparkDataFrame:
+                spark: SparkSession, reasons: int = 0, keep: Sequence[str] = (),
+                what: str = "the data") -> SparkDataFrame:
     """Score a Spark DataFrame through ``mlflow.pyfunc.spark_udf``: the same columns as
     :func:`pd_lib.mlflow_layer.scoring.batch.score_loans` (with ``reasons`` > 0 the reason columns
-    too), computed on the executors; the columns ``keep`` of ``frame`` follow them (without
-    reasons), so that monitoring aggregates each PD with its loan's characteristics."""
+    too), computed on the executors; the columns ``keep`` of ``frame`` follow them, so that
+    monitoring aggregates each PD with its loan's characteristics and a partitioned book's
+    scores keep its partition columns. ``what`` names the data in a refusal (its path)."""
     from pyspark.sql import functions as F
 
     resolved = as_scoring_model(model_uri)
     check_columns({f.name: spark_kind(f.dataType) for f in frame.schema.fields},
-                  resolved.signature, "the data")
+                  resolved.signature, what)
     names = signature_columns(resolved.signature, frame.columns)
     ids = F.col(ID_COL) if ID_COL in frame.columns else F.monotonically_increasing_id()
     inputs = [F.col(n) for n in names]
@@ -99,25 +102,25 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
               F.lit(resolved.name).alias(MODEL_NAME_COL),
               F.lit(resolved.version).alias(MODEL_VERSION_COL)]
     extra = _reason_fields(resolved, frame.select(*names).limit(1).toPandas(), reasons)
+    kept = [c for c in keep if c not in (ID_COL, PD_COL)]
     if not extra:  # the pd column alone
         udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double",
                                       env_manager="local")
-        kept = [c for c in keep if c not in (ID_COL, PD_COL)]
         with_pd = frame.select(ids.alias(ID_COL), udf(*inputs).alias(PD_COL), *kept)
         return with_pd.select(ID_COL, PD_COL, *common, *kept)
     struct = ", ".join([f"{PD_COL} double", *extra])
     udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type=struct,
                                   env_manager="local",
                                   params={"reasons": reasons} if reasons else None)
-    with_output = frame.select(ids.alias(ID_COL), udf(*inputs).alias("output"))
+    with_output = frame.select(ids.alias(ID_COL), udf(*inputs).alias("output"), *kept)
     fields = [field.split()[0] for field in extra]
     # spark_udf turns a missing string (fewer adverse reasons than asked) into "None"
     unpacked = [F.col(f"output.{f}") if f not in reason_columns(reasons)
                 else F.when(F.col(f"output.{f}") != "None", F.col(f"output.{f}"))
                 for f in fields]
     return with_output.select(ID_COL, F.col(f"output.{PD_COL}").alias(PD_COL),
-                              *[c.alias(f) for c, f in zip(unpacked, fields, strict=True)]
-                              ).select(ID_COL, PD_COL, *common, *fields)
+                              *[c.alias(f) for c, f in zip(unpacked, fields, strict=True)],
+                              *kept).select(ID_COL, PD_COL, *common, *fields, *kept)
 
 
 def _reason_fields(resolved: ScoringModel, sample: pd.DataFrame, reasons: int) -> list[str]:
@@ -168,11 +171,29 @@ def check_spark_paths(spark_master: str, data_uri: str, output_path: str) -> Non
         )
 
 
-def write_spark(scored: SparkDataFrame, path: str, spark: SparkSession) -> tuple[int, float]:
-    """Write the scores as Parquet to ``path``; rows and mean PD, read back from there."""
+HIVE_SEGMENT = re.compile(r"^([^=/]+)=[^/]*$")
+
+
+def partition_columns(frame: SparkDataFrame) -> list[str]:
+    """The columns a Parquet data set is partitioned by (``month=2024-01/part-0.parquet``,
+    as Spark and pyarrow write a lake), read from the folders of its files; [] for one file.
+    The scores of such a book are written partitioned the same way."""
+    keys: list[str] = []
+    for file in frame.inputFiles():
+        for segment in urlparse(file).path.split("/")[:-1]:
+            found = HIVE_SEGMENT.match(unquote(segment))
+            if found and found.group(1) in frame.columns and found.group(1) not in keys:
+                keys.append(found.group(1))
+    return keys
+
+
+def write_spark(scored: SparkDataFrame, path: str, spark: SparkSession,
+                partition_by: Sequence[str] = ()) -> tuple[int, float]:
+    """Write the scores as Parquet to ``path``, in one folder per value of ``partition_by``
+    (if any); rows and mean PD, read back from there."""
     from pyspark.sql import functions as F
 
-    scored.write.mode("overwrite").parquet(path)
+    scored.write.mode("overwrite").partitionBy(*partition_by).parquet(path)
     summary = spark.read.parquet(path).agg(F.count(F.lit(1)).alias("rows"),
                                            F.avg(PD_COL).alias("mean_pd")).collect()[0]
     mean_pd = summary["mean_pd"]

@@ -112,3 +112,47 @@ def test_spark_reasons_equal_pandas_reasons(spark, champion_store):
     np.testing.assert_allclose(on_spark[PD_COL], on_pandas[PD_COL], rtol=0, atol=1e-12)
     for column in reason_columns(3):
         assert on_spark[column].fillna("").tolist() == on_pandas[column].fillna("").tolist()
+
+
+def _lake(loans: pd.DataFrame, folder) -> list[str]:
+    """``loans`` as a Parquet data set partitioned by month, as a lake holds a book."""
+    months = [f"2024-0{1 + i % 3}" for i in range(len(loans))]
+    loans.assign(month=months).to_parquet(folder, index=False, partition_cols=["month"])
+    return sorted(set(months))
+
+
+def test_a_partitioned_book_is_scored_into_the_same_partitions(spark, champion_store,
+                                                                tmp_path):
+    _, loans = champion_store
+    lake, out = tmp_path / "book", tmp_path / "scored"
+    months = _lake(loans, lake)
+    before = {r.info.run_id for r in _score_runs()}
+    result = invoke(CliRunner(), score, ["--data-uri", str(lake), "--engine", "spark",
+                                         "--output-path", str(out), "--reasons", "2"])
+    assert result.exit_code == 0, result.output
+    (run,) = [r for r in _score_runs() if r.info.run_id not in before]
+    assert run.data.tags["pd.partitioned_by"] == "month"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [f"month={m}" for m in months]
+    written = pd.read_parquet(out).sort_values(ID_COL, ignore_index=True)
+    expected = batch.score_loans(CHAMPION, loans, reasons=2).sort_values(ID_COL,
+                                                                         ignore_index=True)
+    np.testing.assert_array_equal(written[ID_COL], expected[ID_COL])
+    np.testing.assert_allclose(written[PD_COL], expected[PD_COL], rtol=0, atol=1e-12)
+    for column in reason_columns(2):
+        assert written[column].fillna("").tolist() == expected[column].fillna("").tolist()
+    by_id = dict(zip(loans[ID_COL], [f"2024-0{1 + i % 3}" for i in range(len(loans))],
+                     strict=True))
+    assert written["month"].astype(str).tolist() == [by_id[i] for i in written[ID_COL]]
+
+
+def test_a_partitioned_book_missing_a_column_is_refused_naming_it(spark, champion_store,
+                                                                  tmp_path):
+    _, loans = champion_store
+    lake = tmp_path / "broken_book"
+    _lake(loans.drop(columns=["feature_2"]), lake)
+    before = len(_score_runs())
+    result = invoke(CliRunner(), score, ["--data-uri", str(lake), "--engine", "spark"])
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert str(lake) in line and "feature_2" in line and "lacks column" in line
+    assert len(_score_runs()) == before
