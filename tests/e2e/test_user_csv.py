@@ -111,6 +111,33 @@ def test_pyfunc_predicts_the_csv_as_read_and_equals_the_score_step(champion):
         model.predict(as_read.assign(age="thirty").drop(columns=["loan_id", "default"]))
 
 
+def test_scoring_past_mlflows_value_by_value_check_gives_what_predict_gives(champion):
+    """score, monitor and the gate call our flavor's implementation after their own column
+    checks (pyfunc_output), not pyfunc's predict, whose check walks every value of an
+    ``Any`` input: the same PDs and reasons, to the bit, on the CSV as read (int64 columns,
+    a text category, a missing value, columns the model does not take)."""
+    from pd_lib.mlflow_layer.scoring_model import pyfunc_output
+    from pd_lib.modelling.reasons import reason_columns
+
+    _, workdir, _ = champion
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
+    as_read = pd.read_csv(workdir / "loans_2026_01.csv").head(300)
+    as_read.loc[3, "utilisation"] = np.nan
+    for reasons in (0, 3):
+        fast = pyfunc_output(model, as_read, reasons)
+        slow = model.predict(as_read.drop(columns=["loan_id", "default"]),
+                             params={"reasons": reasons} if reasons else None)
+        np.testing.assert_array_equal(fast[PD_COL].to_numpy(), slow[PD_COL].to_numpy())
+        for column in reason_columns(reasons):
+            assert fast[column].fillna("").tolist() == slow[column].fillna("").tolist()
+    from pd_lib.errors import PipelineError
+
+    with pytest.raises(PipelineError, match="lacks column.*months"):
+        pyfunc_output(model, as_read.drop(columns=["months"]))
+    with pytest.raises(PipelineError, match="age is string, model expects numeric"):
+        pyfunc_output(model, as_read.assign(age="thirty"))
+
+
 def test_a_truly_incompatible_column_is_refused_naming_it(champion):
     runner, workdir, _ = champion
     path = workdir / "loans_text_age.csv"

@@ -176,6 +176,17 @@ def test_the_scoring_app_of_a_loaded_model_has_mlflows_routes(tmp_path):
     assert {"/ping", "/invocations"} <= paths
 
 
+def test_the_model_implementation_is_what_predict_calls_after_its_schema_check(tmp_path):
+    import pandas as pd
+
+    mlflow.pyfunc.save_model(tmp_path / "half", python_model=_Half())
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "half"))
+    implementation = internals.model_implementation(loaded)
+    assert loaded._predict_fn.__self__ is implementation  # pyfunc's predict ends in it
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    assert list(implementation.predict(frame)) == list(loaded.predict(frame)) == [0.5] * 3
+
+
 def test_the_installed_package_map_is_built_once_and_read_by_every_requirement_check():
     from mlflow.utils import requirements_utils
 

@@ -1,15 +1,20 @@
-"""Scoring on Spark: a registered PD model applied through ``mlflow.pyfunc.spark_udf``.
+"""Scoring on Spark: a registered PD model applied on the executors (``mapInPandas``).
 
-The same columns as pandas scoring (:mod:`pd_lib.mlflow_layer.scoring.batch`), computed on the
-executors. pyspark is imported only when a Spark function runs.
+The same columns as pandas scoring (:mod:`pd_lib.mlflow_layer.scoring.batch`), computed by the
+same function in each Python worker, the model shipped to the executors as spark_udf ships it.
+pyspark is imported only when a Spark function runs.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
@@ -31,7 +36,6 @@ from pd_lib.mlflow_layer.scoring_model import (
     pyfunc_output,
     signature_columns,
 )
-from pd_lib.modelling.reasons import reason_columns
 from pd_lib.validation.master_scale import check_scale
 
 if TYPE_CHECKING:
@@ -85,11 +89,16 @@ def grade_column(pd_column):
 def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
                 spark: SparkSession, reasons: int = 0, keep: Sequence[str] = (),
                 what: str = "the data") -> SparkDataFrame:
-    """Score a Spark DataFrame through ``mlflow.pyfunc.spark_udf``: the same columns as
+    """Score a Spark DataFrame on the executors: the same columns as
     :func:`pd_lib.mlflow_layer.scoring.batch.score_loans` (with ``reasons`` > 0 the reason columns
-    too), computed on the executors; the columns ``keep`` of ``frame`` follow them, so that
-    monitoring aggregates each PD with its loan's characteristics and a partitioned book's
-    scores keep its partition columns. ``what`` names the data in a refusal (its path)."""
+    too), by the same function (:func:`pyfunc_output`) in each Python worker; the columns
+    ``keep`` of ``frame`` follow them, so that monitoring aggregates each PD with its loan's
+    characteristics and a partitioned book's scores keep its partition columns. ``what``
+    names the data in a refusal (its path).
+
+    Why not ``mlflow.pyfunc.spark_udf``: it runs pyfunc's ``predict``, whose schema check
+    walks every value of an ``Any`` input in Python, 5x the model's own time per batch
+    (mlflow_internals.model_implementation); the columns were checked here already."""
     from pyspark.sql import functions as F
 
     resolved = as_scoring_model(model_uri)
@@ -97,39 +106,70 @@ def score_spark(model_uri: str | ScoringModel, frame: SparkDataFrame,
                   resolved.signature, what)
     names = signature_columns(resolved.signature, frame.columns)
     ids = F.col(ID_COL) if ID_COL in frame.columns else F.monotonically_increasing_id()
-    inputs = [F.col(n) for n in names]
+    kept = [c for c in keep if c not in (ID_COL, PD_COL)]
+    columns = list(dict.fromkeys([*names, *kept]))
+    with_id = frame.select(ids.alias(ID_COL), *columns)
+    extra = _output_fields(resolved, with_id.select(*names).limit(1).toPandas(), reasons)
+    schema = ", ".join([f"{ID_COL} {with_id.schema[ID_COL].dataType.simpleString()}",
+                        f"{PD_COL} double", *[f"{name} {kind}" for name, kind in extra],
+                        *[f"`{c}` {with_id.schema[c].dataType.simpleString()}" for c in kept]])
+    fields = [PD_COL, *[name for name, _ in extra]]
+    archive = ship_model(spark, resolved)
+
+    def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        model = worker_model(archive)
+        for batch in batches:
+            output = pyfunc_output(model, batch[names], reasons)[fields]
+            yield pd.concat([batch[[ID_COL]].reset_index(drop=True), output,
+                             batch[kept].reset_index(drop=True)], axis=1)
+
+    scored = with_id.mapInPandas(score_batches, schema)
     common = [grade_column(F.col(PD_COL)).alias(RATING_COL),
               F.lit(resolved.name).alias(MODEL_NAME_COL),
               F.lit(resolved.version).alias(MODEL_VERSION_COL)]
-    extra = _reason_fields(resolved, frame.select(*names).limit(1).toPandas(), reasons)
-    kept = [c for c in keep if c not in (ID_COL, PD_COL)]
-    if not extra:  # the pd column alone
-        udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type="double",
-                                      env_manager="local")
-        with_pd = frame.select(ids.alias(ID_COL), udf(*inputs).alias(PD_COL), *kept)
-        return with_pd.select(ID_COL, PD_COL, *common, *kept)
-    struct = ", ".join([f"{PD_COL} double", *extra])
-    udf = mlflow.pyfunc.spark_udf(spark, resolved.uri, result_type=struct,
-                                  env_manager="local",
-                                  params={"reasons": reasons} if reasons else None)
-    with_output = frame.select(ids.alias(ID_COL), udf(*inputs).alias("output"), *kept)
-    fields = [field.split()[0] for field in extra]
-    # spark_udf turns a missing string (fewer adverse reasons than asked) into "None"
-    unpacked = [F.col(f"output.{f}") if f not in reason_columns(reasons)
-                else F.when(F.col(f"output.{f}") != "None", F.col(f"output.{f}"))
-                for f in fields]
-    return with_output.select(ID_COL, F.col(f"output.{PD_COL}").alias(PD_COL),
-                              *[c.alias(f) for c, f in zip(unpacked, fields, strict=True)],
-                              *kept).select(ID_COL, PD_COL, *common, *fields, *kept)
+    return scored.select(ID_COL, PD_COL, *common, *fields[1:], *kept)
 
 
-def _reason_fields(resolved: ScoringModel, sample: pd.DataFrame, reasons: int) -> list[str]:
-    """The Spark fields of the model's output columns besides ``pd`` (a scorecard's score as
-    double, with reasons reason_i as string), read from its output for one row on the
-    driver."""
+def _output_fields(resolved: ScoringModel, sample: pd.DataFrame, reasons: int
+                   ) -> list[tuple[str, str]]:
+    """The model's output columns besides ``pd`` with their Spark types (a scorecard's score
+    double, reasons reason_i string), read from its output for one row on the driver."""
     output = pyfunc_output(load_scoring_model(resolved), sample, reasons)
-    return [f"{c} {'double' if pd.api.types.is_numeric_dtype(output[c]) else 'string'}"
+    return [(c, "double" if pd.api.types.is_numeric_dtype(output[c]) else "string")
             for c in output.columns if c != PD_COL]
+
+
+_SHIPPED: dict[tuple[str, str], str] = {}
+_LOADED: dict[str, mlflow.pyfunc.PyFuncModel] = {}
+
+
+def ship_model(spark: SparkSession, resolved: ScoringModel) -> str:
+    """The model's files zipped and handed to Spark (``SparkContext.addFile``), once per
+    session, store and version, as spark_udf ships them; returns the archive's name, which
+    :func:`worker_model` opens on an executor. The archive holds the model only, no loans."""
+    key = (spark.sparkContext.applicationId, mlflow.get_tracking_uri(), resolved.uri)
+    if key not in _SHIPPED:
+        folder = Path(tempfile.mkdtemp(prefix="pd-shipped-model-"))
+        atexit.register(shutil.rmtree, folder, True)
+        model_dir = download_artifact(resolved.uri, "model_uri", str(folder / "download"))
+        name = f"pd-model-{uuid.uuid4().hex}"  # a worker keeps what it loaded by this name
+        archive = shutil.make_archive(str(folder / name), "zip", model_dir)
+        spark.sparkContext.addFile(archive)
+        _SHIPPED[key] = Path(archive).name
+    return _SHIPPED[key]
+
+
+def worker_model(archive: str) -> mlflow.pyfunc.PyFuncModel:
+    """On an executor's Python worker: the model shipped as ``archive``, unpacked and loaded
+    once per worker process (safe loading: our flavor's trusted types)."""
+    if archive not in _LOADED:
+        from pyspark import SparkFiles
+
+        folder = tempfile.mkdtemp(prefix="pd-worker-model-")
+        atexit.register(shutil.rmtree, folder, True)
+        shutil.unpack_archive(SparkFiles.get(archive), folder, "zip")
+        _LOADED[archive] = mlflow.pyfunc.load_model(folder)
+    return _LOADED[archive]
 
 
 def score_parquet_spark(model_uri: str, input_path: str, output_path: str,

@@ -1,4 +1,4 @@
-"""Spark scoring through mlflow.pyfunc.spark_udf on a real local[2] Spark: the same PDs,
+"""Spark scoring on the executors of a real local[2] Spark: the same PDs,
 grades, model name and version as pandas, on the same rows."""
 
 from __future__ import annotations

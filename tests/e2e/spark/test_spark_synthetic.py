@@ -1,5 +1,5 @@
 """Spark scoring of the default data, the synthetic book: string categoricals and missing
-values must reach the model through spark_udf exactly as through pandas. (Its own module: the
+values must reach the model on the executors exactly as through pandas. (Its own module: the
 champion store is module-wide.)"""
 
 from __future__ import annotations
