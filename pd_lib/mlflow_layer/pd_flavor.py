@@ -16,7 +16,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-from mlflow.models import Model
+from mlflow.models import Model, ModelSignature
 
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.reasons import predict_with_reasons
@@ -101,10 +101,20 @@ def _reasons(params: dict[str, Any] | None) -> int:
         f"reasons must be a whole number from 0 to {MAX_REASONS}; got {shown}")
 
 
+# Signature types a float64 column satisfies: ``Any`` (the numeric inputs this pipeline logs)
+# and double or float (models logged before). A ``long`` input is left alone: MLflow refuses
+# float64 there.
+FLOAT_INPUT_TYPES = ("Any", "double", "float")
+
+
+def numeric_inputs(signature: ModelSignature) -> list[str]:
+    """The signature's numeric inputs that take float64, as training stored them."""
+    return [spec.name for spec in signature.inputs.inputs
+            if getattr(spec.type, "name", str(spec.type)) in FLOAT_INPUT_TYPES]
+
+
 def _load_pyfunc(path: str) -> ReasonedPDModel:
     """Called by mlflow.pyfunc.load_model with the skops file (or the model directory)."""
-    from pd_lib.mlflow_layer.scoring_model import numeric_inputs
-
     model_dir = Path(path).parent if Path(path).is_file() else Path(path)
     signature = Model.load(str(model_dir / "MLmodel")).signature
     numeric = numeric_inputs(signature) if signature and signature.inputs else []

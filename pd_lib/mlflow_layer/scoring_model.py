@@ -24,7 +24,7 @@ from pd_lib.mlflow_layer.mlflow_internals import (
     model_implementation,
     model_name_and_version,
 )
-from pd_lib.mlflow_layer.pd_flavor import ReasonedPDModel
+from pd_lib.mlflow_layer.pd_flavor import ReasonedPDModel, numeric_inputs
 from pd_lib.modelling.reasons import reason_columns
 
 RATING_COL = "rating"
@@ -180,17 +180,6 @@ def model_inputs(model: mlflow.pyfunc.PyFuncModel, frame: pd.DataFrame) -> pd.Da
         return frame
     return frame[signature_columns(signature, frame.columns)]
 
-
-# Signature types a float64 column satisfies: ``Any`` (the numeric inputs this pipeline logs)
-# and double or float (models logged before). A ``long`` input is left alone: MLflow refuses
-# float64 there.
-FLOAT_INPUT_TYPES = ("Any", "double", "float")
-
-
-def numeric_inputs(signature: ModelSignature) -> list[str]:
-    """The signature's numeric inputs that take float64, as training stored them."""
-    return [spec.name for spec in signature.inputs.inputs
-            if getattr(spec.type, "name", str(spec.type)) in FLOAT_INPUT_TYPES]
 
 
 def numbers_accepted_as_any(signature: ModelSignature) -> ModelSignature:

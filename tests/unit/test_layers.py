@@ -283,8 +283,8 @@ def test_private_sklearn_names_only_in_the_internals_module():
     trusted = {f"'{name}'" for name in trusted_types()}
     offenders = []
     for path in [*PD_LIB.rglob("*.py"), *(PROJECT_ROOT / "steps").rglob("*.py")]:
-        if _module_name(path) == SKLEARN_INTERNALS:
-            continue
+        if _module_name(path) in (SKLEARN_INTERNALS, INTERNALS):
+            continue  # the MLflow fence reads MLflow's private attributes off MLflow objects
         offenders += [f"{path.relative_to(PROJECT_ROOT)}:{use}"
                       for use in _private_sklearn_uses(path.read_text())
                       if use.split(": ", 1)[1] not in trusted]

@@ -13,11 +13,11 @@ from mlflow.models import infer_signature
 
 from pd_lib.data.schema import numbers_as_float
 from pd_lib.errors import PipelineError
+from pd_lib.mlflow_layer.pd_flavor import numeric_inputs
 from pd_lib.mlflow_layer.scoring_model import (
     conform_to_signature,
     input_differences,
     numbers_accepted_as_any,
-    numeric_inputs,
     refusal_cause,
 )
 
