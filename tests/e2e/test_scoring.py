@@ -162,3 +162,7 @@ def test_spark_on_a_cluster_needs_shared_paths_before_anything_starts():
     with pytest.raises(PipelineError, match="output_path is for engine=spark"):
         batch.score_and_log("models:/m@champion", "loans.parquet", "pandas", "local[2]",
                               "s3a://out/")
+    from pd_lib.mlflow_layer.scoring.monitoring import monitor_and_log
+
+    with pytest.raises(PipelineError, match="data_uri the executors can read"):
+        monitor_and_log("models:/m@champion", "period/", "spark", cluster)

@@ -247,6 +247,10 @@ def monitor_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
     if not data_uri:
         raise PipelineError("no data_uri given; pass -P data_uri=runs:/<generate run id>/"
                             "data/loans.parquet or a Parquet/CSV path of the period.")
+    if engine == "spark":
+        from pd_lib.mlflow_layer.scoring.spark import check_spark_paths
+
+        check_spark_paths(spark_master, data_uri, output_path=None)
     recover_champion_reads(model_uri)
     model = resolve_model(model_uri)
     development = development_sample(model)

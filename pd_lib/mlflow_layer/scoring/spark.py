@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ from urllib.parse import unquote, urlparse
 import mlflow
 import pandas as pd
 
-from pd_lib.config import ID_COL, MASTER_SCALE, MASTER_SCALE_DECIMALS, PD_COL
+from pd_lib.config import ID_COL, MASTER_SCALE, MASTER_SCALE_DECIMALS, PD_COL, PD_LIB_DIR
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import download_artifact
 from pd_lib.mlflow_layer.scoring_model import (
@@ -63,7 +64,31 @@ def spark_session(master: str = "local[2]", app_name: str = "pd-score") -> Spark
         builder = (builder.config("spark.ui.enabled", "false")
                    .config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    ship_project_code(session)
+    return session
+
+
+PROJECT_ARCHIVE = "pd_lib.zip"
+_CODE_SHIPPED: set[str] = set()
+
+
+def ship_project_code(spark: SparkSession) -> None:
+    """This project's ``pd_lib`` zipped and added to the executors' Python path
+    (``SparkContext.addPyFile``), once per Spark application: the scoring function runs in
+    their Python workers, which on a cluster have the packages of requirements.txt but not
+    this project. The archive holds code only."""
+    application = spark.sparkContext.applicationId
+    if application in _CODE_SHIPPED:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="pd-shipped-code-"))
+    atexit.register(shutil.rmtree, folder, True)
+    archive = folder / PROJECT_ARCHIVE
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(PD_LIB_DIR.rglob("*.py")):
+            bundle.write(path, str(path.relative_to(PD_LIB_DIR.parent)))
+    spark.sparkContext.addPyFile(str(archive))
+    _CODE_SHIPPED.add(application)
 
 
 def grade_column(pd_column):
@@ -194,9 +219,10 @@ def local_input_path(data_uri: str) -> str:
     return data_uri
 
 
-def check_spark_paths(spark_master: str, data_uri: str, output_path: str) -> None:
+def check_spark_paths(spark_master: str, data_uri: str, output_path: str | None) -> None:
     """On a cluster, executors read the input and write the output themselves: both must be
-    paths the cluster shares, not files on this machine or MLflow artifacts."""
+    paths the cluster shares, not files on this machine or MLflow artifacts (``output_path``
+    None: the step writes nothing there, as monitor)."""
     if spark_master.startswith("local"):
         return
     if data_uri.startswith(("runs:/", "models:/", "mlflow-artifacts:/")) or "://" not in data_uri:
@@ -204,7 +230,7 @@ def check_spark_paths(spark_master: str, data_uri: str, output_path: str) -> Non
             f"engine=spark on '{spark_master}' needs a data_uri the executors can read "
             f"(hdfs://..., s3a://...); got '{data_uri}'. Copy the loans there first."
         )
-    if not output_path:
+    if output_path is not None and not output_path:
         raise PipelineError(
             f"engine=spark on '{spark_master}' needs -P output_path=<hdfs://... or s3a://...> "
             "to write the scores to; a cluster cannot write into this machine's temp dir."

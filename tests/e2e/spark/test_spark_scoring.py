@@ -156,3 +156,22 @@ def test_a_partitioned_book_missing_a_column_is_refused_naming_it(spark, champio
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
     assert str(lake) in line and "feature_2" in line and "lacks column" in line
     assert len(_score_runs()) == before
+
+
+def test_the_project_code_is_shipped_to_the_executors(spark):
+    """On a cluster the executors' Python workers have requirements.txt but not this project:
+    the session adds pd_lib as a zip to their path; here a task on an executor finds it."""
+    from pd_lib.mlflow_layer.scoring.spark import PROJECT_ARCHIVE
+
+    def found(_):
+        import zipfile
+        import zipimport
+
+        from pyspark import SparkFiles
+
+        archive = SparkFiles.get(PROJECT_ARCHIVE)
+        package = zipimport.zipimporter(archive).find_spec("pd_lib")
+        names = zipfile.ZipFile(archive).namelist()
+        yield package is not None and "pd_lib/mlflow_layer/scoring/spark.py" in names
+
+    assert spark.sparkContext.parallelize([0], 1).mapPartitions(found).collect() == [True]
