@@ -1,7 +1,8 @@
 """The validation layer: PD metrics (checked inputs, discrimination, decisions at a
 threshold, calibration, stability, the oracle; metrics gathers them) and their intervals,
-master scale, traffic lights, plots, the HTML reports, evaluation of a fitted model,
-monitoring statistics, the champion/challenger AUC comparison and the reproduction check.
+master scale, traffic lights, plots, the HTML reports, evaluation of a fitted model and its
+figures, monitoring statistics, the champion/challenger AUC comparison and the reproduction
+check.
 No MLflow.
 
 Its modules are listed in ``__all__`` (tests/unit/test_layers.py keeps the list current);
@@ -14,6 +15,7 @@ __all__ = [
     "decisions",
     "discrimination",
     "evaluation",
+    "figures",
     "gate_rules",
     "importance",
     "inputs",

@@ -16,6 +16,7 @@ from pd_lib.modelling.fitting import fit
 from pd_lib.modelling.kinds import build_model
 from pd_lib.validation import report as report_module
 from pd_lib.validation.evaluation import evaluate, rate_threshold_metrics
+from pd_lib.validation.figures import evaluation_figures
 from pd_lib.validation.lights import Light, applies, traffic_lights
 from pd_lib.validation.report import (
     _fmt,
@@ -57,7 +58,8 @@ def test_evaluation_has_every_metric_family_and_figure(evaluation):
     for prefix in ("train_", "oot_"):
         assert f"{prefix}roc_auc" in names and f"{prefix}ks" in names
     assert "oot_psi" in names and "oot_csi_max" in names
-    assert set(evaluation.figures) == FIGURES
+    assert set(evaluation_figures(evaluation, 0.5)) == FIGURES
+    plt.close("all")
     assert evaluation.metrics["roc_auc"] == pytest.approx(
         evaluation.metrics["gini"] / 2 + 0.5)
 
@@ -88,7 +90,7 @@ def test_grade_table_counts_the_holdout(evaluation):
 def report(evaluation) -> str:
     return build_report({"Run": "abc123", "model": "logistic_regression"},
                         evaluation.metrics, evaluation.lights, evaluation.grade_table,
-                        evaluation.figures)
+                        evaluation_figures(evaluation, 0.5))
 
 
 def test_report_has_its_sections(report):
@@ -202,7 +204,8 @@ def test_conclusion_names_the_blocking_lights_or_says_the_lights_pass():
 def test_the_cover_comes_first_with_its_conclusion(evaluation):
     cover = {"Model": "logistic_regression", "Data SHA-256": "abc<def>"}
     html_text = build_report({"Run": "r"}, evaluation.metrics, evaluation.lights,
-                             evaluation.grade_table, evaluation.figures, cover=cover)
+                             evaluation.grade_table, evaluation_figures(evaluation, 0.5),
+                             cover=cover)
     body = html_text[html_text.index("<body>"):]
     assert body.index('class="cover"') < body.index('id="lights"')
     assert "abc&lt;def&gt;" in body and "Conclusion:" in body

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
 import pandas as pd
+from matplotlib.figure import Figure
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -60,6 +62,7 @@ from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.scorecard import Scorecard
 from pd_lib.modelling.selection import choose_kind, fit_chosen
 from pd_lib.validation.evaluation import Evaluation, evaluate
+from pd_lib.validation.figures import evaluation_figures
 from pd_lib.validation.lights import lights_csv
 from pd_lib.validation.plots import woe_figure
 from pd_lib.validation.report import build_report, model_html, render_figures, scorecard_html
@@ -257,14 +260,15 @@ def origination_period(frames: list[pd.DataFrame]) -> str:
             f"{max(d.max() for d in dated):%Y-%m-%d}")
 
 
-def log_evaluation(evaluation: Evaluation, context: dict[str, str], model_section: str = "",
-                   cover: dict[str, str] | None = None) -> None:
-    """Log metrics in one batch, the validation report, tables, figures and scored samples."""
+def log_evaluation(evaluation: Evaluation, figures: Mapping[str, Figure], context: dict[str, str],
+                   model_section: str = "", cover: dict[str, str] | None = None) -> None:
+    """Log metrics in one batch, the validation report, tables, ``figures`` (the evaluation's,
+    drawn by :func:`pd_lib.validation.figures.evaluation_figures`) and scored samples."""
     mlflow.log_metrics(evaluation.metrics)
     if evaluation.not_defined:  # logged as NaN; the tag says why
         mlflow.set_tag(TAG_NOT_DEFINED, "; ".join(
             f"{k}: {v}" for k, v in evaluation.not_defined.items())[:5000])
-    pngs = render_figures(evaluation.figures)
+    pngs = render_figures(figures)
     report = build_report(context, evaluation.metrics, evaluation.lights,
                           evaluation.grade_table, pngs, model_html=model_section,
                           not_defined=evaluation.not_defined, cover=cover)
@@ -282,13 +286,15 @@ def evaluate_and_log(
     model: PDModel, samples: Samples, threshold: float, seed: int,
     params: dict[str, Any] | None = None, model_section: str = "",
 ) -> Evaluation:
-    """Evaluate the fitted model, then log its evaluation, its report and the model itself."""
+    """Evaluate the fitted model, draw its figures, then log its evaluation, its report and
+    the model itself."""
     evaluation = evaluate(model, samples.train, samples.holdout, threshold, samples.oot, seed)
     log.info("holdout ROC AUC %.4f, log loss %.4f, accuracy %.4f; lights: %s",
              evaluation.metrics["roc_auc"], evaluation.metrics["log_loss"],
              evaluation.metrics["accuracy"],
              ", ".join(f"{li.metric} {li.colour}" for li in evaluation.lights))
-    log_evaluation(evaluation, run_context(params or {}), model_section,
+    log_evaluation(evaluation, evaluation_figures(evaluation, threshold),
+                   run_context(params or {}), model_section,
                    cover_facts(samples, str((params or {}).get("model", type(model).__name__))))
     log_model(model, samples.train)
     log.info("logged model, metrics, plots, tables, report and scored holdout")
