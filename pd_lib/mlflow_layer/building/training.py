@@ -64,8 +64,11 @@ from pd_lib.modelling.selection import choose_kind, fit_chosen
 from pd_lib.validation.evaluation import Evaluation, evaluate
 from pd_lib.validation.figures import evaluation_figures
 from pd_lib.validation.lights import lights_csv
+from pd_lib.validation.model_section import model_html
 from pd_lib.validation.plots import woe_figure
-from pd_lib.validation.report import build_report, model_html, render_figures, scorecard_html
+from pd_lib.validation.report import build_report
+from pd_lib.validation.report_html import render_figures
+from pd_lib.validation.scorecard_section import scorecard_html
 
 log = logging.getLogger("pd_pipeline")
 

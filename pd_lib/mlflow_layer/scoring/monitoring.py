@@ -64,7 +64,7 @@ from pd_lib.validation.monitoring import (
 )
 from pd_lib.validation.monitoring_report import build_monitoring_report, cover_rows
 from pd_lib.validation.plots import grade_table_figure, vintage_figure
-from pd_lib.validation.report import render_figures
+from pd_lib.validation.report_html import render_figures
 from pd_lib.validation.stability import metric_key
 
 log = logging.getLogger("pd_pipeline")
