@@ -13,8 +13,8 @@ from pd_lib.data.sources import make_classification_loans
 from pd_lib.data.splits import split_data
 from pd_lib.mlflow_layer.building import training
 from pd_lib.mlflow_layer.governance.registry import register as register_run
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.fitting import fit
-from pd_lib.modelling.kinds import build_model
 from pd_lib.validation import metrics
 from pd_lib.validation.master_scale import grade_table, master_scale_metrics
 from steps.generate import generate

@@ -12,8 +12,8 @@ import pytest
 
 from pd_lib.config import DATE_COL, HL_SUBSAMPLE_LOANS, LIGHT_THRESHOLDS, TRUE_PD_COL
 from pd_lib.data.splits import split_samples
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.fitting import fit
-from pd_lib.modelling.kinds import build_model
 from pd_lib.validation import report as report_module
 from pd_lib.validation.comparison_report import comparison_report
 from pd_lib.validation.evaluation import evaluate, rate_threshold_metrics

@@ -262,8 +262,8 @@ def test_evaluating_on_a_holdout_without_defaults_gives_grey_lights_and_reasons(
     fail. Now: no crash, the undefined metrics are NaN with a reason, their lights grey (which
     blocks promotion)."""
     from pd_lib.data.splits import split_data
+    from pd_lib.modelling.factory import build_model
     from pd_lib.modelling.fitting import fit
-    from pd_lib.modelling.kinds import build_model
     from pd_lib.validation.evaluation import evaluate
     from pd_lib.validation.figures import evaluation_figures
 

@@ -48,19 +48,14 @@ from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe, log_pngs, r
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
 from pd_lib.mlflow_layer.scoring_model import numbers_accepted_as_any
 from pd_lib.modelling.blend import BLEND, Blend
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.fitting import fit, progress
-from pd_lib.modelling.kinds import (
-    AUTO,
-    KINDS,
-    build_model,
-    linear_coefficients,
-    monotone_violations,
-    parse_monotone,
-    trusted_types,
-)
+from pd_lib.modelling.kinds import AUTO, KINDS
+from pd_lib.modelling.monotone import linear_coefficients, monotone_violations, parse_monotone
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.scorecard import Scorecard
 from pd_lib.modelling.selection import choose_kind, fit_chosen
+from pd_lib.modelling.skops_trust import trusted_types
 from pd_lib.validation.evaluation import Evaluation, evaluate
 from pd_lib.validation.figures import evaluation_figures
 from pd_lib.validation.lights import lights_csv
