@@ -24,7 +24,9 @@ log = logging.getLogger("pd_pipeline")
 # pd_lib.process. The SQLite store's modules (SQLAlchemy, alembic) took 1.4 s of tune's first
 # request.
 BACKGROUND_PRELOAD = ("steps", "scipy.special", "steps.tune",
-                      "pd_lib.mlflow_layer.building.training",
+                      "pd_lib.mlflow_layer.building.training_data",
+                      "pd_lib.mlflow_layer.building.model_fit",
+                      "pd_lib.mlflow_layer.building.evaluation_logging",
                       "pd_lib.mlflow_layer.building.tuning", "pd_lib.modelling.search",
                       "mlflow.sklearn", "skops.io",
                       "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.db.utils",
