@@ -60,8 +60,10 @@ def main(env_manager: str, **values) -> None:
 
         start_step_server(BACKGROUND_PRELOAD)  # main imports its own
         atexit.register(stop_step_server)
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
     from pd_lib.mlflow_layer.runner.pipeline import run_main, summary_lines
-    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.step_runs import step_run
     from pd_lib.params import check_model_values
     from steps import step_command
 

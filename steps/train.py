@@ -23,12 +23,9 @@ def train(**values) -> None:
     from pd_lib.mlflow_layer.building.evaluation_logging import evaluate_and_log
     from pd_lib.mlflow_layer.building.model_fit import fit_model
     from pd_lib.mlflow_layer.building.training_data import prepare_data
-    from pd_lib.mlflow_layer.tracking import (
-        log_params_once,
-        rename_run,
-        setup_logging,
-        step_run,
-    )
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import rename_run, step_run
 
     setup_logging()
     params.check_model_values(values)  # the values alone: checked by StepCommand

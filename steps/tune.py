@@ -21,7 +21,9 @@ def tune(**values) -> None:
     from pd_lib.mlflow_layer.building.model_fit import log_fitted
     from pd_lib.mlflow_layer.building.training_data import prepare_data
     from pd_lib.mlflow_layer.building.tuning import log_search, refuse_invalid_parameters
-    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import step_run
     from pd_lib.modelling.search import run_search
     from pd_lib.params import check_model_values
 
