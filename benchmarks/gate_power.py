@@ -158,7 +158,7 @@ def retrain_comparisons(seeds: tuple[int, ...], loans: int) -> list[dict]:
     from pd_lib.data.schema import feature_columns
     from pd_lib.data.sources import load_loans
     from pd_lib.data.splits import split_samples
-    from pd_lib.modelling.kinds import build_model
+    from pd_lib.modelling.factory import build_model
 
     models, holdouts = [], []
     for seed in seeds:

@@ -78,7 +78,8 @@ def fit_default(kind: str, train: pd.DataFrame, seed: int = 42):
     fits it)."""
     from pd_lib.config import TARGET_COL
     from pd_lib.data.schema import feature_columns
-    from pd_lib.modelling.kinds import AUTO, build_model
+    from pd_lib.modelling.factory import build_model
+    from pd_lib.modelling.kinds import AUTO
     from pd_lib.modelling.selection import choose_kind, fit_chosen
 
     X, y = train[feature_columns(train)], train[TARGET_COL].to_numpy()

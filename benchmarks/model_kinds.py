@@ -53,8 +53,8 @@ def measure_kind(kind: str, params: dict, train, holdout, seed: int, trees: int 
     from pd_lib.config import TARGET_COL
     from pd_lib.data.schema import feature_columns
     from pd_lib.mlflow_layer import pd_flavor
-    from pd_lib.mlflow_layer.building.training import model_save_kwargs
-    from pd_lib.modelling.kinds import build_model
+    from pd_lib.mlflow_layer.building.model_logging import model_save_kwargs
+    from pd_lib.modelling.factory import build_model
 
     model_name = "random_forest" if kind.startswith("random_forest") else kind
     params = dict(params)

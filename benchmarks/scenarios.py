@@ -22,7 +22,7 @@ from pd_lib.cores import take_step_share
 from pd_lib.data.schema import feature_columns
 from pd_lib.data.sources import load_loans
 from pd_lib.data.splits import split_samples
-from pd_lib.modelling.kinds import build_model
+from pd_lib.modelling.factory import build_model
 from pd_lib.validation.monitoring import Monitoring, monitor
 
 LOANS = 20_000

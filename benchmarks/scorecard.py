@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    from pd_lib.modelling.kinds import build_model
+    from pd_lib.modelling.factory import build_model
     from pd_lib.modelling.reasons import reason_frame
 
     book, _ = load_book("synthetic", args.fit_rows, args.seed)

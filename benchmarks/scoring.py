@@ -105,7 +105,7 @@ def main() -> None:
     from pd_lib.config import DEFAULT_MODEL
     from pd_lib.data.schema import feature_columns
     from pd_lib.mlflow_layer import pd_flavor
-    from pd_lib.mlflow_layer.building.training import model_save_kwargs
+    from pd_lib.mlflow_layer.building.model_logging import model_save_kwargs
 
     threads = take_step_share()
     book, source = load_book(args.source, args.n_rows, args.seed)

@@ -24,7 +24,7 @@ from pd_lib.errors import PipelineError, mask_secrets
 log = logging.getLogger(__name__)
 
 GIT_TIMEOUT = 300  # seconds for one git command (a clone of a large remote included)
-FINGERPRINT_CODE = ("from pd_lib.mlflow_layer.tracking import code_fingerprint; "
+FINGERPRINT_CODE = ("from pd_lib.mlflow_layer.fingerprint import code_fingerprint; "
                     "print(code_fingerprint())")
 
 

@@ -222,7 +222,8 @@ def check_model_values(values: Mapping[str, Any]) -> dict[str, Any]:
     :func:`check_values` already (steps.options.StepCommand). Returns what was parsed on the
     way (``grid`` as {name: [values]}), so a step uses the checked value instead of parsing
     its text again."""
-    from pd_lib.modelling.kinds import check_model_params, parse_monotone
+    from pd_lib.modelling.kind_params import check_model_params
+    from pd_lib.modelling.monotone import parse_monotone
     from pd_lib.modelling.search import checked_grid
 
     if "model" in values:

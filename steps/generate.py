@@ -26,7 +26,9 @@ def generate_run_name(source: str, n_samples: float) -> str:
 def generate(**values) -> None:
     from pd_lib.data.sources import load_loans
     from pd_lib.mlflow_layer.artifacts import log_loans
-    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import step_run
 
     setup_logging()
     with step_run("generate", generate_run_name(values["source"], values["n_samples"])):

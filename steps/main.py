@@ -24,7 +24,9 @@ log = logging.getLogger("pd_pipeline")
 # pd_lib.process. The SQLite store's modules (SQLAlchemy, alembic) took 1.4 s of tune's first
 # request.
 BACKGROUND_PRELOAD = ("steps", "scipy.special", "steps.tune",
-                      "pd_lib.mlflow_layer.building.training",
+                      "pd_lib.mlflow_layer.building.training_data",
+                      "pd_lib.mlflow_layer.building.model_fit",
+                      "pd_lib.mlflow_layer.building.evaluation_logging",
                       "pd_lib.mlflow_layer.building.tuning", "pd_lib.modelling.search",
                       "mlflow.sklearn", "skops.io",
                       "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.db.utils",
@@ -58,8 +60,10 @@ def main(env_manager: str, **values) -> None:
 
         start_step_server(BACKGROUND_PRELOAD)  # main imports its own
         atexit.register(stop_step_server)
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
     from pd_lib.mlflow_layer.runner.pipeline import run_main, summary_lines
-    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.step_runs import step_run
     from pd_lib.params import check_model_values
     from steps import step_command
 

@@ -22,8 +22,8 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("monitor")
 @exit_on_user_error
 def monitor(model_uri: str, data_uri: str, engine: str, spark_master: str, fail_on: str) -> None:
+    from pd_lib.mlflow_layer.log_setup import setup_logging
     from pd_lib.mlflow_layer.scoring.monitoring import check_fail_on, fails, monitor_and_log
-    from pd_lib.mlflow_layer.tracking import setup_logging
 
     setup_logging()
     check_fail_on(fail_on)

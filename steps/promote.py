@@ -17,13 +17,10 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def promote(model_name: str, version: str, stage: str, force: bool, reason: str) -> None:
     from pd_lib.mlflow_layer.governance.promotion import promote as promote_version
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
     from pd_lib.mlflow_layer.scoring.monitoring import champion_monitoring_line
-    from pd_lib.mlflow_layer.tracking import (
-        log_params_once,
-        rename_run,
-        setup_logging,
-        step_run,
-    )
+    from pd_lib.mlflow_layer.step_runs import rename_run, step_run
 
     setup_logging()
     with step_run("promote", f"promote-{model_name}-{stage}"):

@@ -17,12 +17,9 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def register(run_id: str, model_name: str) -> None:
     from pd_lib.mlflow_layer.governance import registry
-    from pd_lib.mlflow_layer.tracking import (
-        log_params_once,
-        rename_run,
-        setup_logging,
-        step_run,
-    )
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import rename_run, step_run
 
     setup_logging()
     with step_run("register", f"register-{model_name}"):

@@ -25,7 +25,9 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def reproduce(model_name: str, version: str) -> None:
     from pd_lib.mlflow_layer.building.reproduce import reproduce_version
-    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import step_run
 
     setup_logging()
     with step_run("reproduce", f"reproduce-{model_name}-{version}") as run:

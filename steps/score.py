@@ -23,8 +23,8 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def score(model_uri: str, data_uri: str, engine: str, spark_master: str,
           output_path: str, reasons: int) -> None:
+    from pd_lib.mlflow_layer.log_setup import setup_logging
     from pd_lib.mlflow_layer.scoring import batch
-    from pd_lib.mlflow_layer.tracking import setup_logging
 
     setup_logging()
     if not data_uri:

@@ -24,8 +24,8 @@ from pd_lib.errors import exit_on_user_error
               help="TCP port.")
 @exit_on_user_error
 def serve(model_uri: str, host: str, port: int) -> None:
+    from pd_lib.mlflow_layer.log_setup import setup_logging
     from pd_lib.mlflow_layer.scoring import serving
-    from pd_lib.mlflow_layer.tracking import setup_logging
 
     setup_logging()
     serving.serve(model_uri, host, port)

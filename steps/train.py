@@ -20,13 +20,12 @@ from steps.options import StepCommand, entry_point_options
 @exit_on_user_error
 def train(**values) -> None:
     from pd_lib import params
-    from pd_lib.mlflow_layer.building import training
-    from pd_lib.mlflow_layer.tracking import (
-        log_params_once,
-        rename_run,
-        setup_logging,
-        step_run,
-    )
+    from pd_lib.mlflow_layer.building.evaluation_logging import evaluate_and_log
+    from pd_lib.mlflow_layer.building.model_fit import fit_model
+    from pd_lib.mlflow_layer.building.training_data import prepare_data
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import rename_run, step_run
 
     setup_logging()
     params.check_model_values(values)  # the values alone: checked by StepCommand
@@ -34,12 +33,11 @@ def train(**values) -> None:
     model, seed = values["model"], values["seed"]
     with step_run("train", f"train-{model}") as run:
         log_params_once(values)
-        samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
-                                        values["split"])
-        fitted = training.fit_model(model, model_params, samples.train, seed)
+        samples = prepare_data(values["data_uri"], values["test_size"], seed, values["split"])
+        fitted = fit_model(model, model_params, samples.train, seed)
         if fitted.kind != model:
             rename_run(f"train-{model}-{fitted.kind}")
-        evaluation = training.evaluate_and_log(
+        evaluation = evaluate_and_log(
             fitted.model, samples, values["threshold"], seed,
             {"model": model if model == fitted.kind else f"{model}: {fitted.kind}",
              **model_params, "split": values["split"], "threshold": values["threshold"]},

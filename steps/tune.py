@@ -17,9 +17,13 @@ from steps.options import StepCommand, entry_point_options
 @entry_point_options("tune")
 @exit_on_user_error
 def tune(**values) -> None:
-    from pd_lib.mlflow_layer.building import training
+    from pd_lib.mlflow_layer.building.evaluation_logging import evaluate_and_log
+    from pd_lib.mlflow_layer.building.model_fit import log_fitted
+    from pd_lib.mlflow_layer.building.training_data import prepare_data
     from pd_lib.mlflow_layer.building.tuning import log_search, refuse_invalid_parameters
-    from pd_lib.mlflow_layer.tracking import log_params_once, setup_logging, step_run
+    from pd_lib.mlflow_layer.log_setup import setup_logging
+    from pd_lib.mlflow_layer.run_params import log_params_once
+    from pd_lib.mlflow_layer.step_runs import step_run
     from pd_lib.modelling.search import run_search
     from pd_lib.params import check_model_values
 
@@ -28,8 +32,7 @@ def tune(**values) -> None:
     model, seed = values["model"], values["seed"]
     with step_run("tune", f"tune-{values['search']}-{model}") as run:
         log_params_once(values)
-        samples = training.prepare_data(values["data_uri"], values["test_size"], seed,
-                                        values["split"])
+        samples = prepare_data(values["data_uri"], values["test_size"], seed, values["split"])
         try:
             searcher = run_search(model, grid, samples.train,
                                   values["cv"], values["search"], seed, values["calibration"],
@@ -38,8 +41,8 @@ def tune(**values) -> None:
             refuse_invalid_parameters(exc, values["grid"])
             raise
         best = log_search(searcher, model)
-        fitted = training.log_fitted(searcher.best_estimator_, model, values["monotone"])
-        evaluation = training.evaluate_and_log(
+        fitted = log_fitted(searcher.best_estimator_, model, values["monotone"])
+        evaluation = evaluate_and_log(
             fitted.model, samples, values["threshold"], seed,
             {"model": model, **{f"best {k}": v for k, v in best.items()},
              "split": values["split"], "threshold": values["threshold"]},

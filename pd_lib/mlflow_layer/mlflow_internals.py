@@ -169,7 +169,7 @@ def migrate_store(uri: str) -> None:
 
     Why: two first runs at once on a new SQLite file both migrated it and died, or left it
     half-migrated (``_alembic_tmp_...``); we build the store under a file lock first
-    (pd_lib.mlflow_layer.tracking.prepare_store). Breaks: the first run on a new SQLite store
+    (pd_lib.mlflow_layer.store.prepare_store). Breaks: the first run on a new SQLite store
     (an AttributeError from this function names the moved helper).
     """
     from mlflow.tracking._tracking_service.utils import _get_store

@@ -125,7 +125,7 @@ def load_pd_model(model_dir: Path) -> PDModel:
     """The PD model saved in ``model_dir``, loaded without running anything it names.
 
     Only a skops file is read, and only with the types trusted in our code
-    (pd_lib.modelling.kinds.trusted_types): never the trust list in the artifact's own
+    (pd_lib.modelling.skops_trust.trusted_types): never the trust list in the artifact's own
     MLmodel, which whoever can write the store could extend (``posix.system``), and never a
     pickle, cloudpickle or joblib file, which runs code as it loads. Anything else is refused
     with one line naming the file.
@@ -134,7 +134,7 @@ def load_pd_model(model_dir: Path) -> PDModel:
     from skops.io.exceptions import UntrustedTypesFoundException
 
     from pd_lib.errors import PipelineError, first_line
-    from pd_lib.modelling.kinds import trusted_types
+    from pd_lib.modelling.skops_trust import trusted_types
 
     try:
         flavor = Model.load(str(model_dir / "MLmodel")).flavors["sklearn"]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.mlflow_internals import BASIC_AUTH_FUNCTION, MIN_AUTH_PASSWORD_LENGTH
-from pd_lib.mlflow_layer.tracking import prepare_store
+from pd_lib.mlflow_layer.store import prepare_store
 
 log = logging.getLogger("pd_pipeline")
 

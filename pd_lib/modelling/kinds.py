@@ -1,10 +1,12 @@
-"""The model kinds: one table row per kind, their size-aware defaults, and the factory that
-builds a calibrating PDModel from them.
+"""The model kinds: one table row per kind (``KINDS``), their size-aware defaults and the
+estimator each kind's factory makes. A calibrating PDModel is built from a row by
+:func:`pd_lib.modelling.factory.build_model`; the user's parameters are checked and laid over
+the defaults in :mod:`pd_lib.modelling.kind_params`.
 
 Adding a kind means one row in ``KINDS`` and its two functions, defaults and factory
 (docs/architecture.md shows an example): its name becomes valid for ``-P model=...``, its
 tunable parameters for ``-P grid=...``, and its skops types are trusted when its models are
-saved and loaded.
+saved and loaded (:func:`pd_lib.modelling.skops_trust.trusted_types`).
 
 Why these defaults (chosen by measurement on synthetic books of 3k-1M loans, German credit,
 the tutorial's make_classification shape and a weak 4-feature book; docs/model_defaults.md):
@@ -24,22 +26,15 @@ the tutorial's make_classification shape and a weak 4-feature book; docs/model_d
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-from sklearn.pipeline import Pipeline
 
-from pd_lib.errors import PipelineError
-from pd_lib.modelling.calibration import check_method
-from pd_lib.modelling.features import TreeEncoder, build_preprocessor, split_feature_kinds
-from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.scorecard import DEFAULT_BIN_SHARE, Scorecard
 
 # HistGradientBoosting bins at most 255 values: a string column with more categories stays
@@ -191,18 +186,6 @@ def _scorecard(params: Mapping[str, Any], seed: int, layout: Layout) -> BaseEsti
                      C=float(params["C"]))
 
 
-# Types every saved PDModel holds, whatever its kind. LEGACY_TRUSTED_TYPES are where models
-# logged before pd_lib had layers say these classes live (pd_lib/pd_model.py and
-# pd_lib/features.py lead there), so old registered versions keep loading.
-LEGACY_TRUSTED_TYPES = ("pd_lib.pd_model.PDModel", "pd_lib.features.TreeEncoder")
-COMMON_TRUSTED_TYPES = (
-    "pd_lib.modelling.pd_model.PDModel",
-    "pd_lib.modelling.features.TreeEncoder",
-    "pd_lib.modelling.blend.Blend",  # model=auto's blend of kinds (its members are PDModels)
-    "numpy.dtype",
-    "builtins.slice",
-)
-
 KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (
     ModelKind(
         name="hist_gradient_boosting",
@@ -273,147 +256,6 @@ MODEL_KINDS = tuple(KINDS)
 AUTO = "auto"
 
 
-def trusted_types() -> list[str]:
-    """Every type skops may load besides its own defaults: the common ones and each kind's.
-
-    Every model we save is checked against this list at save time, so a new type fails
-    loudly there.
-    """
-    kind_types = [t for kind in KINDS.values() for t in kind.trusted_types]
-    return list(dict.fromkeys([*COMMON_TRUSTED_TYPES, *kind_types]))
-
-
-# --- parameters --------------------------------------------------------------------------
-
-
-FLOAT_PARAMS = ("learning_rate", "C", "pdo", "base_points", "base_odds")
-
-
-def _given(value: Any) -> bool:
-    """Whether the user set ``value``: 0, None, "" and "None" mean the kind's default."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
-        return False
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return True
-    return not (math.isnan(number) or number == 0)
-
-
-# Most trees (random forest) or boosting iterations (hist_gradient_boosting) a fit may ask for:
-# an absurd n_estimators ran for minutes without a word on 3,000 loans (issue 29); up to this
-# limit a long fit logs a progress line every 30 s (pd_lib.modelling.fitting.progress).
-MAX_N_ESTIMATORS = 10_000
-
-
-def check_model_params(model: str, params: Mapping[str, Any]) -> None:
-    """Refuse unknown model kinds and sizes that cannot be fitted."""
-    if model not in KINDS and model != AUTO:
-        raise PipelineError(f"unknown model '{model}'; choose {AUTO} or one of "
-                            f"{', '.join(KINDS)}.")
-    for name in ("n_estimators", "max_depth", "min_samples_leaf", *FLOAT_PARAMS):
-        value = params.get(name)
-        if value in (None, "", "None", "none"):
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise PipelineError(f"{name} must be a number; got '{value}'.") from None
-        if number < 0 or math.isnan(number):
-            raise PipelineError(f"{name} must be >= 0 (0 = the model's default); got {value}.")
-        if name == "n_estimators" and number > MAX_N_ESTIMATORS:
-            raise PipelineError(f"n_estimators {value} is more than {MAX_N_ESTIMATORS:,} trees "
-                                "(or boosting iterations); a forest gains nothing measurable "
-                                f"past a few hundred: use at most {MAX_N_ESTIMATORS:,}.")
-    if params.get("calibration") not in (None, ""):
-        try:
-            check_method(params["calibration"])
-        except ValueError as exc:
-            raise PipelineError(str(exc)) from None
-
-
-def resolve_params(model: str, params: Mapping[str, Any], n_rows: int) -> dict[str, Any]:
-    """The kind's defaults for ``n_rows`` training loans with the user's explicit, applicable
-    parameters laid over them (0, None or "" keep the default)."""
-    kind = KINDS[model]
-    resolved = kind.defaults(max(int(n_rows), 1))
-    for name in kind.tunable:
-        if not _given(params.get(name)):
-            continue
-        value = float(params[name])
-        resolved[name] = value if name in FLOAT_PARAMS else int(value)
-        if name == "max_depth" and "max_leaf_nodes" in resolved:
-            resolved["max_leaf_nodes"] = None  # an explicit depth is the user's tree size
-    return resolved
-
-
-# --- monotone constraints ----------------------------------------------------------------
-
-_MONOTONE_ITEM = re.compile(r"^\s*([^=;]+?)\s*=\s*([+-]?1)\s*$")
-
-
-def parse_monotone(spec: str) -> dict[str, int]:
-    """``"dti=+1;income=-1"`` as {"dti": 1, "income": -1} (+1: PD rises with the feature)."""
-    result: dict[str, int] = {}
-    for item in (spec or "").split(";"):
-        if not item.strip():
-            continue
-        match = _MONOTONE_ITEM.match(item)
-        if not match:
-            raise PipelineError(
-                f"monotone: cannot read '{item.strip()}'; write feature=+1 (PD increases with "
-                "it) or feature=-1 (PD decreases), separated by ';', e.g. 'dti=+1;income=-1'.")
-        name, sign = match.group(1), int(match.group(2))
-        if name in result:
-            raise PipelineError(f"monotone: feature '{name}' is given twice.")
-        result[name] = sign
-    return result
-
-
-def monotonic_cst(constraints: Mapping[str, int], numeric: list[str], categorical: list[str]
-                  ) -> list[int] | None:
-    """HistGradientBoosting's ``monotonic_cst`` in TreeEncoder's column order (numeric, then
-    categorical); None without constraints. Unknown and categorical features are errors."""
-    if not constraints:
-        return None
-    unknown = [c for c in constraints if c not in numeric and c not in categorical]
-    if unknown:
-        raise PipelineError(
-            f"monotone: unknown feature(s) {', '.join(repr(c) for c in unknown)}; the numeric "
-            f"features are {', '.join(numeric) or '(none)'}.")
-    on_categories = [c for c in constraints if c in categorical]
-    if on_categories:
-        raise PipelineError(
-            f"monotone: {', '.join(repr(c) for c in on_categories)} is categorical; a "
-            "monotone constraint needs an ordered (numeric) feature.")
-    return [constraints.get(c, 0) for c in numeric] + [0] * len(categorical)
-
-
-def monotone_violations(coefficients: Mapping[str, float], constraints: Mapping[str, int]
-                        ) -> dict[str, float]:
-    """The constrained features whose coefficient has the wrong sign: {feature: coefficient}.
-    A zero coefficient is not a violation."""
-    return {name: float(coefficients[name]) for name, sign in constraints.items()
-            if name in coefficients and coefficients[name] * sign < 0}
-
-
-def linear_coefficients(model: PDModel) -> dict[str, float]:
-    """Coefficient per numeric input feature of a fitted linear PDModel (standardised scale)."""
-    preprocess, classifier = model.pipeline_[0], model.pipeline_[-1]
-    names = list(preprocess.get_feature_names_out())
-    return dict(zip(names, np.ravel(classifier.coef_).tolist(), strict=True))
-
-
-# --- building ----------------------------------------------------------------------------
-
-
-def layout(X: pd.DataFrame, monotone: str = "") -> Layout:
-    """The feature layout of ``X`` for a tree model, with parsed monotone constraints."""
-    numeric, categorical = split_feature_kinds(X)
-    native = [X[c].nunique(dropna=False) <= MAX_NATIVE_CATEGORIES for c in categorical]
-    return Layout(numeric, categorical, np.array([False] * len(numeric) + native, dtype=bool),
-                  monotonic_cst(parse_monotone(monotone), numeric, categorical))
-
 
 def effective_calibration(model: str, calibration: str) -> str:
     """The calibration a ``model`` gets: ``auto`` means none for a kind calibrated by
@@ -421,28 +263,3 @@ def effective_calibration(model: str, calibration: str) -> str:
     if calibration in ("", "auto") and not KINDS[model].calibrate_by_default:
         return "none"
     return calibration or "auto"
-
-
-def build_model(model: str, params: Mapping[str, Any], X: pd.DataFrame, seed: int = 42
-                ) -> PDModel:
-    """An unfitted PDModel for ``X``'s columns: preprocessing, the kind's classifier with its
-    defaults for len(X) rows and the user's ``params`` over them, and a calibration stage
-    (``params["calibration"]``: auto, none, sigmoid or isotonic; auto by default)."""
-    check_model_params(model, params)
-    if model == AUTO:
-        raise PipelineError("model=auto picks a kind first (pd_lib.modelling.selection); "
-                            "build_model needs the kind itself.")
-    kind = KINDS[model]
-    features = layout(X, str(params.get("monotone") or ""))
-    if not kind.monotone:
-        features = Layout(features.numeric, features.categorical, features.native_categorical,
-                          None)  # linear kinds: reported after the fit, not enforced
-    estimator = kind.factory(resolve_params(model, params, len(X)), seed, features)
-    steps = [("classifier", estimator)]
-    if not kind.binned:
-        preprocess = (build_preprocessor(X, scale=True, one_hot=True, splines=kind.splines)
-                      if kind.linear or kind.splines else TreeEncoder())
-        steps.insert(0, ("preprocess", preprocess))
-    return PDModel(Pipeline(steps),
-                   calibration=effective_calibration(model, str(params.get("calibration") or "")),
-                   random_state=seed)

@@ -30,8 +30,10 @@ from pd_lib.config import (  # noqa: F401  (DEFAULT_* re-exported for the steps)
 from pd_lib.cores import parallel_fits
 from pd_lib.data.schema import feature_columns
 from pd_lib.errors import PipelineError, first_line
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.fitting import progress
-from pd_lib.modelling.kinds import KINDS, build_model, check_model_params, effective_calibration
+from pd_lib.modelling.kind_params import check_model_params
+from pd_lib.modelling.kinds import KINDS, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.screening import (
     CV_MAX_ROWS,

@@ -34,7 +34,8 @@ from sklearn.pipeline import Pipeline
 from pd_lib.cores import side_by_side
 from pd_lib.modelling.blend import BLEND, Blend, blend_of
 from pd_lib.modelling.calibration import calibration_plan, choose_calibration, cross_fitted
-from pd_lib.modelling.kinds import KINDS, build_model, effective_calibration
+from pd_lib.modelling.factory import build_model
+from pd_lib.modelling.kinds import KINDS, effective_calibration
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.probability import row_log_loss
 
@@ -113,7 +114,7 @@ def select_kind(
     """Cross-validate ``kinds`` (and with ``blend`` and folds, their blend) and choose one.
 
     ``build(kind, X_sample)`` returns an unfitted estimator with predict_proba (e.g. an
-    uncalibrated PDModel from kinds.build_model); ``calibrations``: the calibration each
+    uncalibrated PDModel from factory.build_model); ``calibrations``: the calibration each
     kind's final model gets (auto when not given). Table columns: kind, cv_log_loss (after
     that calibration), cv_log_loss_raw, cv_roc_auc, calibration, fit_seconds, rows.
     """

@@ -1,4 +1,6 @@
-"""Evaluate a fitted PD model on its training, holdout and (optional) out-of-time samples.
+"""Evaluate a fitted PD model on its training, holdout and (optional) out-of-time samples:
+the numbers (metrics, scored samples, grade table, importance, lights). Its figures are drawn
+from them by :func:`pd_lib.validation.figures.evaluation_figures`.
 
 Metric names: holdout unprefixed (``roc_auc``, ``ks``, ``hosmer_lemeshow_pvalue``, ``psi``
 of the PD train -> holdout, ``csi_<feature>`` train -> holdout, the master scale's
@@ -20,13 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from pd_lib.config import PD_COL, TARGET_COL, TRUE_PD_COL
 from pd_lib.data.schema import feature_columns
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.selection import stratified_sample
-from pd_lib.validation import master_scale, metrics, plots
+from pd_lib.validation import master_scale, metrics
 from pd_lib.validation.decisions import threshold_metrics
 from pd_lib.validation.importance import permutation_importance_table
 from pd_lib.validation.lights import Light, traffic_lights
@@ -42,7 +43,6 @@ class Evaluation:
     """What a train or tune run logs about its model."""
 
     metrics: dict[str, float]
-    figures: dict[str, Figure] = field(default_factory=dict)
     holdout_scored: pd.DataFrame | None = None
     oot_scored: pd.DataFrame | None = None
     grade_table: pd.DataFrame | None = None
@@ -58,14 +58,15 @@ def with_pd(model: PDModel, frame: pd.DataFrame) -> pd.DataFrame:
     return scored
 
 
-def _true_pd(frame: pd.DataFrame) -> np.ndarray | None:
+def true_pd(frame: pd.DataFrame) -> np.ndarray | None:
+    """The frame's known true PD (the oracle; synthetic data only), else None."""
     return frame[TRUE_PD_COL].to_numpy() if TRUE_PD_COL in frame.columns else None
 
 
 def sample_metrics(scored: pd.DataFrame, threshold: float, prefix: str = "") -> dict[str, float]:
     """pd_metrics of a scored sample, names prefixed."""
     values = metrics.pd_metrics(scored[TARGET_COL].to_numpy(), scored[PD_COL].to_numpy(),
-                                threshold, _true_pd(scored))
+                                threshold, true_pd(scored))
     return {f"{prefix}{k}": v for k, v in values.items()}
 
 
@@ -104,7 +105,8 @@ def evaluate(
     oot: pd.DataFrame | None = None,
     seed: int = 42,
 ) -> Evaluation:
-    """Every metric, the master scale, the traffic lights and the figures of a fitted model."""
+    """Every metric, the master scale and the traffic lights of a fitted model (its figures:
+    :func:`pd_lib.validation.figures.evaluation_figures`)."""
     started = time.perf_counter()
     train_sample = train.iloc[stratified_sample(train[TARGET_COL].to_numpy(),
                                                 TRAIN_METRICS_MAX_ROWS, seed)]
@@ -130,16 +132,6 @@ def evaluate(
 
     features = feature_columns(holdout)
     importance = permutation_importance_table(model, holdout[features], y, seed)
-    oracle = _true_pd(holdout)
-    figures = {
-        "roc_curve": plots.roc_curve_figure(y, pd_holdout, oracle),
-        "confusion_matrix": plots.confusion_matrix_figure(y, pd_holdout, threshold),
-        "calibration_curve": plots.calibration_curve_figure(y, pd_holdout, oracle_pd=oracle),
-        "ks_curve": plots.ks_curve_figure(y, pd_holdout),
-        "pd_distribution": plots.pd_distribution_figure(y, pd_holdout),
-        "grade_table": plots.grade_table_figure(table),
-        "feature_importance": plots.feature_importance_figure(importance),
-    }
     not_defined = {**sample_not_defined(holdout_scored), **sample_not_defined(train_scored,
                                                                               "train_")}
     if oot_scored is not None:
@@ -149,6 +141,6 @@ def evaluate(
     log.info("evaluated on %d train, %d holdout%s rows in %.1f s", len(train_sample), len(holdout),
              f", {len(oot)} out-of-time" if oot is not None else "",
              time.perf_counter() - started)
-    return Evaluation(metrics=results, figures=figures, holdout_scored=holdout_scored,
+    return Evaluation(metrics=results, holdout_scored=holdout_scored,
                       oot_scored=oot_scored, grade_table=table, importance=importance,
                       lights=traffic_lights(results), not_defined=not_defined)

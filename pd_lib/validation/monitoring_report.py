@@ -9,14 +9,14 @@ from collections.abc import Mapping
 from pd_lib.config import MONITOR_PSI_LEVELS
 from pd_lib.validation.lights import RED
 from pd_lib.validation.monitoring import Monitoring
-from pd_lib.validation.report import (
+from pd_lib.validation.report_html import (
     CSS,
     LIGHT_STYLE,
-    _figures_html,
-    _fmt,
-    _light_dot,
+    figures_html,
+    fmt,
     grade_table_html,
     key_value_rows,
+    light_dot,
     table_html,
 )
 
@@ -32,17 +32,17 @@ def conclusion_html(result: Monitoring) -> str:
     lines = []
     for light in result.lights:
         if light.colour in ("red", "amber", "grey"):
-            lines.append(f"{_light_dot(light.colour)} {html.escape(light.category)}: "
-                         f"{html.escape(light.check)} = {_fmt(light.value)} "
+            lines.append(f"{light_dot(light.colour)} {html.escape(light.category)}: "
+                         f"{html.escape(light.check)} = {fmt(light.value)} "
                          f"({html.escape(light.thresholds)})")
     if result.shifted:
         named = ", ".join(
-            f"<b>{html.escape(r.characteristic)}</b> (CSI {_fmt(float(r.psi))}, {r.light})"
+            f"<b>{html.escape(r.characteristic)}</b> (CSI {fmt(float(r.psi))}, {r.light})"
             for r in result.stability.itertuples() if r.characteristic in result.shifted)
         lines.insert(0, f"Shifted characteristics: {named}.")
     if result.has_outcomes and m.get("calibration_in_the_large_relative", 0.0) < -0.10:
-        lines.insert(0, f"PDs too low: mean PD {_fmt(m['mean_pd'])} against an observed default "
-                        f"rate of {_fmt(m['observed_default_rate'])} "
+        lines.insert(0, f"PDs too low: mean PD {fmt(m['mean_pd'])} against an observed default "
+                        f"rate of {fmt(m['observed_default_rate'])} "
                         f"({m['calibration_in_the_large_relative']:+.0%}).")
     if not result.has_outcomes:
         lines.append("Stability only: the period has no <code>default</code> column, so "
@@ -50,7 +50,7 @@ def conclusion_html(result: Monitoring) -> str:
     items = "".join(f"<li>{line}</li>" for line in lines) or "<li>Every check is green.</li>"
     colour = LIGHT_STYLE[result.status]
     return (f'<div class="summary" style="border-left: 8px solid {colour}; padding-left: 12px">'
-            f'<p>Status: <b>{_light_dot(result.status)}</b></p><ul>{items}</ul></div>')
+            f'<p>Status: <b>{light_dot(result.status)}</b></p><ul>{items}</ul></div>')
 
 
 def monitor_lights_html(result: Monitoring) -> str:
@@ -58,7 +58,7 @@ def monitor_lights_html(result: Monitoring) -> str:
     rows = "".join(
         f'<tr class="{"red-row" if li.colour == RED else ""}"><td class="text">'
         f'{html.escape(li.check)}</td><td class="text">{html.escape(li.category)}</td>'
-        f'<td>{_fmt(li.value)}</td><td class="text nowrap">{_light_dot(li.colour)}</td>'
+        f'<td>{fmt(li.value)}</td><td class="text nowrap">{light_dot(li.colour)}</td>'
         f'<td class="text">{html.escape(li.thresholds)}</td></tr>' for li in result.lights)
     return ('<table><tr><th class="text">Check</th><th class="text">Category</th><th>Value'
             '</th><th class="text">Light</th><th class="text">Thresholds</th></tr>'
@@ -71,9 +71,9 @@ def stability_html(result: Monitoring) -> str:
     levels = [f"{level * 100:.0f}" for level in MONITOR_PSI_LEVELS]
     head = "".join(f"<th>critical value {lv}%</th>" for lv in levels)
     rows = "".join(
-        f'<tr><td class="text">{label}</td><td>{_fmt(m[key])}</td>'
-        + "".join(f"<td>{_fmt(m[f'{key}_critical_{lv}'])}</td>" for lv in levels)
-        + f"<td>{_fmt(m[f'{key}_pvalue'])}</td></tr>"
+        f'<tr><td class="text">{label}</td><td>{fmt(m[key])}</td>'
+        + "".join(f"<td>{fmt(m[f'{key}_critical_{lv}'])}</td>" for lv in levels)
+        + f"<td>{fmt(m[f'{key}_pvalue'])}</td></tr>"
         for key, label in (("psi", "PSI of the PD"), ("grade_psi", "PSI of the grades")))
     csi = result.stability.rename(columns={
         "psi": "CSI", "bins": "bins used", "pvalue": "p-value (no change)",
@@ -93,12 +93,12 @@ def stability_html(result: Monitoring) -> str:
 
 def discrimination_html(m: Mapping[str, float]) -> str:
     """AUC of the period with its interval, development's, and the test of the drop."""
-    return (f"<p>ROC AUC of the period <b>{_fmt(m['roc_auc'])}</b> (95% DeLong interval "
-            f"{_fmt(m['roc_auc_ci_lower'])}-{_fmt(m['roc_auc_ci_upper'])}; Gini "
-            f"{_fmt(m['gini'])}); development (holdout) {_fmt(m['development_roc_auc'])}. Drop "
-            f"{_fmt(m['roc_auc_drop'])} &plusmn; {_fmt(m['roc_auc_drop_se'])} (SE of two "
+    return (f"<p>ROC AUC of the period <b>{fmt(m['roc_auc'])}</b> (95% DeLong interval "
+            f"{fmt(m['roc_auc_ci_lower'])}-{fmt(m['roc_auc_ci_upper'])}; Gini "
+            f"{fmt(m['gini'])}); development (holdout) {fmt(m['development_roc_auc'])}. Drop "
+            f"{fmt(m['roc_auc_drop'])} &plusmn; {fmt(m['roc_auc_drop_se'])} (SE of two "
             "independent DeLong variances); one-sided p-value of \"no drop\": "
-            f"<b>{_fmt(m['roc_auc_drop_pvalue'])}</b> (small = ranks worse than at "
+            f"<b>{fmt(m['roc_auc_drop_pvalue'])}</b> (small = ranks worse than at "
             "development).</p>")
 
 
@@ -108,17 +108,17 @@ def calibration_html(result: Monitoring, figures: Mapping[str, bytes]) -> str:
     heterogeneity = result.heterogeneity.rename(columns={
         "default_rate_better": "default rate, better grade",
         "default_rate_worse": "default rate, worse grade", "pvalue": "p-value"})
-    return (f"<p>Portfolio: mean PD <b>{_fmt(m['mean_pd'])}</b> against observed default rate "
-            f"<b>{_fmt(m['observed_default_rate'])}</b> (calibration in the large "
+    return (f"<p>Portfolio: mean PD <b>{fmt(m['mean_pd'])}</b> against observed default rate "
+            f"<b>{fmt(m['observed_default_rate'])}</b> (calibration in the large "
             f"{m['calibration_in_the_large_relative']:+.1%} of the observed rate); Jeffreys "
-            f"p-value {_fmt(m['jeffreys_pvalue_portfolio'])}, binomial p-value "
-            f"{_fmt(m['binomial_pvalue_portfolio'])} (small = PDs too low). Concentration: "
-            f"Herfindahl index {_fmt(m['herfindahl_index'])}, ECB form "
-            f"{_fmt(m['herfindahl_index_ecb'])} (0 even, 1 one grade).</p>"
+            f"p-value {fmt(m['jeffreys_pvalue_portfolio'])}, binomial p-value "
+            f"{fmt(m['binomial_pvalue_portfolio'])} (small = PDs too low). Concentration: "
+            f"Herfindahl index {fmt(m['herfindahl_index'])}, ECB form "
+            f"{fmt(m['herfindahl_index_ecb'])} (0 even, 1 one grade).</p>"
             + grade_table_html(result.grades)
-            + _figures_html({k: v for k, v in figures.items() if k == "grade_table"}, wide=True)
+            + figures_html({k: v for k, v in figures.items() if k == "grade_table"}, wide=True)
             + "<h3>Heterogeneity of adjacent grades</h3>"
-            + f"<p>{_fmt(m['heterogeneity_pairs_not_distinct'])} adjacent pair(s) whose default "
+            + f"<p>{fmt(m['heterogeneity_pairs_not_distinct'])} adjacent pair(s) whose default "
               "rates do not differ significantly (one-sided two-proportion z-test, p &ge; "
               "0.05): the scale separates less than it claims there.</p>"
             + table_html(heterogeneity, percent=("default rate, better grade",
@@ -141,7 +141,7 @@ def build_monitoring_report(cover: Mapping[str, str], result: Monitoring,
     vintages = result.vintages
     vintage_part = (table_html(vintages.rename(columns=VINTAGE_HEADERS),
                                percent=("Mean PD", "Observed default rate"))
-                    + _figures_html({k: v for k, v in figures.items() if k == "vintages"},
+                    + figures_html({k: v for k, v in figures.items() if k == "vintages"},
                                  wide=True)
                     if len(vintages) else "<p>The period has no origination_date.</p>")
     return f"""<!DOCTYPE html>

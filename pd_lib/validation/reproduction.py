@@ -120,7 +120,7 @@ def judge(result: Reproduction, pd_gap_reason: str = "") -> Reproduction:
 
 def reproduction_html(result: Reproduction, facts: Mapping[str, str]) -> str:
     """The reproduce run's page: the lineage used, the verdict and every check."""
-    from pd_lib.validation.report import CSS, key_value_rows
+    from pd_lib.validation.report_html import CSS, key_value_rows
 
     verdict = ("reproduced: the rebuilt model gives the same PDs on the same data"
                if result.reproduced else "NOT reproduced")

@@ -50,7 +50,7 @@ def _child(model: str, version: str, env: dict[str, str], position: int, signal_
 # importing them (measured on SQLite: 5.3 s -> 1.3 s per child).
 FORKSERVER_PRELOAD = [
     "pd_lib.mlflow_layer.governance.promotion",
-    "pd_lib.modelling.kinds",
+    "pd_lib.modelling.skops_trust",
     "pd_lib.mlflow_layer.governance.model_check",
     "mlflow.pyfunc",
     "mlflow.sklearn",

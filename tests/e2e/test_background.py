@@ -12,10 +12,10 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from pd_lib.config import PROJECT_ROOT
 from pd_lib.mlflow_layer.runner.background import TAG_BACKGROUND, start_in_background
 from pd_lib.mlflow_layer.runner.inprocess import run_in_process
 from pd_lib.mlflow_layer.runner.runs import full_params
-from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from steps import step_command
 
 
@@ -67,7 +67,7 @@ import mlflow
 from pd_lib.mlflow_layer.runner.background import start_in_background, start_step_server
 from pd_lib.mlflow_layer.runner.inprocess import run_in_process
 from pd_lib.mlflow_layer.runner.runs import full_params
-from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
+from pd_lib.config import PROJECT_ROOT
 from steps import step_command
 from steps.main import BACKGROUND_PRELOAD
 

@@ -15,7 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import EXPERIMENT_NAME
-from pd_lib.mlflow_layer.tracking import prepare_store, sqlite_path
+from pd_lib.mlflow_layer.store import prepare_store, sqlite_path
 from tests.helpers import MLFLOW_ENV_VARS, PROJECT_ROOT
 
 TRIALS = 3

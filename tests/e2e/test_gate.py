@@ -11,10 +11,10 @@ from mlflow.tracking import MlflowClient
 from pd_lib.config import LOANS_ARTIFACT, MODEL_NAME, REPORT_ARTIFACT, TARGET_COL
 from pd_lib.data.sources import make_classification_loans
 from pd_lib.data.splits import split_data
-from pd_lib.mlflow_layer.building import training
+from pd_lib.mlflow_layer.building.model_logging import log_model
 from pd_lib.mlflow_layer.governance.registry import register as register_run
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.fitting import fit
-from pd_lib.modelling.kinds import build_model
 from pd_lib.validation import metrics
 from pd_lib.validation.master_scale import grade_table, master_scale_metrics
 from steps.generate import generate
@@ -182,7 +182,7 @@ def _register_small_model(small_loans, logged_metrics: dict[str, float]) -> str:
         samples = split_data(small_loans, 0.2, seed=1)
         model = fit(build_model("logistic_regression", {}, samples.train),
                              samples.train)
-        training.log_model(model, samples.train)
+        log_model(model, samples.train)
         if logged_metrics:
             mlflow.log_metrics(logged_metrics)
     register_run(run.info.run_id, MODEL_NAME)

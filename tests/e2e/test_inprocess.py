@@ -7,9 +7,10 @@ import pytest
 from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
+from pd_lib.config import PROJECT_ROOT
+from pd_lib.mlflow_layer.run_params import as_mlflow_param
 from pd_lib.mlflow_layer.runner.inprocess import TAG_IN_PROCESS, run_in_process, step_argv
 from pd_lib.mlflow_layer.runner.runs import full_params
-from pd_lib.mlflow_layer.tracking import PROJECT_ROOT, as_mlflow_param
 from steps import step_command
 from steps.generate import generate
 

@@ -10,9 +10,10 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from pd_lib.config import TAG_CODE_FINGERPRINT
-from pd_lib.mlflow_layer.building.training import resolve_data_uri
+from pd_lib.mlflow_layer.building.training_data import resolve_data_uri
+from pd_lib.mlflow_layer.fingerprint import code_fingerprint
+from pd_lib.mlflow_layer.run_params import as_mlflow_param
 from pd_lib.mlflow_layer.runner.runs import find_finished_run, full_params
-from pd_lib.mlflow_layer.tracking import as_mlflow_param, code_fingerprint
 from tests.helpers import PROJECT_ROOT, env_without_mlflow_run
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from pd_lib.mlflow_layer.fingerprint import code_fingerprint
+from pd_lib.mlflow_layer.run_params import as_mlflow_param
 from pd_lib.mlflow_layer.runner.pipeline import inherited_env_manager
 from pd_lib.mlflow_layer.runner.runs import find_finished_run, full_params
-from pd_lib.mlflow_layer.tracking import as_mlflow_param, code_fingerprint
 
 
 def test_newest_matching_run_is_found_and_stale_code_is_not(tracking_uri):

@@ -16,7 +16,7 @@ from tests.helpers import PROJECT_ROOT, env_without_mlflow_run, invoke
 
 HANGING_STEP = """
 import sys, time
-from pd_lib.mlflow_layer.tracking import step_run
+from pd_lib.mlflow_layer.step_runs import step_run
 with step_run("train") as run:
     print(run.info.run_id, flush=True)
     time.sleep(600)

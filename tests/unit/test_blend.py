@@ -9,7 +9,7 @@ import pytest
 import skops.io as sio
 
 from pd_lib.modelling.blend import BLEND, Blend, blend_of
-from pd_lib.modelling.kinds import build_model, trusted_types
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.pd_model import PDModel
 from pd_lib.modelling.reasons import adverse_effects, log_odds_effects, reason_frame
 from pd_lib.modelling.selection import (
@@ -19,6 +19,7 @@ from pd_lib.modelling.selection import (
     fit_kind,
     simplest_near_best,
 )
+from pd_lib.modelling.skops_trust import trusted_types
 from pd_lib.probability import logit
 from tests.books import interaction_book, linear_book
 

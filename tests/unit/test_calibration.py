@@ -14,7 +14,8 @@ from pd_lib.modelling.calibration import (
     fit_map,
     logistic_fit,
 )
-from pd_lib.modelling.kinds import build_model, trusted_types
+from pd_lib.modelling.factory import build_model
+from pd_lib.modelling.skops_trust import trusted_types
 from pd_lib.probability import logit
 from tests.books import linear_book
 

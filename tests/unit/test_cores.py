@@ -320,7 +320,7 @@ def test_pds_do_not_depend_on_the_share(model, restore_share):
     """The same PDs on one core and on four (parallel folds, kinds and trees)."""
     import pandas as pd
 
-    from pd_lib.modelling.kinds import build_model
+    from pd_lib.modelling.factory import build_model
     from pd_lib.modelling.selection import choose_kind, fit_chosen
 
     X, y = make_classification(n_samples=2500, n_features=6, weights=[0.85], random_state=3)
@@ -360,7 +360,7 @@ def test_main_gives_tune_the_larger_share_on_a_large_book():
 def test_permutation_importance_does_not_depend_on_the_share(restore_share):
     import pandas as pd
 
-    from pd_lib.modelling.kinds import build_model
+    from pd_lib.modelling.factory import build_model
     from pd_lib.validation.importance import permutation_importance_table
 
     X, y = make_classification(n_samples=3000, n_features=6, random_state=3)

@@ -7,7 +7,7 @@ import pytest
 
 from pd_lib.config import TARGET_COL
 from pd_lib.data.schema import feature_columns
-from pd_lib.modelling.kinds import build_model
+from pd_lib.modelling.factory import build_model
 from pd_lib.validation import evaluation
 
 

@@ -8,7 +8,7 @@ import time
 
 from pd_lib.data.sources import load_loans
 from pd_lib.modelling import fitting
-from pd_lib.modelling.kinds import build_model
+from pd_lib.modelling.factory import build_model
 
 
 def _progress_lines(caplog) -> list[str]:

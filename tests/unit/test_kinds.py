@@ -7,14 +7,10 @@ import pandas as pd
 import pytest
 
 from pd_lib.errors import PipelineError
-from pd_lib.modelling.kinds import (
-    KINDS,
-    build_model,
-    monotone_violations,
-    monotonic_cst,
-    parse_monotone,
-    resolve_params,
-)
+from pd_lib.modelling.factory import build_model
+from pd_lib.modelling.kind_params import resolve_params
+from pd_lib.modelling.kinds import KINDS
+from pd_lib.modelling.monotone import monotone_violations, monotonic_cst, parse_monotone
 
 
 def default_params(kind: str, n_rows: int) -> dict:

@@ -138,7 +138,7 @@ def test_non_public_mlflow_names_only_in_the_adapter():
 
 def test_the_pure_layers_load_without_mlflow():
     code = ("import sys; import pd_lib.data.sources, pd_lib.data.ingest, pd_lib.data.splits, "
-            "pd_lib.modelling.kinds, pd_lib.modelling.search, pd_lib.validation.evaluation, "
+            "pd_lib.modelling.factory, pd_lib.modelling.search, pd_lib.validation.evaluation, "
             "pd_lib.validation.report, pd_lib.params; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow'))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
@@ -278,7 +278,7 @@ def test_the_sklearn_fence_spares_public_uses(source):
 
 
 def test_private_sklearn_names_only_in_the_internals_module():
-    from pd_lib.modelling.kinds import trusted_types  # checked by test_sklearn_internals
+    from pd_lib.modelling.skops_trust import trusted_types  # checked by test_sklearn_internals
 
     trusted = {f"'{name}'" for name in trusted_types()}
     offenders = []

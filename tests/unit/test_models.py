@@ -1,4 +1,5 @@
-"""pd_lib.modelling.kinds and PDModel: every model kind returns PDs, under one name."""
+"""The model kinds (pd_lib.modelling.kinds, built by pd_lib.modelling.factory) and PDModel:
+every model kind returns PDs, under one name."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pd_lib.config import PD_COL, TARGET_COL
 from pd_lib.data.schema import feature_columns
 from pd_lib.data.sources import make_classification_loans
 from pd_lib.errors import PipelineError
-from pd_lib.modelling.kinds import MODEL_KINDS, build_model, check_model_params
+from pd_lib.modelling.factory import build_model
+from pd_lib.modelling.kind_params import check_model_params
+from pd_lib.modelling.kinds import MODEL_KINDS
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
@@ -83,7 +86,7 @@ def test_a_model_saved_before_the_layers_still_loads(tmp_path):
 
     import skops.io as sio
 
-    from pd_lib.modelling.kinds import LEGACY_TRUSTED_TYPES, trusted_types
+    from pd_lib.modelling.skops_trust import LEGACY_TRUSTED_TYPES, trusted_types
 
     X = make_classification_loans(200, 3, 0.3, seed=1)
     features = feature_columns(X)

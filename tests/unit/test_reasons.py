@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pd_lib.modelling.kinds import build_model
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.reasons import (
     adverse_effects,
     boosting_contributions,

@@ -12,17 +12,16 @@ import pytest
 
 from pd_lib.config import DATE_COL, HL_SUBSAMPLE_LOANS, LIGHT_THRESHOLDS, TRUE_PD_COL
 from pd_lib.data.splits import split_samples
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.fitting import fit
-from pd_lib.modelling.kinds import build_model
 from pd_lib.validation import report as report_module
+from pd_lib.validation.comparison_report import comparison_report
 from pd_lib.validation.evaluation import evaluate, rate_threshold_metrics
+from pd_lib.validation.figures import evaluation_figures
 from pd_lib.validation.lights import Light, applies, traffic_lights
-from pd_lib.validation.report import (
-    _fmt,
-    build_report,
-    comparison_report,
-    side_by_side_metrics,
-)
+from pd_lib.validation.report import build_report
+from pd_lib.validation.report_html import fmt
+from pd_lib.validation.side_by_side import side_by_side_metrics
 
 FIGURES = {"roc_curve", "confusion_matrix", "calibration_curve", "ks_curve", "pd_distribution",
            "grade_table", "feature_importance"}
@@ -57,7 +56,8 @@ def test_evaluation_has_every_metric_family_and_figure(evaluation):
     for prefix in ("train_", "oot_"):
         assert f"{prefix}roc_auc" in names and f"{prefix}ks" in names
     assert "oot_psi" in names and "oot_csi_max" in names
-    assert set(evaluation.figures) == FIGURES
+    assert set(evaluation_figures(evaluation, 0.5)) == FIGURES
+    plt.close("all")
     assert evaluation.metrics["roc_auc"] == pytest.approx(
         evaluation.metrics["gini"] / 2 + 0.5)
 
@@ -88,7 +88,7 @@ def test_grade_table_counts_the_holdout(evaluation):
 def report(evaluation) -> str:
     return build_report({"Run": "abc123", "model": "logistic_regression"},
                         evaluation.metrics, evaluation.lights, evaluation.grade_table,
-                        evaluation.figures)
+                        evaluation_figures(evaluation, 0.5))
 
 
 def test_report_has_its_sections(report):
@@ -154,10 +154,10 @@ def test_report_shows_auc_intervals_the_ecb_herfindahl_and_per_grade_jeffreys_li
     m = evaluation.metrics
     assert m["roc_auc_ci_lower"] < m["roc_auc"] <= m["roc_auc_ci_upper"]
     for bound in ("lower", "upper"):
-        cell = f"<td>{_fmt(m[f'roc_auc_ci_{bound}'])}</td>"
+        cell = f"<td>{fmt(m[f'roc_auc_ci_{bound}'])}</td>"
         assert cell in _metric_row(report, f"ROC AUC, 95% interval: {bound}")
     assert "Gini, 95% interval: lower" in report
-    assert "in the ECB's form" in report and _fmt(m["herfindahl_index_ecb"]) in report
+    assert "in the ECB's form" in report and fmt(m["herfindahl_index_ecb"]) in report
     assert "Per-grade Jeffreys lights" in report and "Jeffreys light" in report
     assert "Jeffreys p-value, Holm-adjusted" in report
     assert set(evaluation.grade_table["jeffreys_light"]) <= {"green", "amber", "red", ""}
@@ -202,7 +202,8 @@ def test_conclusion_names_the_blocking_lights_or_says_the_lights_pass():
 def test_the_cover_comes_first_with_its_conclusion(evaluation):
     cover = {"Model": "logistic_regression", "Data SHA-256": "abc<def>"}
     html_text = build_report({"Run": "r"}, evaluation.metrics, evaluation.lights,
-                             evaluation.grade_table, evaluation.figures, cover=cover)
+                             evaluation.grade_table, evaluation_figures(evaluation, 0.5),
+                             cover=cover)
     body = html_text[html_text.index("<body>"):]
     assert body.index('class="cover"') < body.index('id="lights"')
     assert "abc&lt;def&gt;" in body and "Conclusion:" in body
@@ -247,7 +248,7 @@ def test_comparison_page_lists_the_verdict_and_every_failure():
 
 
 def test_a_chosen_blend_names_its_members_in_the_model_section():
-    from pd_lib.validation.report import model_html
+    from pd_lib.validation.model_section import model_html
 
     selection = pd.DataFrame({"kind": ["blend", "logistic_regression", "scorecard"],
                               "cv_log_loss": [0.49, 0.50, 0.51], "chosen": [True, False, False]})

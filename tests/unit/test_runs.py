@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 
+from pd_lib.mlflow_layer.fingerprint import code_fingerprint
+from pd_lib.mlflow_layer.run_params import as_mlflow_param
 from pd_lib.mlflow_layer.runner.runs import entry_point_defaults, full_params
-from pd_lib.mlflow_layer.tracking import as_mlflow_param, code_fingerprint
 from tests.helpers import PROJECT_ROOT
 
 

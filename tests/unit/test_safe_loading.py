@@ -17,7 +17,8 @@ from sklearn.preprocessing import FunctionTransformer
 
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.pd_flavor import load_pd_model
-from pd_lib.modelling.kinds import build_model, trusted_types
+from pd_lib.modelling.factory import build_model
+from pd_lib.modelling.skops_trust import trusted_types
 
 
 class _Marker:

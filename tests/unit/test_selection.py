@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pd_lib.modelling.kinds import build_model
+from pd_lib.modelling.factory import build_model
 from pd_lib.modelling.selection import select_kind
 from tests.books import interaction_book, linear_book
 

@@ -3,7 +3,7 @@ docs/model_defaults.md use (issue 27: they had contradicted each other)."""
 
 from __future__ import annotations
 
-from pd_lib.mlflow_layer.building.training import selection_rule
+from pd_lib.mlflow_layer.building.model_logging import selection_rule
 from pd_lib.modelling.blend import BLEND
 from tests.helpers import PROJECT_ROOT
 

@@ -13,7 +13,7 @@ import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from pd_lib.modelling import sklearn_internals as internals
-from pd_lib.modelling.kinds import LEGACY_TRUSTED_TYPES, trusted_types
+from pd_lib.modelling.skops_trust import LEGACY_TRUSTED_TYPES, trusted_types
 
 VERIFIED_SKLEARN = "1.9.1"  # requirements.txt's pin, the version the internals were read in
 LEARNING_RATE = 0.1
@@ -143,7 +143,7 @@ def test_every_trusted_type_still_lives_where_the_trust_list_says(dotted):
     try:
         found = _resolve(dotted)
     except (ImportError, AttributeError) as exc:
-        pytest.fail(f"{dotted} (pd_lib/modelling/kinds.py) no longer exists: {exc}")
+        pytest.fail(f"{dotted} (pd_lib/modelling/kinds.py, skops_trust.py) no longer exists: {exc}")
     assert f"{found.__module__}.{found.__qualname__}" == dotted, (
         f"{dotted} now lives at {found.__module__}.{found.__qualname__}")
     if dotted.startswith("sklearn.") and any(p.startswith("_") for p in dotted.split(".")):

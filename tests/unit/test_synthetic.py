@@ -20,7 +20,7 @@ from pd_lib.data.synthetic import (
     synthetic_loan_book,
 )
 from pd_lib.errors import PipelineError
-from pd_lib.modelling.kinds import build_model
+from pd_lib.modelling.factory import build_model
 
 
 @pytest.fixture(scope="module")

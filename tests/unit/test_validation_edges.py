@@ -262,15 +262,17 @@ def test_evaluating_on_a_holdout_without_defaults_gives_grey_lights_and_reasons(
     fail. Now: no crash, the undefined metrics are NaN with a reason, their lights grey (which
     blocks promotion)."""
     from pd_lib.data.splits import split_data
+    from pd_lib.modelling.factory import build_model
     from pd_lib.modelling.fitting import fit
-    from pd_lib.modelling.kinds import build_model
     from pd_lib.validation.evaluation import evaluate
+    from pd_lib.validation.figures import evaluation_figures
 
     samples = split_data(small_loans, 0.2, seed=1)
     model = fit(build_model("logistic_regression", {}, samples.train), samples.train)
     holdout = samples.holdout[samples.holdout["default"] == 0]
+    evaluation = evaluate(model, samples.train, holdout, 0.5)
     with pytest.warns(UserWarning):  # scikit-learn's ROC curve of one class, in the plots
-        evaluation = evaluate(model, samples.train, holdout, 0.5)
+        evaluation_figures(evaluation, 0.5)
     assert np.isnan(evaluation.metrics["roc_auc"])
     assert evaluation.not_defined["roc_auc"] == "the sample has no defaults"
     assert "train_holdout_roc_auc_gap" in evaluation.not_defined

@@ -40,7 +40,8 @@ from pd_lib.data.sources import is_file_source
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import log_json, read_parquet_artifact, run_uri
 from pd_lib.mlflow_layer.governance.registry import get_version
-from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run, parse_run_id
+from pd_lib.mlflow_layer.run_lookup import get_run, parse_run_id
+from pd_lib.mlflow_layer.step_runs import ENTRY_POINT_TAG
 from pd_lib.validation.reproduction import (
     Reproduction,
     choice_differences,

@@ -13,8 +13,8 @@ from pd_lib.config import HOLDOUT_ARTIFACT, PD_COL, TARGET_COL
 from pd_lib.cores import reapply
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import read_parquet_artifact, run_uri
+from pd_lib.mlflow_layer.run_lookup import get_run
 from pd_lib.mlflow_layer.scoring_model import model_inputs
-from pd_lib.mlflow_layer.tracking import get_run
 from pd_lib.validation.auc_comparison import UNDECIDED, AucComparison
 from pd_lib.validation.gate_rules import auc_judgement, auc_rule, light_failures
 from pd_lib.validation.inputs import floor_pds

@@ -11,9 +11,11 @@ from mlflow.entities.model_registry import ModelVersion
 
 from pd_lib.mlflow_layer.artifacts import log_pngs, run_uri
 from pd_lib.mlflow_layer.governance.gate import GateResult
+from pd_lib.validation.comparison_report import comparison_report
 from pd_lib.validation.gate_rules import auc_rule
 from pd_lib.validation.plots import calibration_curves_figure, roc_curves_figure
-from pd_lib.validation.report import comparison_report, render_figures, side_by_side_metrics
+from pd_lib.validation.report_html import render_figures
+from pd_lib.validation.side_by_side import side_by_side_metrics
 
 COMPARISON_ARTIFACT = "report/champion_vs_challenger.html"
 

@@ -39,8 +39,9 @@ from pd_lib.mlflow_layer.artifacts import run_uri
 from pd_lib.mlflow_layer.governance.lock import promote_lock
 from pd_lib.mlflow_layer.governance.writes import RegistryWriter
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_GIT_COMMIT, quiet_registration_notice
+from pd_lib.mlflow_layer.run_lookup import get_run
 from pd_lib.mlflow_layer.scoring_model import input_columns, input_differences
-from pd_lib.mlflow_layer.tracking import ENTRY_POINT_TAG, get_run
+from pd_lib.mlflow_layer.step_runs import ENTRY_POINT_TAG
 from pd_lib.validation.lights import light_counts, traffic_lights
 
 log = logging.getLogger("pd_pipeline")

@@ -23,7 +23,13 @@ from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
 from pd_lib import params
-from pd_lib.config import LOANS_ARTIFACT, REPORT_ARTIFACT, TAG_CORE_PLAN, TAG_SOURCE_SHA256
+from pd_lib.config import (
+    LOANS_ARTIFACT,
+    PROJECT_ROOT,
+    REPORT_ARTIFACT,
+    TAG_CORE_PLAN,
+    TAG_SOURCE_SHA256,
+)
 from pd_lib.cores import grant, handed_down, plan_shares, share, take_share
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError
@@ -34,7 +40,6 @@ from pd_lib.mlflow_layer.runner.background import BackgroundStep, start_in_backg
 from pd_lib.mlflow_layer.runner.inprocess import CommandLoader
 from pd_lib.mlflow_layer.runner.runs import full_params, get_or_run, reusable_run
 from pd_lib.mlflow_layer.runner.step_modes import parallel_steps
-from pd_lib.mlflow_layer.tracking import PROJECT_ROOT
 from pd_lib.params import pick
 from pd_lib.validation.gate_rules import candidate_choice
 from pd_lib.validation.lights import light_counts, traffic_lights

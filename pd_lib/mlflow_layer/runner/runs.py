@@ -14,15 +14,12 @@ import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from pd_lib.config import TAG_CODE_FINGERPRINT
+from pd_lib.config import PROJECT_ROOT, TAG_CODE_FINGERPRINT
+from pd_lib.mlflow_layer.fingerprint import code_fingerprint
+from pd_lib.mlflow_layer.run_params import as_mlflow_param
 from pd_lib.mlflow_layer.runner.inprocess import CommandLoader, run_in_process
 from pd_lib.mlflow_layer.runner.step_modes import runs_in_process
-from pd_lib.mlflow_layer.tracking import (
-    ENTRY_POINT_TAG,
-    PROJECT_ROOT,
-    as_mlflow_param,
-    code_fingerprint,
-)
+from pd_lib.mlflow_layer.step_runs import ENTRY_POINT_TAG
 from pd_lib.mlproject import entry_point_defaults  # the table's defaults, as mlflow run logs them
 
 log = logging.getLogger("pd_pipeline")

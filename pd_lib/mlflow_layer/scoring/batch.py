@@ -24,6 +24,7 @@ from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe
 from pd_lib.mlflow_layer.governance.promotion import recover_abandoned_promotion
+from pd_lib.mlflow_layer.run_params import log_params_once
 from pd_lib.mlflow_layer.scoring.spark import (
     check_spark_paths,
     local_input_path,
@@ -44,7 +45,7 @@ from pd_lib.mlflow_layer.scoring_model import (
     pyfunc_output,
     resolve_model,
 )
-from pd_lib.mlflow_layer.tracking import log_params_once, step_run
+from pd_lib.mlflow_layer.step_runs import step_run
 from pd_lib.validation.master_scale import assign_grades
 
 log = logging.getLogger("pd_pipeline")

@@ -37,6 +37,8 @@ from pd_lib.data.splits import split_samples
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import local_copy, log_pngs
 from pd_lib.mlflow_layer.governance.registry import alias_holder
+from pd_lib.mlflow_layer.run_lookup import get_run
+from pd_lib.mlflow_layer.run_params import log_params_once
 from pd_lib.mlflow_layer.scoring.batch import (
     check_engine,
     load_scoring_model,
@@ -51,7 +53,7 @@ from pd_lib.mlflow_layer.scoring_model import (
     pandas_kind,
     resolve_model,
 )
-from pd_lib.mlflow_layer.tracking import get_run, log_params_once, step_run
+from pd_lib.mlflow_layer.step_runs import step_run
 from pd_lib.validation.inputs import check_pds
 from pd_lib.validation.lights import lights_csv
 from pd_lib.validation.monitoring import (
@@ -64,7 +66,7 @@ from pd_lib.validation.monitoring import (
 )
 from pd_lib.validation.monitoring_report import build_monitoring_report, cover_rows
 from pd_lib.validation.plots import grade_table_figure, vintage_figure
-from pd_lib.validation.report import render_figures
+from pd_lib.validation.report_html import render_figures
 from pd_lib.validation.stability import metric_key
 
 log = logging.getLogger("pd_pipeline")
