@@ -43,7 +43,11 @@ def measure_book(source: str, seed: int, n_samples: int, grid_text: str, cv: int
     from pd_lib.data.schema import feature_columns
     from pd_lib.data.sources import load_loans
     from pd_lib.data.splits import split_data
-    from pd_lib.modelling.screening import _fit_and_score, cross_validation_rows, params_key
+    from pd_lib.modelling.screening import (
+        cross_validation_rows,
+        fit_and_score_candidate,
+        params_key,
+    )
     from pd_lib.modelling.search import parse_grid, run_search
 
     book = load_loans(source, n_samples, N_FEATURES, 0.1, seed)
@@ -61,7 +65,7 @@ def measure_book(source: str, seed: int, n_samples: int, grid_text: str, cv: int
     runner_up, runner_up_fold_1 = next((p, s) for p, s in finalists
                                        if params_key(p) != params_key(chosen))
     runner_up_scores = [runner_up_fold_1] + [
-        _fit_and_score(searcher.estimator, runner_up, X.iloc[fit], y[fit], X.iloc[score],
+        fit_and_score_candidate(searcher.estimator, runner_up, X.iloc[fit], y[fit], X.iloc[score],
                        y[score])[0] for fit, score in folds[1:]]
     all_folds_choice = chosen if searcher.best_score_ >= np.mean(runner_up_scores) \
         else runner_up

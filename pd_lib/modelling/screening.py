@@ -71,7 +71,7 @@ def screen_sizes(n_rows: int) -> tuple[int, int]:
     return train_rows, min(SCREEN_VALID_ROWS, n_rows - train_rows)
 
 
-def _fit_and_score(
+def fit_and_score_candidate(
     estimator: BaseEstimator, params: dict[str, Any], X_fit: pd.DataFrame, y_fit: np.ndarray,
     X_score: pd.DataFrame, y_score: np.ndarray,
 ) -> tuple[float, float, np.ndarray]:
@@ -145,7 +145,7 @@ class ScreenSearch:
         X_fit, X_score, y_fit, y_score = train_test_split(
             X, y, train_size=train_rows, test_size=valid_rows, stratify=y,
             random_state=self.seed)
-        scored = side_by_side(_fit_and_score, [
+        scored = side_by_side(fit_and_score_candidate, [
             (self.estimator, params, X_fit, y_fit, X_score, y_score) for params in candidates])
         for params, (score, seconds, _) in zip(candidates, scored, strict=True):
             records.append(_record(params, [score], [seconds], 0, train_rows + valid_rows))
@@ -159,7 +159,7 @@ class ScreenSearch:
         folds = list(self.cv.split(X, y))
 
         def on_folds(params_and_folds: list[tuple[dict, tuple]]) -> list[tuple]:
-            return side_by_side(_fit_and_score, [
+            return side_by_side(fit_and_score_candidate, [
                 (self.estimator, params, X.iloc[fit], y[fit], X.iloc[score], y[score])
                 for params, (fit, score) in params_and_folds])
 

@@ -161,7 +161,7 @@ def select_kind(
     return Selection(table, winner, folds, rows, raws if folds > 1 else {}, blend_kinds)
 
 
-def _fit_and_score(template: object, X: pd.DataFrame, y: np.ndarray, fit_rows: np.ndarray,
+def fit_and_score(template: object, X: pd.DataFrame, y: np.ndarray, fit_rows: np.ndarray,
                    score_rows: np.ndarray) -> tuple[np.ndarray, float]:
     """PDs of ``score_rows`` from a clone of ``template`` fitted on ``fit_rows``, and the
     seconds it took."""
@@ -176,7 +176,7 @@ def _fit_and_score_all(templates: Mapping[str, object], X: pd.DataFrame, y: np.n
     """Every kind fitted and scored on every split, the fits side by side on the step's
     cores (:func:`pd_lib.cores.parallel_fits`); per kind, one (PDs, seconds) per split."""
     tasks = [(kind, split) for kind in templates for split in splits]
-    done = side_by_side(_fit_and_score, [(templates[kind], X, y, fit_rows, score_rows)
+    done = side_by_side(fit_and_score, [(templates[kind], X, y, fit_rows, score_rows)
                                          for kind, (fit_rows, score_rows) in tasks])
     per_kind: dict[str, list[tuple[np.ndarray, float]]] = {kind: [] for kind in templates}
     for (kind, _), result in zip(tasks, done, strict=True):
