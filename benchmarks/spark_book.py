@@ -147,6 +147,8 @@ def largest_gap(found: dict, expected: dict) -> tuple[float, list[str]]:
 def main() -> None:
     sizes = [int(s) for s in ARGS.sizes.split(",")]
     rows, result = [], {"sizes": sizes, "chunk_rows": ARGS.chunk_rows, "runs": []}
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(name, None)  # a run or experiment of another store: this one is new
     with tempfile.TemporaryDirectory(prefix="pd-spark-book-") as tmp:
         env = {"MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}"}
         os.environ.update(env)

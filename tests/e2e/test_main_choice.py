@@ -14,7 +14,7 @@ from pd_lib.mlflow_layer.runner.inprocess import TAG_IN_PROCESS
 from pd_lib.mlflow_layer.runner.pipeline import MainResult, run_main, run_seconds
 from pd_lib.mlflow_layer.runner.runs import entry_point_defaults
 from pd_lib.mlflow_layer.runner.step_modes import parallel_steps
-from pd_lib.params import check_model_values
+from pd_lib.modelling.search import parse_grid
 from steps import step_command
 
 # Ten fully grown trees give votes in tenths, not rates: without a calibration stage their
@@ -29,8 +29,10 @@ def _main_result(experiment_id: str, **overrides: str) -> tuple[dict, MainResult
     values.update({"n_samples": "3000", **overrides})
     with mlflow.start_run(experiment_id=experiment_id) as run:
         # all usable cores: tune beside train wherever there are two, whatever the load
+        # the grid as main parses it; main's other entry checks are skipped, so that a bad
+        # train parameter fails inside the train step (test_a_failing_train_stops_tune...)
         result = run_main(values, "local", step_command, usable_cores(),
-                          check_model_values(values)["grid"])
+                          parse_grid(values["grid"], values["tune_model"]))
     return MlflowClient().get_run(run.info.run_id).data, result
 
 
