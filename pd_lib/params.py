@@ -60,7 +60,9 @@ DATA = (
     Param("source", str, "synthetic",
           "synthetic (a loan book with a known true PD), make_classification (the tutorial's "
           "data), or a path to a .csv/.parquet loan file."),
-    Param("n_samples", int, 10000, "Rows to generate (generators only)."),
+    Param("n_samples", int, 10000,
+          "Rows to generate (generators), or the size of the stratified training sample of a "
+          "Parquet data set read with engine=spark."),
     Param("n_features", int, 10, "Features of the make_classification data (ignored otherwise)."),
     Param("default_rate", float, 0.1, "Share of defaulters to generate, in (0, 1)."),
     Param("seed", int, 42, "Seed of every random thing."),
@@ -161,12 +163,16 @@ SCORE = (
           "scorecard also its points, column score); 0: none."),
 )
 
+# engine and spark_master: generate reads a Parquet data set with Spark, score and monitor
+# score with it.
+LAKE = SCORE[2:4]
+
 MONITOR = (
     SCORE[0],
     Param("data_uri", str, "",
           "The later period: runs:/<run id>/data/loans.parquet or a .parquet/.csv path; "
           "without a 'default' column only stability is judged."),
-    *SCORE[2:4],
+    *LAKE,
     Param("fail_on", str, "never",
           "never: exit 0 whatever the status (printed and logged); red (or amber): exit 3 "
           "when the status is red (amber or red), for cron or CI.",
@@ -181,7 +187,7 @@ REPRODUCE = (
 
 # Every entry point's parameters, in MLproject's order.
 ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
-    "generate": (*DATA, SCENARIO),
+    "generate": (*DATA, SCENARIO, *LAKE),
     "train": (DATA_URI, *MODEL, SPLIT[0], SEED, *SPLIT[1:]),
     "tune": (DATA_URI, TUNE_KIND, *TUNE, CALIBRATION, MONOTONE, SPLIT[0], SEED, *SPLIT[1:]),
     "register": (RUN_ID, MODEL_NAME_PARAM),
@@ -189,7 +195,7 @@ ENTRY_POINTS: dict[str, tuple[Param, ...]] = {
     "score": SCORE,
     "monitor": MONITOR,
     "reproduce": REPRODUCE,
-    "main": (*DATA, *MODEL, *SPLIT, TUNE_MODEL, *TUNE, *PROMOTE, ENV_MANAGER),
+    "main": (*DATA, *LAKE, *MODEL, *SPLIT, TUNE_MODEL, *TUNE, *PROMOTE, ENV_MANAGER),
 }
 
 

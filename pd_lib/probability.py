@@ -7,6 +7,9 @@ import numpy as np
 # PDs are clipped into [PD_CLIP, 1 - PD_CLIP] wherever a logit or a log is taken.
 PD_CLIP = 1e-6
 DEFAULT_BINS = 10
+# The attribute a fitted model's default odds are divided by (set when it was fitted on a
+# stratified sample of a larger book; absent, 1: the model's own PDs).
+BOOK_ODDS_FACTOR = "book_odds_factor_"
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -39,3 +42,13 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = DEFAU
     p = np.asarray(p, dtype=float)
     groups = quantile_groups(p, n_bins)
     return float(sum(g.size * abs(p[g].mean() - y[g].mean()) for g in groups) / y.size)
+
+
+def odds_divided(p: np.ndarray, factor: float) -> np.ndarray:
+    """PDs whose default odds are divided by ``factor``: a model fitted on a sample whose
+    defaults were kept ``factor`` times as often as its other loans, brought back to the book
+    (pd_lib.data.lake). ``p`` itself when the factor is 1."""
+    if factor == 1.0:
+        return p
+    p = np.asarray(p, dtype=float)
+    return p / (p + (1.0 - p) * factor)

@@ -488,7 +488,14 @@ def read_loan_file(
 ) -> pd.DataFrame:
     """The loans in a .csv or .parquet file, validated, in the canonical schema."""
     file = Path(path)
-    frame = read_table(file)
+    return canonical_loans(read_table(file), file, target, id_col, date_col, label_map)
+
+
+def canonical_loans(frame: pd.DataFrame, file: Path, target: str = TARGET_COL,
+                    id_col: str = "", date_col: str = "", label_map: str = "") -> pd.DataFrame:
+    """``frame``, read from ``file`` (a file, or a sample of a Parquet data set), validated
+    by the rules above and in the canonical schema."""
+    path = str(file)
     frame = canonical_target(frame, file, target or TARGET_COL, label_map)
     frame = canonical_id(frame, file, id_col)
     frame = canonical_date(frame, file, date_col)

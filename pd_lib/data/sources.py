@@ -50,9 +50,13 @@ def load_loans(
     date_col: str = "",
     label_map: str = "",
     scenario: str = "development",
+    engine: str = "pandas",
+    spark_master: str = "local[2]",
 ) -> pd.DataFrame:
     """Load or generate the loan data named by ``source``: a generator name or a file path;
-    ``scenario`` other than development makes a later period of the synthetic book."""
+    ``scenario`` other than development makes a later period of the synthetic book. With
+    ``engine`` spark, ``source`` is a Parquet data set read with Spark, and the loans are a
+    stratified sample of ``n_samples`` of it (:mod:`pd_lib.data.lake`)."""
     if scenario != "development":
         from pd_lib.data.synthetic import check_scenario, synthetic_period
 
@@ -62,6 +66,20 @@ def load_loans(
                                 f"book; it needs source=synthetic, not '{source}'.")
         return integer_features_as_float(
             synthetic_period(n_samples, default_rate, seed, scenario))
+    if engine not in ("pandas", "spark"):
+        raise PipelineError(f"unknown engine '{engine}'; choose pandas or spark.")
+    if engine == "spark":
+        if not is_file_source(source):
+            raise PipelineError(f"engine=spark reads a Parquet data set; source={source} is "
+                                "generated here: use engine=pandas.")
+        from pd_lib.data.lake import SAMPLING_ATTR, read_lake
+
+        frame = read_lake(source, n_samples, seed, target, id_col, date_col, label_map,
+                          spark_master)
+        sampling = frame.attrs[SAMPLING_ATTR]
+        frame = integer_features_as_float(frame)
+        frame.attrs[SAMPLING_ATTR] = sampling
+        return frame
     if source == "make_classification":
         frame = make_classification_loans(n_samples, n_features, default_rate, seed)
     elif source == "synthetic":

@@ -16,17 +16,27 @@ from sklearn.model_selection import train_test_split
 
 from pd_lib.checks import check_split, check_test_size
 from pd_lib.config import DATE_COL, TARGET_COL
+from pd_lib.data.lake import Sampling, book_frame, sampling_of
 from pd_lib.data.schema import check_training_frame
 from pd_lib.errors import PipelineError
 
 
 @dataclass
 class Samples:
-    """The samples a model is fitted and judged on."""
+    """The samples a model is fitted and judged on. For a stratified sample of a larger book
+    (``sampling``), the model is fitted on ``train``, while ``holdout``, ``oot`` and
+    ``reference`` (the training sample for train_* metrics and PSI/CSI) look like the book
+    (pd_lib.data.lake.book_frame); otherwise ``reference`` is ``train``."""
 
     train: pd.DataFrame
     holdout: pd.DataFrame
     oot: pd.DataFrame | None = None
+    reference: pd.DataFrame | None = None
+    sampling: Sampling | None = None
+
+    def __post_init__(self) -> None:
+        if self.reference is None:
+            self.reference = self.train
 
 
 def _check_both_classes(frame: pd.DataFrame, what: str, hint: str) -> None:
@@ -96,9 +106,14 @@ def split_samples(frame: pd.DataFrame, test_size: float, seed: int, split: str =
                   ) -> Samples:
     """Train, holdout and (for split=time) out-of-time samples of ``frame``."""
     check_split(split)
-    if split == "time":
-        return time_split(frame, test_size, seed)
-    return Samples(*random_split(frame, test_size, seed))
+    sampling = sampling_of(frame)
+    samples = (time_split(frame, test_size, seed) if split == "time"
+               else Samples(*random_split(frame, test_size, seed)))
+    if sampling is None:
+        return samples
+    return Samples(samples.train, book_frame(samples.holdout, sampling, seed),
+                   None if samples.oot is None else book_frame(samples.oot, sampling, seed + 1),
+                   book_frame(samples.train, sampling, seed + 2), sampling)
 
 
 def split_data(

@@ -15,6 +15,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from pd_lib.config import DATA_SUMMARY_ARTIFACT, LOANS_ARTIFACT, TAG_DATA_SHA256, TAG_SOURCE_SHA256
+from pd_lib.data.lake import SAMPLING_ATTR
 from pd_lib.data.schema import data_summary, sha256_of_file, write_parquet
 from pd_lib.data.sources import source_sha256
 from pd_lib.errors import PipelineError, first_line, mask_secrets
@@ -91,6 +92,14 @@ def log_loans(frame: pd.DataFrame, source: str = "") -> dict:
         summary = {**data_summary(frame), "sha256": sha256_of_file(path)}
         mlflow.set_tag(TAG_DATA_SHA256, summary["sha256"])
         mlflow.log_metrics({"rows": summary["rows"], "default_rate": summary["default_rate"]})
+        sampling = frame.attrs.get(SAMPLING_ATTR)
+        if sampling:  # a stratified sample of a larger book: how it was drawn
+            summary["sampling"] = sampling
+            mlflow.log_metrics({f"book_{k.removeprefix('book_')}": v for k, v in
+                                sampling.items() if k.startswith("book_")} | {
+                "sample_default_share": sampling["default_share"],
+                "sample_other_share": sampling["other_share"]})
+            mlflow.set_tag("pd.sampling_seed", str(sampling["seed"]))
         log_json(summary, DATA_SUMMARY_ARTIFACT)
         mlflow.log_artifact(str(path), artifact_path=str(Path(LOANS_ARTIFACT).parent))
     log.info("logged %d loans, default rate %.4f", summary["rows"], summary["default_rate"])

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from pd_lib.probability import logit
+from pd_lib.probability import BOOK_ODDS_FACTOR, logit, odds_divided
 
 BLEND = "blend"
 
@@ -51,6 +51,7 @@ class Blend(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Columns (no default, default) of the members' mean log-odds."""
         pd_ = blend_of([member.predict_pd(X) for member in self.members])
+        pd_ = odds_divided(pd_, getattr(self, BOOK_ODDS_FACTOR, 1.0))
         return np.column_stack([1.0 - pd_, pd_])
 
 

@@ -26,6 +26,7 @@ from pd_lib.modelling.calibration import (
     check_method,
     choose_calibration,
 )
+from pd_lib.probability import BOOK_ODDS_FACTOR, odds_divided
 
 
 def _raw_pd(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
@@ -141,6 +142,7 @@ class PDModel(ClassifierMixin, BaseEstimator):
         """Calibrated class probabilities, columns (no default, default)."""
         pd_ = apply_map(getattr(self, "calibration_method_", "none"),
                         getattr(self, "calibration_params_", {}), self.predict_raw_pd(X))
+        pd_ = odds_divided(pd_, getattr(self, BOOK_ODDS_FACTOR, 1.0))
         return np.column_stack([1.0 - pd_, pd_])
 
     def predict_pd(self, X: pd.DataFrame) -> np.ndarray:

@@ -17,7 +17,7 @@ PD_LIB = PROJECT_ROOT / "pd_lib"
 # Lower layers first; a module may import its own layer, the ones below, and the ground.
 LAYERS = ("data", "modelling", "validation", "mlflow_layer")
 GROUND = ("pd_lib.config", "pd_lib.errors", "pd_lib.checks", "pd_lib.cores", "pd_lib.memory",
-          "pd_lib.process", "pd_lib.probability", "pd_lib.code_checkout")
+          "pd_lib.process", "pd_lib.probability", "pd_lib.code_checkout", "pd_lib.spark_session")
 # The entry points' parameters and the MLproject written from them: above modelling, below
 # mlflow_layer.
 BOUNDARY = ("pd_lib.params", "pd_lib.mlproject")

@@ -29,11 +29,13 @@ from pd_lib.config import (
     TAG_NOT_DEFINED,
     TARGET_COL,
 )
+from pd_lib.data.lake import book_odds_factor
 from pd_lib.data.splits import Samples
 from pd_lib.mlflow_layer.artifacts import log_dataframe, log_pngs
 from pd_lib.mlflow_layer.building.model_logging import log_model
 from pd_lib.mlflow_layer.mlflow_internals import MLFLOW_PROJECT_ENTRY_POINT
 from pd_lib.modelling.pd_model import PDModel
+from pd_lib.probability import BOOK_ODDS_FACTOR
 from pd_lib.validation.evaluation import Evaluation, evaluate
 from pd_lib.validation.figures import evaluation_figures
 from pd_lib.validation.lights import lights_csv
@@ -64,6 +66,14 @@ def cover_facts(samples: Samples, model: str) -> dict[str, str]:
     sizes = [("train", samples.train), ("holdout", samples.holdout)]
     if samples.oot is not None:
         sizes.append(("out-of-time", samples.oot))
+    sampled = samples.sampling
+    sampling = {} if sampled is None else {"Sampling": (
+        f"a stratified sample of a book of {sampled.book_loans:,} loans with "
+        f"{sampled.book_defaults:,} defaults ({sampled.book_default_rate:.2%}): defaults kept "
+        f"with probability {sampled.default_share:.4g}, other loans {sampled.other_share:.4g} "
+        f"(seed {sampled.seed}); the model's default odds are divided by "
+        f"{book_odds_factor(sampled):.4g}, and it is judged on a holdout and training sample "
+        "thinned to the book's mix")}
     return {
         "Model": model,
         "Registered as": NOT_REGISTERED,
@@ -76,6 +86,7 @@ def cover_facts(samples: Samples, model: str) -> dict[str, str]:
         "Default rate": ", ".join(f"{frame[TARGET_COL].mean():.2%} {name}"
                                   for name, frame in sizes),
         "Period": origination_period([frame for _, frame in sizes]),
+        **sampling,
     }
 
 
@@ -118,8 +129,14 @@ def evaluate_and_log(
     params: dict[str, Any] | None = None, model_section: str = "",
 ) -> Evaluation:
     """Evaluate the fitted model, draw its figures, then log its evaluation, its report and
-    the model itself."""
-    evaluation = evaluate(model, samples.train, samples.holdout, threshold, samples.oot, seed)
+    the model itself. A model fitted on a stratified sample of a larger book has its default
+    odds brought back to the book's first (pd_lib.data.lake), and is judged on samples that
+    look like the book."""
+    if samples.sampling is not None:
+        setattr(model, BOOK_ODDS_FACTOR, book_odds_factor(samples.sampling))
+        mlflow.log_metric("book_odds_factor", book_odds_factor(samples.sampling))
+    evaluation = evaluate(model, samples.reference, samples.holdout, threshold, samples.oot,
+                          seed)
     log.info("holdout ROC AUC %.4f, log loss %.4f, accuracy %.4f; lights: %s",
              evaluation.metrics["roc_auc"], evaluation.metrics["log_loss"],
              evaluation.metrics["accuracy"],

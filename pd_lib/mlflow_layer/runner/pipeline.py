@@ -251,7 +251,7 @@ def run_main(values: dict[str, Any], env_manager: str, load_command: CommandLoad
     context = MainContext(parent.info.experiment_id,
                           env_manager or inherited_env_manager(parent), load_command,
                           cores or share())
-    generate = _step("generate", pick(values, params.DATA), context,
+    generate = _step("generate", pick(values, (*params.DATA, *params.LAKE)), context,
                      tags=_source_tags(values["source"]))
     data_uri = run_uri(generate.info.run_id, LOANS_ARTIFACT)
     split = {**pick(values, params.SPLIT), "seed": values["seed"]}

@@ -21,6 +21,7 @@ import pandas as pd
 
 from pd_lib.checks import check_reasons
 from pd_lib.config import ID_COL, PD_COL, SCORED_ARTIFACT
+from pd_lib.data.lake import partition_columns
 from pd_lib.errors import PipelineError, first_line
 from pd_lib.mlflow_layer.artifacts import local_copy, log_dataframe
 from pd_lib.mlflow_layer.governance.promotion import recover_abandoned_promotion
@@ -28,9 +29,7 @@ from pd_lib.mlflow_layer.run_params import log_params_once
 from pd_lib.mlflow_layer.scoring.spark import (
     check_spark_paths,
     local_input_path,
-    partition_columns,
     score_spark,
-    spark_session,
     write_spark,
 )
 from pd_lib.mlflow_layer.scoring_model import (
@@ -46,6 +45,7 @@ from pd_lib.mlflow_layer.scoring_model import (
     resolve_model,
 )
 from pd_lib.mlflow_layer.step_runs import step_run
+from pd_lib.spark_session import spark_session
 from pd_lib.validation.master_scale import assign_grades
 
 log = logging.getLogger("pd_pipeline")

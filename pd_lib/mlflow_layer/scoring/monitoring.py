@@ -150,7 +150,6 @@ def period_counts_spark(model: ScoringModel, data_uri: str, development: Develop
         local_input_path,
         score_spark,
         spark_kind,
-        spark_session,
     )
     from pd_lib.mlflow_layer.scoring.spark_monitoring import period_counts_spark as count_on_spark
 
@@ -158,6 +157,8 @@ def period_counts_spark(model: ScoringModel, data_uri: str, development: Develop
         raise PipelineError(f"engine=spark reads the period as Parquet; '{data_uri}' is a CSV "
                             "file: monitor it with engine=pandas or write it as Parquet.")
     path = local_input_path(data_uri)
+    from pd_lib.spark_session import spark_session
+
     spark = spark_session(spark_master, app_name="pd-monitor")
     try:
         frame = spark.read.parquet(path)

@@ -8,22 +8,17 @@ pyspark is imported only when a Spark function runs.
 from __future__ import annotations
 
 import atexit
-import os
-import re
 import shutil
-import sys
 import tempfile
 import uuid
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
 import mlflow
 import pandas as pd
 
-from pd_lib.config import ID_COL, MASTER_SCALE, MASTER_SCALE_DECIMALS, PD_COL, PD_LIB_DIR
+from pd_lib.config import ID_COL, MASTER_SCALE, MASTER_SCALE_DECIMALS, PD_COL
 from pd_lib.errors import PipelineError
 from pd_lib.mlflow_layer.artifacts import download_artifact
 from pd_lib.mlflow_layer.scoring_model import (
@@ -42,53 +37,6 @@ from pd_lib.validation.master_scale import check_scale
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
-
-
-def spark_session(master: str = "local[2]", app_name: str = "pd-score") -> SparkSession:
-    """A Spark session whose Python workers run this interpreter (PYSPARK_PYTHON), so they
-    have the same packages; ``master`` local[n], spark://..., yarn or k8s://..."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise PipelineError("engine=spark needs pyspark: pip install -r requirements-spark.txt"
-                            ) from None
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses
-               # ("Illegal Parquet type"); read such columns (origination_date, never a
-               # feature) as integers instead.
-               .config("spark.sql.legacy.parquet.nanosAsLong", "true"))
-    if master.startswith("local"):  # one machine: nothing listens beyond loopback
-        builder = (builder.config("spark.ui.enabled", "false")
-                   .config("spark.driver.host", "127.0.0.1")
-                   .config("spark.driver.bindAddress", "127.0.0.1"))
-    session = builder.getOrCreate()
-    ship_project_code(session)
-    return session
-
-
-PROJECT_ARCHIVE = "pd_lib.zip"
-_CODE_SHIPPED: set[str] = set()
-
-
-def ship_project_code(spark: SparkSession) -> None:
-    """This project's ``pd_lib`` zipped and added to the executors' Python path
-    (``SparkContext.addPyFile``), once per Spark application: the scoring function runs in
-    their Python workers, which on a cluster have the packages of requirements.txt but not
-    this project. The archive holds code only."""
-    application = spark.sparkContext.applicationId
-    if application in _CODE_SHIPPED:
-        return
-    folder = Path(tempfile.mkdtemp(prefix="pd-shipped-code-"))
-    atexit.register(shutil.rmtree, folder, True)
-    archive = folder / PROJECT_ARCHIVE
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in sorted(PD_LIB_DIR.rglob("*.py")):
-            bundle.write(path, str(path.relative_to(PD_LIB_DIR.parent)))
-    spark.sparkContext.addPyFile(str(archive))
-    _CODE_SHIPPED.add(application)
 
 
 def grade_column(pd_column):
@@ -235,22 +183,6 @@ def check_spark_paths(spark_master: str, data_uri: str, output_path: str | None)
             f"engine=spark on '{spark_master}' needs -P output_path=<hdfs://... or s3a://...> "
             "to write the scores to; a cluster cannot write into this machine's temp dir."
         )
-
-
-HIVE_SEGMENT = re.compile(r"^([^=/]+)=[^/]*$")
-
-
-def partition_columns(frame: SparkDataFrame) -> list[str]:
-    """The columns a Parquet data set is partitioned by (``month=2024-01/part-0.parquet``,
-    as Spark and pyarrow write a lake), read from the folders of its files; [] for one file.
-    The scores of such a book are written partitioned the same way."""
-    keys: list[str] = []
-    for file in frame.inputFiles():
-        for segment in urlparse(file).path.split("/")[:-1]:
-            found = HIVE_SEGMENT.match(unquote(segment))
-            if found and found.group(1) in frame.columns and found.group(1) not in keys:
-                keys.append(found.group(1))
-    return keys
 
 
 def write_spark(scored: SparkDataFrame, path: str, spark: SparkSession,

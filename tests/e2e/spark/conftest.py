@@ -20,7 +20,7 @@ def spark():
     require(importlib.util.find_spec("pyspark") is not None,
             "pyspark (pip install -r requirements-spark.txt)")
     require(shutil.which("java") is not None, "Java (Debian package default-jre-headless)")
-    from pd_lib.mlflow_layer.scoring.spark import spark_session
+    from pd_lib.spark_session import spark_session
 
     session = spark_session("local[2]", app_name="pd-tests")
     session.sparkContext.setLogLevel("ERROR")

@@ -161,7 +161,7 @@ def test_a_partitioned_book_missing_a_column_is_refused_naming_it(spark, champio
 def test_the_project_code_is_shipped_to_the_executors(spark):
     """On a cluster the executors' Python workers have requirements.txt but not this project:
     the session adds pd_lib as a zip to their path; here a task on an executor finds it."""
-    from pd_lib.mlflow_layer.scoring.spark import PROJECT_ARCHIVE
+    from pd_lib.spark_session import PROJECT_ARCHIVE
 
     def found(_):
         import zipfile
