@@ -135,7 +135,8 @@ def development_sample(model: ScoringModel) -> Development:
     split = params.get("split", "random")
     samples = split_samples(frame, float(params.get("test_size", 0.2)),
                             int(float(params.get("seed", 42))), split)
-    return Development(data_uri, split, samples.holdout, samples.train)
+    # the training reference: the book's mix where the loans were a stratified sample
+    return Development(data_uri, split, samples.holdout, samples.reference)
 
 
 def period_counts_spark(model: ScoringModel, data_uri: str, development: Development,
