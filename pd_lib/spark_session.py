@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pd_lib.config import PD_LIB_DIR
-from pd_lib.errors import PipelineError
+from pd_lib.errors import PipelineError, first_line
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
 
@@ -64,3 +65,13 @@ def ship_project_code(spark: SparkSession) -> None:
             bundle.write(path, str(path.relative_to(PD_LIB_DIR.parent)))
     spark.sparkContext.addPyFile(str(archive))
     _CODE_SHIPPED.add(application)
+
+
+def read_parquet(spark: SparkSession, path: str, what: str) -> SparkDataFrame:
+    """The Parquet file or data set at ``path`` as a Spark DataFrame, or one line naming
+    ``what`` (the parameter and its value) and Spark's reason."""
+    try:
+        return spark.read.parquet(path)
+    except Exception as exc:  # Spark raises AnalysisException and others for a bad path
+        raise PipelineError(f"{what} cannot be read as Parquet ({first_line(exc)}); pass a "
+                            "Parquet file or a data set directory.") from None

@@ -32,8 +32,8 @@ import pandas as pd
 
 from pd_lib.config import DATE_COL, TARGET_COL
 from pd_lib.data.ingest import canonical_loans
-from pd_lib.errors import PipelineError, first_line
-from pd_lib.spark_session import spark_session
+from pd_lib.errors import PipelineError
+from pd_lib.spark_session import read_parquet, spark_session
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkDataFrame
@@ -164,12 +164,8 @@ def read_lake(source: str, n_samples: int, seed: int, target: str = TARGET_COL,
     if "://" not in source and not Path(source).exists():
         raise PipelineError(f"{source}: not found; pass source=<a Parquet data set directory "
                             "or file> (hdfs://, s3a:// or a local path).")
-    spark = spark_session(spark_master, app_name="pd-generate")
-    try:
-        book = spark.read.parquet(source)
-    except Exception as exc:  # Spark raises AnalysisException and others for a bad path
-        raise PipelineError(f"{source}: cannot be read as a Parquet data set "
-                            f"({first_line(exc)}).") from None
+    book = read_parquet(spark_session(spark_master, app_name="pd-generate"), source,
+                        f"source '{source}'")
     sample, sampling = sample_book(book, source, target or TARGET_COL, n_samples, seed,
                                    partition_columns(book))
     log.info("%s: %d of %d loans sampled (defaults %.4f of %d, others %.4f)", source,

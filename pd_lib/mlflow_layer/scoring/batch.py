@@ -45,7 +45,7 @@ from pd_lib.mlflow_layer.scoring_model import (
     resolve_model,
 )
 from pd_lib.mlflow_layer.step_runs import step_run
-from pd_lib.spark_session import spark_session
+from pd_lib.spark_session import read_parquet, spark_session
 from pd_lib.validation.master_scale import assign_grades
 
 log = logging.getLogger("pd_pipeline")
@@ -170,7 +170,7 @@ def score_and_log(model_uri: str, data_uri: str, engine: str = "pandas",
         return _log_scored(params, resolved, len(scored), float(scored[PD_COL].mean()),
                            lambda: log_dataframe(scored, SCORED_ARTIFACT), tuple(scored.columns))
     spark = spark_session(spark_master)
-    loans = spark.read.parquet(local_input_path(data_uri))
+    loans = read_parquet(spark, local_input_path(data_uri), f"data_uri '{data_uri}'")
     partitions = partition_columns(loans)
     scored_spark = score_spark(resolved, loans, spark, reasons, keep=partitions,
                                what=f"the data '{data_uri}'")

@@ -158,14 +158,10 @@ def period_counts_spark(model: ScoringModel, data_uri: str, development: Develop
         raise PipelineError(f"engine=spark reads the period as Parquet; '{data_uri}' is a CSV "
                             "file: monitor it with engine=pandas or write it as Parquet.")
     path = local_input_path(data_uri)
-    from pd_lib.spark_session import spark_session
+    from pd_lib.spark_session import read_parquet, spark_session
 
     spark = spark_session(spark_master, app_name="pd-monitor")
-    try:
-        frame = spark.read.parquet(path)
-    except Exception as exc:  # Spark raises AnalysisException and others for a bad file
-        raise PipelineError(f"data_uri '{data_uri}' is not a readable Parquet file "
-                            f"({first_line(exc)}).") from None
+    frame = read_parquet(spark, path, f"data_uri '{data_uri}'")
     check_columns({f.name: spark_kind(f.dataType) for f in frame.schema.fields},
                   model.signature, f"the period's data '{data_uri}'")
     if not frame.head(1):

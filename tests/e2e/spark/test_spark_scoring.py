@@ -175,3 +175,14 @@ def test_the_project_code_is_shipped_to_the_executors(spark):
         yield package is not None and "pd_lib/mlflow_layer/scoring/spark.py" in names
 
     assert spark.sparkContext.parallelize([0], 1).mapPartitions(found).collect() == [True]
+
+
+def test_a_file_spark_cannot_read_is_refused_in_one_line(spark, champion_store, tmp_path):
+    broken = tmp_path / "not_parquet.parquet"
+    broken.write_text("loan_id,feature_0\n1,0.5\n")
+    before = len(_score_runs())
+    result = invoke(CliRunner(), score, ["--data-uri", str(broken), "--engine", "spark"])
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert f"data_uri '{broken}' cannot be read as Parquet" in line
+    assert "Traceback" not in result.output and len(_score_runs()) == before
